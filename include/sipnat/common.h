@@ -1,0 +1,69 @@
+/*
+ * libsipnat - NAT-aware SIP user agent library
+ *
+ * common.h: export macros, error strings, version and the event record
+ * shared by every object.
+ */
+#ifndef SIPNAT_COMMON_H
+#define SIPNAT_COMMON_H
+
+#include <stddef.h>
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define SIPNAT_API __attribute__((visibility("default")))
+#else
+#define SIPNAT_API
+#endif
+
+#ifdef __cplusplus
+#define SIPNAT_BEGIN_DECLS extern "C" {
+#define SIPNAT_END_DECLS }
+#else
+#define SIPNAT_BEGIN_DECLS
+#define SIPNAT_END_DECLS
+#endif
+
+SIPNAT_BEGIN_DECLS
+
+/* Enough for any numeric IPv4 or IPv6 address and its NUL (INET6_ADDRSTRLEN). */
+#define SIPNAT_ADDRSTRLEN 46
+
+/* Log priorities: the syslog(3) numbers, so hosts can pass them through. */
+#define SIPNAT_LOG_ERR 3
+#define SIPNAT_LOG_WARNING 4
+#define SIPNAT_LOG_NOTICE 5
+#define SIPNAT_LOG_INFO 6
+#define SIPNAT_LOG_DEBUG 7
+
+/* Kinds of event delivered to an event callback. Values never change;
+ * new kinds are appended. */
+typedef enum sipnat_event_type {
+    SIPNAT_EVENT_NONE = 0,
+    /* A final response (or a local failure) for a request the host sent,
+     * e.g. with sipnat_transport_send_options(). */
+    SIPNAT_EVENT_RESPONSE = 1,
+    /* A transport finished its asynchronous shutdown. */
+    SIPNAT_EVENT_SHUTDOWN = 2
+} sipnat_event_type;
+
+/* An event. Valid only for the duration of the callback that receives it.
+ * The record is append-only: check `size` before reading a field added
+ * after the one you know the library had when you compiled. */
+typedef struct sipnat_event {
+    size_t size;            /* sizeof(sipnat_event) of the library */
+    sipnat_event_type type;
+    int status;             /* SIP status code; 0 when no response came */
+    const char *phrase;     /* reason phrase, or a description; never NULL */
+    int error;              /* 0, or a negative errno when no response came */
+    const char *method;     /* request method ("OPTIONS"), or NULL */
+    const char *uri;        /* request URI, or NULL */
+} sipnat_event;
+
+SIPNAT_API const char *sipnat_strerror(int err);
+SIPNAT_API unsigned sipnat_version_num(void);
+SIPNAT_API const char *sipnat_version_string(void);
+SIPNAT_API const char *sipnat_event_type_name(sipnat_event_type type);
+
+SIPNAT_END_DECLS
+
+#endif /* SIPNAT_COMMON_H */

@@ -1,0 +1,14 @@
+/*
+ * libsipnat - NAT-aware SIP user agent library
+ *
+ * sipnat.h: the umbrella header; include this one.
+ */
+#ifndef SIPNAT_SIPNAT_H
+#define SIPNAT_SIPNAT_H
+
+#include <sipnat/version.h>
+#include <sipnat/common.h>
+#include <sipnat/ctx.h>
+#include <sipnat/transport.h>
+
+#endif /* SIPNAT_SIPNAT_H */

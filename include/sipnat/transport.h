@@ -1,0 +1,60 @@
+/*
+ * libsipnat - NAT-aware SIP user agent library
+ *
+ * transport.h: a bound SIP transport (UDP or TCP, IPv4 or IPv6).
+ */
+#ifndef SIPNAT_TRANSPORT_H
+#define SIPNAT_TRANSPORT_H
+
+#include <sipnat/common.h>
+#include <sipnat/ctx.h>
+
+SIPNAT_BEGIN_DECLS
+
+typedef struct sipnat_transport sipnat_transport;
+typedef struct sipnat_transport_cfg sipnat_transport_cfg;
+
+typedef enum sipnat_protocol {
+    SIPNAT_PROTOCOL_UDP = 1,
+    SIPNAT_PROTOCOL_TCP = 2
+} sipnat_protocol;
+
+typedef void (*sipnat_event_func)(const sipnat_event *event, void *user_data);
+
+/* Configuration builder: copied by sipnat_transport_new(). */
+SIPNAT_API int sipnat_transport_cfg_new(sipnat_transport_cfg **ret);
+SIPNAT_API sipnat_transport_cfg *
+sipnat_transport_cfg_free(sipnat_transport_cfg *cfg);
+SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
+                                                 sipnat_protocol protocol);
+/* address: a numeric IPv4 or IPv6 address ("0.0.0.0", "::" for any);
+ * port: 0 to 65535, 0 for an ephemeral port. */
+SIPNAT_API int sipnat_transport_cfg_set_bind(sipnat_transport_cfg *cfg,
+                                             const char *address, int port);
+
+SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
+                                    const sipnat_transport_cfg *cfg);
+SIPNAT_API sipnat_transport *sipnat_transport_ref(sipnat_transport *t);
+SIPNAT_API sipnat_transport *sipnat_transport_unref(sipnat_transport *t);
+
+SIPNAT_API int sipnat_transport_get_port(const sipnat_transport *t);
+SIPNAT_API int sipnat_transport_get_address(const sipnat_transport *t,
+                                            char *buf, size_t size);
+SIPNAT_API int sipnat_transport_get_protocol(const sipnat_transport *t);
+
+/* Send an OPTIONS request to `uri`; `func` receives exactly one
+ * SIPNAT_EVENT_RESPONSE, from sipnat_ctx_process*(). */
+SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
+                                             const char *uri,
+                                             sipnat_event_func func,
+                                             void *user_data);
+
+/* Close asynchronously; `func` (may be NULL) receives one
+ * SIPNAT_EVENT_SHUTDOWN when done. Pending requests end first. */
+SIPNAT_API int sipnat_transport_shutdown(sipnat_transport *t,
+                                         sipnat_event_func func,
+                                         void *user_data);
+
+SIPNAT_END_DECLS
+
+#endif /* SIPNAT_TRANSPORT_H */

@@ -1,0 +1,313 @@
+/*
+ * libsipnat - the host-loop bridge.
+ *
+ * The ctx keeps one set of fds (the SIP stack's poll records and, later,
+ * the RTP anchor's sockets) and one deadline. Two backends publish them:
+ *  - pull: an epoll fd the host polls (sipnat_ctx_get_fd), plus
+ *    sipnat_ctx_get_timeout();
+ *  - push: the host's watch and timer callbacks, told of changes only.
+ * Changes are collected first and published by sn_loop_commit(), so the
+ * host sees each fd's final state once per call, never a flicker.
+ */
+#include "core/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+uint64_t sn_now_usec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+struct sn_io *sn_io_find(sipnat_ctx *ctx, int fd)
+{
+    for (size_t i = 0; i < ctx->n_io; i++)
+        if (ctx->io[i].fd == fd)
+            return &ctx->io[i];
+    return NULL;
+}
+
+int sn_io_set(sipnat_ctx *ctx, int fd, unsigned want, sn_io_owner owner,
+              sn_io_cb cb, void *cb_arg)
+{
+    struct sn_io *io = sn_io_find(ctx, fd);
+
+    if (!io) {
+        if (ctx->n_io == ctx->cap_io) {
+            size_t cap = ctx->cap_io ? ctx->cap_io * 2 : 8;
+            struct sn_io *n = realloc(ctx->io, cap * sizeof *n);
+            if (!n)
+                return -ENOMEM;
+            ctx->io = n;
+            ctx->cap_io = cap;
+        }
+        io = &ctx->io[ctx->n_io++];
+        memset(io, 0, sizeof *io);
+        io->fd = fd;
+        io->owner = owner;
+    }
+    io->want = want & (SIPNAT_IO_IN | SIPNAT_IO_OUT);
+    io->cb = cb;
+    io->cb_arg = cb_arg;
+    io->seen = true;
+    return 0;
+}
+
+static unsigned to_epoll(unsigned ev)
+{
+    return ((ev & SIPNAT_IO_IN) ? EPOLLIN : 0u) |
+           ((ev & SIPNAT_IO_OUT) ? EPOLLOUT : 0u);
+}
+
+/* Withdraw an fd from whichever backend has it. */
+static void unpublish(sipnat_ctx *ctx, struct sn_io *io)
+{
+    if (!io->reported)
+        return;
+    if (ctx->watch_func) {
+        sn_cb_enter(ctx);
+        ctx->watch_func(ctx, io->fd, SIPNAT_IO_REMOVE, io->host_data,
+                        ctx->watch_user_data);
+        sn_cb_leave(ctx);
+    } else {
+        epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    }
+    io->reported = 0;
+}
+
+void sn_io_del(sipnat_ctx *ctx, int fd)
+{
+    struct sn_io *io = sn_io_find(ctx, fd);
+
+    if (!io)
+        return;
+    unpublish(ctx, io);
+    *io = ctx->io[--ctx->n_io];
+}
+
+static void publish(sipnat_ctx *ctx, struct sn_io *io)
+{
+    int r;
+
+    if (io->want == io->reported)
+        return;
+    if (io->want == 0) {
+        /* Nothing wanted: keep it out of the backend entirely, so an fd
+         * the stack stopped polling never wakes the host. */
+        unpublish(ctx, io);
+        return;
+    }
+    if (ctx->watch_func) {
+        sn_cb_enter(ctx);
+        r = ctx->watch_func(ctx, io->fd, io->want, io->host_data,
+                            ctx->watch_user_data);
+        sn_cb_leave(ctx);
+        if (r < 0)
+            sn_log(ctx, SIPNAT_LOG_ERR, "sipnat",
+                   "watch callback failed for fd %d: %s", io->fd,
+                   sipnat_strerror(r));
+    } else {
+        struct epoll_event ev = {.events = to_epoll(io->want), .data.fd = io->fd};
+        r = epoll_ctl(ctx->epfd, io->reported ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+                      io->fd, &ev);
+        if (r < 0 && errno == EEXIST)
+            r = epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, io->fd, &ev);
+        if (r < 0)
+            sn_log(ctx, SIPNAT_LOG_ERR, "sipnat", "epoll_ctl(fd %d): %s",
+                   io->fd, sipnat_strerror(errno));
+    }
+    io->reported = io->want;
+}
+
+static int deadline_to_ms(uint64_t deadline)
+{
+    uint64_t now;
+
+    if (deadline == SN_NO_DEADLINE)
+        return -1;
+    now = sn_now_usec();
+    if (deadline <= now)
+        return 0;
+    /* Round up: waking before the deadline is a wasted wake-up. */
+    uint64_t ms = (deadline - now + 999) / 1000;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static uint64_t next_deadline(sipnat_ctx *ctx)
+{
+    return ctx->stack_deadline;
+}
+
+void sn_loop_commit(sipnat_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_io; i++)
+        publish(ctx, &ctx->io[i]);
+
+    if (ctx->timer_func) {
+        uint64_t d = next_deadline(ctx);
+        /* The stack hands out relative timeouts, so the same deadline comes
+         * back with a jitter of a millisecond: re-arm the host's timer only
+         * when the deadline moved earlier, or later by more than that. */
+        if (!ctx->timer_valid || d < ctx->timer_deadline ||
+            (ctx->timer_deadline != SN_NO_DEADLINE &&
+             d > ctx->timer_deadline + 2000)) {
+            ctx->timer_valid = true;
+            ctx->timer_deadline = d;
+            sn_cb_enter(ctx);
+            ctx->timer_func(ctx, deadline_to_ms(d), ctx->timer_user_data);
+            sn_cb_leave(ctx);
+        }
+    }
+}
+
+void sn_loop_detach(sipnat_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_io; i++)
+        unpublish(ctx, &ctx->io[i]);
+    if (ctx->timer_func && ctx->timer_valid &&
+        ctx->timer_deadline != SN_NO_DEADLINE) {
+        sn_cb_enter(ctx);
+        ctx->timer_func(ctx, -1, ctx->timer_user_data);
+        sn_cb_leave(ctx);
+    }
+    ctx->watch_func = NULL;
+    ctx->timer_func = NULL;
+}
+
+void sn_loop_free(sipnat_ctx *ctx)
+{
+    while (ctx->n_io)
+        sn_io_del(ctx, ctx->io[0].fd);
+    free(ctx->io);
+    ctx->io = NULL;
+    ctx->cap_io = 0;
+}
+
+/* One pass of everything due: the stack, the library's own sockets,
+ * then objects whose shutdown finished. */
+static int process(sipnat_ctx *ctx, int fd, unsigned revents)
+{
+    sipnat_ctx *prev = sn_log_enter(ctx);
+
+    ctx->n_dispatched = 0;
+    if (fd >= 0) {
+        struct sn_io *io = sn_io_find(ctx, fd);
+        if (io && io->owner == SN_IO_OWN && io->cb) {
+            io->cb(ctx, fd, revents, io->cb_arg);
+            ctx->n_dispatched++;
+        }
+    }
+    ctx->n_dispatched += sn_stack_run(ctx->stack);
+    sn_transports_reap(ctx);
+    sn_loop_commit(ctx);
+    sn_log_leave(prev);
+    return (int)ctx->n_dispatched;
+}
+
+SIPNAT_API int sipnat_ctx_get_fd(sipnat_ctx *ctx)
+{
+    SN_RETURN_IF(!ctx, -EINVAL);
+    SN_RETURN_IF(ctx->watch_func, -EBUSY);
+    return ctx->epfd;
+}
+
+SIPNAT_API int sipnat_ctx_get_timeout(sipnat_ctx *ctx, int *timeout_ms)
+{
+    SN_RETURN_IF(!ctx || !timeout_ms, -EINVAL);
+    *timeout_ms = deadline_to_ms(next_deadline(ctx));
+    return 0;
+}
+
+SIPNAT_API int sipnat_ctx_process(sipnat_ctx *ctx)
+{
+    struct epoll_event evs[16];
+    int n;
+
+    SN_RETURN_IF(!ctx, -EINVAL);
+    SN_RETURN_IF(ctx->in_callback || ctx->dying || ctx->watch_func, -EBUSY);
+
+    /* Drain readiness of the library's own sockets; the stack's fds are
+     * polled by the stack itself (it needs the revents per record). */
+    n = epoll_wait(ctx->epfd, evs, 16, 0);
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+        struct sn_io *io = sn_io_find(ctx, evs[i].data.fd);
+        if (io && io->owner == SN_IO_OWN) {
+            unsigned rev = ((evs[i].events & EPOLLIN) ? SIPNAT_IO_IN : 0u) |
+                           ((evs[i].events & EPOLLOUT) ? SIPNAT_IO_OUT : 0u) |
+                           ((evs[i].events & EPOLLERR) ? SIPNAT_IO_ERR : 0u) |
+                           ((evs[i].events & EPOLLHUP) ? SIPNAT_IO_HUP : 0u);
+            int r = process(ctx, io->fd, rev);
+            total += r;
+        }
+    }
+    return total + process(ctx, -1, 0);
+}
+
+SIPNAT_API int sipnat_ctx_set_watch_func(sipnat_ctx *ctx,
+                                         sipnat_watch_func func,
+                                         void *user_data)
+{
+    SN_RETURN_IF(!ctx, -EINVAL);
+    SN_RETURN_IF(ctx->in_callback, -EBUSY);
+
+    /* Withdraw everything from the old backend, then publish anew. */
+    for (size_t i = 0; i < ctx->n_io; i++)
+        unpublish(ctx, &ctx->io[i]);
+    ctx->watch_func = func;
+    ctx->watch_user_data = user_data;
+    if (!func)
+        for (size_t i = 0; i < ctx->n_io; i++)
+            ctx->io[i].host_data = NULL;
+    sn_loop_commit(ctx);
+    return 0;
+}
+
+SIPNAT_API int sipnat_ctx_set_timer_func(sipnat_ctx *ctx,
+                                         sipnat_timer_func func,
+                                         void *user_data)
+{
+    SN_RETURN_IF(!ctx, -EINVAL);
+    SN_RETURN_IF(ctx->in_callback, -EBUSY);
+    ctx->timer_func = func;
+    ctx->timer_user_data = user_data;
+    ctx->timer_valid = false;
+    sn_loop_commit(ctx);
+    return 0;
+}
+
+SIPNAT_API int sipnat_ctx_assign(sipnat_ctx *ctx, int fd, void *fd_data)
+{
+    struct sn_io *io;
+
+    SN_RETURN_IF(!ctx || fd < 0, -EINVAL);
+    io = sn_io_find(ctx, fd);
+    SN_RETURN_IF(!io || !io->reported, -ENOENT);
+    io->host_data = fd_data;
+    return 0;
+}
+
+SIPNAT_API int sipnat_ctx_process_fd(sipnat_ctx *ctx, int fd, unsigned revents)
+{
+    const unsigned known = SIPNAT_IO_IN | SIPNAT_IO_OUT | SIPNAT_IO_ERR |
+                           SIPNAT_IO_HUP;
+
+    SN_RETURN_IF(!ctx || fd < 0 || (revents & ~known), -EINVAL);
+    SN_RETURN_IF(ctx->in_callback || ctx->dying, -EBUSY);
+    SN_RETURN_IF(!sn_io_find(ctx, fd), -ENOENT);
+    return process(ctx, fd, revents);
+}
+
+SIPNAT_API int sipnat_ctx_process_timeout(sipnat_ctx *ctx)
+{
+    SN_RETURN_IF(!ctx, -EINVAL);
+    SN_RETURN_IF(ctx->in_callback || ctx->dying, -EBUSY);
+    /* The one-shot timer fired: whatever the host had is now spent. */
+    ctx->timer_valid = false;
+    return process(ctx, -1, 0);
+}

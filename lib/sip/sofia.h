@@ -1,0 +1,52 @@
+/*
+ * libsipnat - the only place where sofia-sip and GLib are included.
+ * Files in lib/sip/ include this; nothing outside lib/sip/ does.
+ */
+#ifndef SIPNAT_SIP_SOFIA_H
+#define SIPNAT_SIP_SOFIA_H
+
+#include "core/internal.h"
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_glib.h>
+#include <sofia-sip/su_log.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/url.h>
+
+#include <glib.h>
+#include <sys/socket.h>
+
+/* sofia-sip exports these log objects but declares them only in its
+ * private headers. */
+extern su_log_t nua_log[], nta_log[], tport_log[], soa_log[], sresolv_log[];
+
+/* The root every NUA instance of a ctx runs on. */
+su_root_t *sn_stack_root(sn_stack *stack);
+/* Snapshot of the stack's fds, to find the sockets a new NUA bound. */
+size_t sn_stack_fds(sn_stack *stack, int *fds, size_t max);
+
+typedef struct sn_pending sn_pending;
+
+struct sipnat_transport {
+    unsigned n_ref;
+    sipnat_ctx *ctx;          /* NULL once the ctx is gone */
+    struct sipnat_transport *next;
+
+    nua_t *nua;
+    sipnat_protocol protocol;
+    char address[SIPNAT_ADDRSTRLEN];
+    int port;
+    struct sockaddr_storage bound;
+
+    enum { SN_T_OPEN, SN_T_CLOSING, SN_T_CLOSED } state;
+    sipnat_event_func shutdown_func;
+    void *shutdown_user_data;
+    bool shutdown_reported;
+
+    sn_pending *pending;      /* requests waiting for a final response */
+};
+
+#endif /* SIPNAT_SIP_SOFIA_H */

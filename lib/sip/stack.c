@@ -1,0 +1,307 @@
+/*
+ * libsipnat - sofia-sip's root as one source of the ctx's loop.
+ *
+ * sofia runs on a GLib-based root (su_glib) attached to a GMainContext of
+ * our own, acquired for the ctx's lifetime and never seen by the host.
+ * The context is driven by hand: prepare + query tell which fds to watch
+ * and when to come back; poll(…, 0) + check + dispatch run what is due.
+ * The fds are mirrored into the ctx's fd set (lib/core/loop.c), so the
+ * host only ever sees the library's own epoll fd or its own watches.
+ */
+#include "sip/sofia.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Caps the work of one process call; the rest is left for the next. */
+#define SN_STACK_ROUNDS 32
+
+struct sn_stack {
+    sipnat_ctx *ctx;
+    GMainContext *gmc;
+    su_root_t *root;
+    GSource *source;
+    GPollFD *fds;
+    gint n_fds;
+    gint cap_fds;
+    gint priority;
+};
+
+/* -- process-global hooks, installed once ---------------------------- */
+
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t level_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sofia_priority = SIPNAT_LOG_WARNING;
+static _Thread_local char sofia_line[1024];
+static _Thread_local size_t sofia_len;
+
+static su_log_t *const sofia_logs[] = {
+    su_log_default, su_log_global, nua_log, nta_log, tport_log, soa_log,
+    sresolv_log,
+};
+
+/* sofia formats a line in pieces; forward whole lines only. */
+static void sofia_logger(void *stream, char const *fmt, va_list ap)
+{
+    int n;
+
+    (void)stream;
+    n = vsnprintf(sofia_line + sofia_len, sizeof sofia_line - sofia_len, fmt,
+                  ap);
+    if (n < 0)
+        return;
+    sofia_len += (size_t)n;
+    if (sofia_len >= sizeof sofia_line - 1)
+        sofia_len = sizeof sofia_line - 1;
+    if (sofia_len == 0 || sofia_line[sofia_len - 1] != '\n') {
+        if (sofia_len < sizeof sofia_line - 1)
+            return;
+    }
+    while (sofia_len && (sofia_line[sofia_len - 1] == '\n' ||
+                         sofia_line[sofia_len - 1] == '\r'))
+        sofia_len--;
+    sofia_line[sofia_len] = '\0';
+    sofia_len = 0;
+    sn_log_raw(sofia_priority, "sofia", sofia_line);
+}
+
+static void glib_logger(const gchar *domain, GLogLevelFlags level,
+                        const gchar *message, gpointer data)
+{
+    int prio = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? SIPNAT_LOG_ERR
+             : (level & G_LOG_LEVEL_WARNING)                       ? SIPNAT_LOG_WARNING
+             : (level & G_LOG_LEVEL_MESSAGE)                       ? SIPNAT_LOG_NOTICE
+             : (level & G_LOG_LEVEL_INFO)                          ? SIPNAT_LOG_INFO
+                                                                   : SIPNAT_LOG_DEBUG;
+    sipnat_ctx *ctx = sn_log_enter(NULL);
+
+    sn_log_leave(ctx);
+    if (!ctx) {
+        /* Not ours: the host's own GLib message. */
+        g_log_default_handler(domain, level, message, data);
+        return;
+    }
+    sn_log_raw(prio, "glib", message);
+}
+
+static unsigned sofia_level_for(int priority)
+{
+    switch (priority) {
+    case SIPNAT_LOG_DEBUG:
+        return 9;
+    case SIPNAT_LOG_INFO:
+        return 5;
+    case SIPNAT_LOG_NOTICE:
+        return 3;
+    case SIPNAT_LOG_WARNING:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+static void set_sofia_levels(int priority)
+{
+    for (size_t i = 0; i < sizeof sofia_logs / sizeof sofia_logs[0]; i++)
+        su_log_set_level(sofia_logs[i], sofia_level_for(priority));
+}
+
+static void install_hooks(void)
+{
+    struct sigaction old;
+
+    /* su_init() ignores SIGPIPE process-wide; the host decides that, and
+     * sofia's transports send with MSG_NOSIGNAL anyway. */
+    sigaction(SIGPIPE, NULL, &old);
+    su_init();
+    sigaction(SIGPIPE, &old, NULL);
+
+    for (size_t i = 0; i < sizeof sofia_logs / sizeof sofia_logs[0]; i++)
+        su_log_redirect(sofia_logs[i], sofia_logger, NULL);
+    set_sofia_levels(sofia_priority);
+    g_log_set_handler("GLib", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL |
+                      G_LOG_FLAG_RECURSION, glib_logger, NULL);
+}
+
+void sn_stack_set_log_level(int priority)
+{
+    pthread_once(&hooks_once, install_hooks);
+    pthread_mutex_lock(&level_lock);
+    if (priority > sofia_priority) {
+        sofia_priority = priority;
+        set_sofia_levels(priority);
+    }
+    pthread_mutex_unlock(&level_lock);
+}
+
+/* -- the GMainContext cycle ------------------------------------------ */
+
+static unsigned to_sipnat_events(gushort ev)
+{
+    return ((ev & (G_IO_IN | G_IO_PRI)) ? SIPNAT_IO_IN : 0u) |
+           ((ev & G_IO_OUT) ? SIPNAT_IO_OUT : 0u);
+}
+
+/* prepare + query: afterwards fds[] and the deadline are current. */
+static void prepare(sn_stack *s)
+{
+    gint timeout = -1, n;
+
+    g_main_context_prepare(s->gmc, &s->priority);
+    for (;;) {
+        n = g_main_context_query(s->gmc, s->priority, &timeout, s->fds,
+                                 s->cap_fds);
+        if (n <= s->cap_fds)
+            break;
+        GPollFD *nf = realloc(s->fds, (size_t)n * sizeof *nf);
+        if (!nf) {
+            n = s->cap_fds; /* keep what fits; retried on the next round */
+            break;
+        }
+        s->fds = nf;
+        s->cap_fds = n;
+    }
+    s->n_fds = n;
+    s->ctx->stack_deadline =
+        timeout < 0 ? SN_NO_DEADLINE
+                    : sn_now_usec() + (uint64_t)timeout * 1000u;
+}
+
+/* Mirror fds[] into the ctx's fd set. */
+static void sync_fds(sn_stack *s)
+{
+    sipnat_ctx *ctx = s->ctx;
+
+    for (size_t i = 0; i < ctx->n_io; i++)
+        if (ctx->io[i].owner == SN_IO_STACK) {
+            ctx->io[i].seen = false;
+            ctx->io[i].want = 0;
+        }
+    for (gint i = 0; i < s->n_fds; i++) {
+        unsigned want = to_sipnat_events(s->fds[i].events);
+        struct sn_io *io = sn_io_find(ctx, s->fds[i].fd);
+        if (io) {
+            io->want |= want;
+            io->seen = true;
+        } else if (sn_io_set(ctx, s->fds[i].fd, want, SN_IO_STACK, NULL,
+                              NULL) < 0) {
+            sn_log(ctx, SIPNAT_LOG_ERR, "sipnat", "out of memory for fd %d",
+                   s->fds[i].fd);
+        }
+    }
+    for (size_t i = 0; i < ctx->n_io;) {
+        if (ctx->io[i].owner == SN_IO_STACK && !ctx->io[i].seen)
+            sn_io_del(ctx, ctx->io[i].fd);
+        else
+            i++;
+    }
+}
+
+unsigned sn_stack_run(sn_stack *s)
+{
+    unsigned dispatched = 0;
+
+    for (int round = 0; round < SN_STACK_ROUNDS; round++) {
+        gboolean ready;
+
+        if (s->n_fds > 0)
+            poll((struct pollfd *)s->fds, (nfds_t)s->n_fds, 0);
+        ready = g_main_context_check(s->gmc, s->priority, s->fds, s->n_fds);
+        if (ready) {
+            g_main_context_dispatch(s->gmc);
+            dispatched++;
+        }
+        prepare(s);
+        if (!ready)
+            break;
+    }
+    sync_fds(s);
+    return dispatched;
+}
+
+void sn_stack_refresh(sn_stack *s)
+{
+    /* Close the open cycle with nothing ready, then start a new one. */
+    for (gint i = 0; i < s->n_fds; i++)
+        s->fds[i].revents = 0;
+    g_main_context_check(s->gmc, s->priority, s->fds, s->n_fds);
+    prepare(s);
+    sync_fds(s);
+}
+
+void sn_stack_wait(sn_stack *s, int timeout_ms)
+{
+    int ms = timeout_ms;
+    uint64_t d = s->ctx->stack_deadline;
+
+    if (d != SN_NO_DEADLINE) {
+        uint64_t now = sn_now_usec();
+        int until = d <= now ? 0 : (int)((d - now + 999) / 1000);
+        if (until < ms)
+            ms = until;
+    }
+    if (s->n_fds > 0)
+        poll((struct pollfd *)s->fds, (nfds_t)s->n_fds, ms);
+    sn_stack_run(s);
+}
+
+su_root_t *sn_stack_root(sn_stack *s)
+{
+    return s->root;
+}
+
+size_t sn_stack_fds(sn_stack *s, int *fds, size_t max)
+{
+    size_t n = 0;
+
+    for (gint i = 0; i < s->n_fds && n < max; i++)
+        fds[n++] = s->fds[i].fd;
+    return n;
+}
+
+int sn_stack_new(sipnat_ctx *ctx, sn_stack **ret)
+{
+    sn_stack *s;
+
+    pthread_once(&hooks_once, install_hooks);
+
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->ctx = ctx;
+    s->gmc = g_main_context_new();
+    /* Ours for the ctx's lifetime: no other thread may run it. */
+    g_main_context_acquire(s->gmc);
+    s->root = su_glib_root_create(NULL);
+    if (!s->root) {
+        g_main_context_release(s->gmc);
+        g_main_context_unref(s->gmc);
+        free(s);
+        return -ENOMEM;
+    }
+    /* Without this, nua_create() would start a thread for the stack. */
+    su_root_threading(s->root, 0);
+    s->source = su_glib_root_gsource(s->root);
+    g_source_attach(s->source, s->gmc);
+    prepare(s);
+    sync_fds(s);
+    *ret = s;
+    return 0;
+}
+
+void sn_stack_free(sn_stack *s)
+{
+    if (!s)
+        return;
+    /* The root drops the port's reference; detaching drops the context's,
+     * the last one, and finalizes the port. */
+    su_root_destroy(s->root);
+    g_source_destroy(s->source);
+    g_main_context_release(s->gmc);
+    g_main_context_unref(s->gmc);
+    free(s->fds);
+    free(s);
+}

@@ -1,0 +1,572 @@
+/*
+ * libsipnat - transports: one NUA instance bound to one address.
+ *
+ * A transport owns a NUA instance on the ctx's root. Its lifetime has
+ * three states: OPEN; CLOSING after nua_shutdown(); CLOSED once NUA said
+ * the shutdown is complete. nua_destroy() is only ever called on a CLOSED
+ * NUA and outside NUA's callbacks (sn_transports_reap, run by every
+ * process call): sofia aborts the process otherwise.
+ */
+#include "sip/sofia.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SN_MAX_FDS 64
+/* How long the last unref of a ctx waits for NUA to shut down. */
+#define SN_FINISH_MS 5000
+
+struct sipnat_transport_cfg {
+    sipnat_protocol protocol;
+    char address[SIPNAT_ADDRSTRLEN];
+    int port;
+};
+
+struct sn_pending {
+    sn_pending *next;
+    sipnat_transport *transport;
+    nua_handle_t *nh;
+    sipnat_event_func func;
+    void *user_data;
+    bool cancelled;
+    char uri[];
+};
+
+/* -- configuration builder ------------------------------------------- */
+
+SIPNAT_API int sipnat_transport_cfg_new(sipnat_transport_cfg **ret)
+{
+    sipnat_transport_cfg *cfg;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        *ret = NULL;
+        return -ENOMEM;
+    }
+    cfg->protocol = SIPNAT_PROTOCOL_UDP;
+    strcpy(cfg->address, "0.0.0.0");
+    cfg->port = 5060;
+    *ret = cfg;
+    return 0;
+}
+
+SIPNAT_API sipnat_transport_cfg *
+sipnat_transport_cfg_free(sipnat_transport_cfg *cfg)
+{
+    free(cfg);
+    return NULL;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
+                                                 sipnat_protocol protocol)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    SN_RETURN_IF(protocol != SIPNAT_PROTOCOL_UDP &&
+                     protocol != SIPNAT_PROTOCOL_TCP,
+                 -EINVAL);
+    cfg->protocol = protocol;
+    return 0;
+}
+
+static int address_family(const char *address)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+
+    if (inet_pton(AF_INET, address, &a4) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, address, &a6) == 1)
+        return AF_INET6;
+    return -1;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_bind(sipnat_transport_cfg *cfg,
+                                             const char *address, int port)
+{
+    SN_RETURN_IF(!cfg || !address, -EINVAL);
+    SN_RETURN_IF(port < 0 || port > 65535, -EINVAL);
+    SN_RETURN_IF(strlen(address) >= sizeof cfg->address, -EINVAL);
+    SN_RETURN_IF(address_family(address) < 0, -EINVAL);
+    strcpy(cfg->address, address);
+    cfg->port = port;
+    return 0;
+}
+
+/* -- events ----------------------------------------------------------- */
+
+static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
+                 sipnat_event_type type, int status, const char *phrase,
+                 int error, const char *method, const char *uri)
+{
+    sipnat_event ev = {
+        .size = sizeof ev,
+        .type = type,
+        .status = status,
+        .phrase = phrase ? phrase : "",
+        .error = error,
+        .method = method,
+        .uri = uri,
+    };
+
+    if (!func)
+        return;
+    if (ctx)
+        sn_cb_enter(ctx);
+    func(&ev, user_data);
+    if (ctx)
+        sn_cb_leave(ctx);
+    if (ctx)
+        ctx->n_dispatched++;
+}
+
+static void pending_unlink(sipnat_transport *t, sn_pending *p)
+{
+    for (sn_pending **pp = &t->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+/* Deliver the -ECANCELED events of requests ended by a shutdown. */
+static void pending_flush_cancelled(sipnat_transport *t)
+{
+    sn_pending *p, *next;
+
+    for (p = t->pending; p; p = next) {
+        next = p->next;
+        if (!p->cancelled)
+            continue;
+        pending_unlink(t, p);
+        emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, 0,
+             "Request cancelled by shutdown", -ECANCELED, "OPTIONS", p->uri);
+        free(p);
+    }
+}
+
+static void pending_cancel_all(sipnat_transport *t)
+{
+    for (sn_pending *p = t->pending; p; p = p->next) {
+        if (p->nh) {
+            nua_handle_destroy(p->nh);
+            p->nh = NULL;
+        }
+        p->cancelled = true;
+    }
+}
+
+/* -- NUA's callback --------------------------------------------------- */
+
+static void nua_callback(nua_event_t event, int status, char const *phrase,
+                         nua_t *nua, nua_magic_t *magic, nua_handle_t *nh,
+                         nua_hmagic_t *hmagic, sip_t const *sip,
+                         tagi_t tags[])
+{
+    sipnat_transport *t = (sipnat_transport *)magic;
+    sn_pending *p = (sn_pending *)hmagic;
+
+    (void)nua;
+    (void)sip;
+    (void)tags;
+
+    switch (event) {
+    case nua_r_options:
+        if (!p || status < 200)
+            return;
+        pending_unlink(t, p);
+        p->nh = NULL;
+        nua_handle_destroy(nh);
+        sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s: %d %s",
+               p->uri, status, phrase);
+        emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, status,
+             phrase, 0, "OPTIONS", p->uri);
+        free(p);
+        return;
+
+    case nua_r_shutdown:
+        if (status < 200)
+            return;
+        t->state = SN_T_CLOSED;
+        sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "shutdown: %d %s",
+               status, phrase);
+        if (!t->shutdown_reported) {
+            t->shutdown_reported = true;
+            emit(t->ctx, t->shutdown_func, t->shutdown_user_data,
+                 SIPNAT_EVENT_SHUTDOWN, status, phrase, 0, NULL, NULL);
+        }
+        return;
+
+    case nua_i_invite:
+        /* No endpoint takes calls on a bare transport. */
+        nua_respond(nh, SIP_480_TEMPORARILY_UNAVAILABLE, TAG_END());
+        nua_handle_destroy(nh);
+        return;
+
+    default:
+        /* Requests NUA answered by itself (OPTIONS, …) leave a handle
+         * that nobody owns: release it. */
+        if (event >= nua_i_chat && event < nua_r_set_params && nh && !hmagic &&
+            event != nua_i_state && event != nua_i_terminated &&
+            event != nua_i_error)
+            nua_handle_destroy(nh);
+        return;
+    }
+}
+
+/* -- lifecycle -------------------------------------------------------- */
+
+/* A throw-away bind gives the precise errno that sofia would swallow. */
+static int probe_bind(const sipnat_transport_cfg *cfg, int family)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int s, r = 0, one = 1;
+
+    memset(&ss, 0, sizeof ss);
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)cfg->port);
+        inet_pton(AF_INET, cfg->address, &a->sin_addr);
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)cfg->port);
+        inet_pton(AF_INET6, cfg->address, &a->sin6_addr);
+        len = sizeof *a;
+    }
+    s = socket(family, (cfg->protocol == SIPNAT_PROTOCOL_TCP ? SOCK_STREAM
+                                                              : SOCK_DGRAM) |
+                           SOCK_CLOEXEC,
+               0);
+    if (s < 0)
+        return -errno;
+    if (cfg->protocol == SIPNAT_PROTOCOL_TCP)
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(s, (struct sockaddr *)&ss, len) < 0)
+        r = -errno;
+    close(s);
+    return r;
+}
+
+static bool fd_in(int fd, const int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] == fd)
+            return true;
+    return false;
+}
+
+/* Find the socket NUA just bound: the stack's fds after nua_create()
+ * minus those before, of our socket type. */
+static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
+{
+    int after[SN_MAX_FDS];
+    size_t n_after = sn_stack_fds(t->ctx->stack, after, SN_MAX_FDS);
+    int want = t->protocol == SIPNAT_PROTOCOL_TCP ? SOCK_STREAM : SOCK_DGRAM;
+
+    for (size_t i = 0; i < n_after; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int type;
+        socklen_t tlen = sizeof type;
+
+        if (fd_in(after[i], before, n_before))
+            continue;
+        if (getsockopt(after[i], SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+            type != want)
+            continue;
+        if (getsockname(after[i], (struct sockaddr *)&ss, &len) < 0)
+            continue;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, t->address, sizeof t->address);
+            t->port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, t->address, sizeof t->address);
+            t->port = ntohs(a->sin6_port);
+        } else {
+            continue;
+        }
+        t->bound = ss;
+        return 0;
+    }
+    return -EIO;
+}
+
+SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
+                                    const sipnat_transport_cfg *cfg)
+{
+    sipnat_transport_cfg defaults;
+    sipnat_transport *t;
+    char url[128];
+    int before[SN_MAX_FDS];
+    size_t n_before;
+    int family, r;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    SN_RETURN_IF(!ctx, -EINVAL);
+    SN_RETURN_IF(ctx->dying, -ESHUTDOWN);
+    SN_RETURN_IF(ctx->in_callback, -EBUSY);
+    if (!cfg) {
+        sipnat_transport_cfg *d;
+        r = sipnat_transport_cfg_new(&d);
+        if (r < 0)
+            return r;
+        defaults = *d;
+        sipnat_transport_cfg_free(d);
+        cfg = &defaults;
+    }
+    family = address_family(cfg->address);
+    SN_RETURN_IF(family < 0, -EINVAL);
+    r = probe_bind(cfg, family);
+    if (r < 0) {
+        sn_log(ctx, SIPNAT_LOG_ERR, "transport", "cannot bind %s port %d: %s",
+               cfg->address, cfg->port, sipnat_strerror(r));
+        return r;
+    }
+
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->n_ref = 1;
+    t->ctx = ctx;
+    t->protocol = cfg->protocol;
+    t->state = SN_T_OPEN;
+
+    snprintf(url, sizeof url, family == AF_INET6 ? "sip:[%s]:%d;transport=%s"
+                                                 : "sip:%s:%d;transport=%s",
+             cfg->address, cfg->port,
+             cfg->protocol == SIPNAT_PROTOCOL_TCP ? "tcp" : "udp");
+
+    sipnat_ctx *prev = sn_log_enter(ctx);
+    n_before = sn_stack_fds(ctx->stack, before, SN_MAX_FDS);
+    t->nua = nua_create(sn_stack_root(ctx->stack), nua_callback, t,
+                        NUTAG_URL(url),
+                        NUTAG_USER_AGENT("libsipnat/" SIPNAT_VERSION),
+                        TAG_END());
+    if (!t->nua) {
+        sn_log(ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
+        sn_log_leave(prev);
+        free(t);
+        return -EIO;
+    }
+    sn_stack_refresh(ctx->stack);
+    r = find_bound(t, before, n_before);
+    sn_log_leave(prev);
+    if (r < 0) {
+        /* Bound, but not where we can see it: unusable. Let the ctx
+         * finish it like any transport whose last ref went away. */
+        sn_log(ctx, SIPNAT_LOG_ERR, "transport", "no socket found for %s", url);
+        t->next = ctx->transports;
+        ctx->transports = t;
+        sipnat_transport_unref(t);
+        return r;
+    }
+    sn_loop_commit(ctx);
+    sn_log(ctx, SIPNAT_LOG_INFO, "transport", "listening on %s (port %d)", url,
+           t->port);
+
+    t->next = ctx->transports;
+    ctx->transports = t;
+    *ret = t;
+    return 0;
+}
+
+SIPNAT_API sipnat_transport *sipnat_transport_ref(sipnat_transport *t)
+{
+    if (t)
+        t->n_ref++;
+    return t;
+}
+
+static void start_shutdown(sipnat_transport *t)
+{
+    t->state = SN_T_CLOSING;
+    pending_cancel_all(t);
+    sipnat_ctx *prev = sn_log_enter(t->ctx);
+    nua_shutdown(t->nua);
+    sn_log_leave(prev);
+}
+
+SIPNAT_API sipnat_transport *sipnat_transport_unref(sipnat_transport *t)
+{
+    if (!t || --t->n_ref > 0)
+        return NULL;
+    if (!t->ctx) {
+        /* The ctx already finished it. */
+        free(t);
+        return NULL;
+    }
+    /* Last reference: no one will hear of the shutdown; the ctx frees the
+     * transport once NUA is done (sn_transports_reap). */
+    t->shutdown_func = NULL;
+    if (t->state == SN_T_OPEN)
+        start_shutdown(t);
+    return NULL;
+}
+
+SIPNAT_API int sipnat_transport_shutdown(sipnat_transport *t,
+                                         sipnat_event_func func,
+                                         void *user_data)
+{
+    SN_RETURN_IF(!t, -EINVAL);
+    SN_RETURN_IF(!t->ctx, -ESHUTDOWN);
+    SN_RETURN_IF(t->state != SN_T_OPEN, -EALREADY);
+    t->shutdown_func = func;
+    t->shutdown_user_data = user_data;
+    start_shutdown(t);
+    return 0;
+}
+
+static void transport_unlink(sipnat_ctx *ctx, sipnat_transport *t)
+{
+    for (sipnat_transport **pp = &ctx->transports; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            return;
+        }
+}
+
+/* Runs after each dispatch, outside NUA's callbacks. */
+void sn_transports_reap(sipnat_ctx *ctx)
+{
+    sipnat_transport *t, *next;
+    bool changed = false;
+
+    for (t = ctx->transports; t; t = next) {
+        next = t->next;
+        pending_flush_cancelled(t);
+        if (t->state != SN_T_CLOSED || !t->nua)
+            continue;
+        nua_destroy(t->nua);
+        t->nua = NULL;
+        changed = true;
+        if (t->n_ref == 0) {
+            transport_unlink(ctx, t);
+            free(t);
+        }
+    }
+    if (changed)
+        sn_stack_refresh(ctx->stack);
+}
+
+void sn_transports_finish_all(sipnat_ctx *ctx)
+{
+    uint64_t until = sn_now_usec() + SN_FINISH_MS * 1000u;
+    bool busy;
+    sipnat_transport *t, *next;
+
+    for (t = ctx->transports; t; t = t->next)
+        if (t->state == SN_T_OPEN)
+            start_shutdown(t);
+    do {
+        busy = false;
+        for (t = ctx->transports; t; t = t->next)
+            if (t->state == SN_T_CLOSING)
+                busy = true;
+        if (busy)
+            sn_stack_wait(ctx->stack, 100);
+    } while (busy && sn_now_usec() < until);
+
+    for (t = ctx->transports; t; t = next) {
+        next = t->next;
+        pending_flush_cancelled(t);
+        if (t->nua && t->state == SN_T_CLOSED) {
+            nua_destroy(t->nua);
+        } else if (t->nua) {
+            /* nua_destroy() before the shutdown completes aborts the
+             * process: leaking the instance is the lesser harm. */
+            sn_log(ctx, SIPNAT_LOG_ERR, "transport",
+                   "SIP stack did not shut down within %d ms", SN_FINISH_MS);
+        }
+        t->nua = NULL;
+        t->state = SN_T_CLOSED;
+        t->ctx = NULL;
+        if (t->n_ref == 0)
+            free(t);
+    }
+    ctx->transports = NULL;
+    sn_stack_refresh(ctx->stack);
+}
+
+/* -- getters and requests ---------------------------------------------- */
+
+SIPNAT_API int sipnat_transport_get_port(const sipnat_transport *t)
+{
+    SN_RETURN_IF(!t, -EINVAL);
+    return t->port;
+}
+
+SIPNAT_API int sipnat_transport_get_address(const sipnat_transport *t,
+                                            char *buf, size_t size)
+{
+    size_t len;
+
+    SN_RETURN_IF(!t || !buf, -EINVAL);
+    len = strlen(t->address);
+    SN_RETURN_IF(size <= len, -ENOSPC);
+    memcpy(buf, t->address, len + 1);
+    return (int)len;
+}
+
+SIPNAT_API int sipnat_transport_get_protocol(const sipnat_transport *t)
+{
+    SN_RETURN_IF(!t, -EINVAL);
+    return (int)t->protocol;
+}
+
+static bool valid_sip_uri(const char *uri)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    url_t *u = url_make(home, uri);
+    bool ok = u && (u->url_type == url_sip || u->url_type == url_sips) &&
+              u->url_host && u->url_host[0];
+
+    su_home_deinit(home);
+    return ok;
+}
+
+SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
+                                             const char *uri,
+                                             sipnat_event_func func,
+                                             void *user_data)
+{
+    sn_pending *p;
+    size_t len;
+
+    SN_RETURN_IF(!t || !uri, -EINVAL);
+    SN_RETURN_IF(!t->ctx || t->state != SN_T_OPEN, -ESHUTDOWN);
+    len = strlen(uri);
+    SN_RETURN_IF(len == 0 || len > 2048 || !valid_sip_uri(uri), -EINVAL);
+
+    p = calloc(1, sizeof *p + len + 1);
+    if (!p)
+        return -ENOMEM;
+    memcpy(p->uri, uri, len + 1);
+    p->transport = t;
+    p->func = func;
+    p->user_data = user_data;
+
+    sipnat_ctx *prev = sn_log_enter(t->ctx);
+    p->nh = nua_handle(t->nua, (nua_hmagic_t *)p, SIPTAG_TO_STR(uri),
+                       TAG_END());
+    if (!p->nh) {
+        sn_log_leave(prev);
+        free(p);
+        return -ENOMEM;
+    }
+    nua_options(p->nh, NUTAG_URL(uri), TAG_END());
+    sn_log_leave(prev);
+    p->next = t->pending;
+    t->pending = p;
+    return 0;
+}

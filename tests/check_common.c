@@ -1,0 +1,48 @@
+/* libsipnat tests - errors, version, event names. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <string.h>
+
+START_TEST(test_strerror)
+{
+    ck_assert_str_eq(sipnat_strerror(0), "Success");
+    ck_assert_str_eq(sipnat_strerror(-EINVAL), sipnat_strerror(EINVAL));
+    ck_assert_ptr_nonnull(strstr(sipnat_strerror(-EINVAL), "nvalid"));
+    ck_assert_str_eq(sipnat_strerror(-100000), "Unknown error");
+    ck_assert_str_eq(sipnat_strerror(2147483647), "Unknown error");
+    ck_assert_ptr_nonnull(sipnat_strerror(-2147483647));
+}
+END_TEST
+
+START_TEST(test_version)
+{
+    ck_assert_uint_eq(sipnat_version_num(), SIPNAT_VERSION_NUM);
+    ck_assert_str_eq(sipnat_version_string(), SIPNAT_VERSION);
+    ck_assert_uint_eq(SIPNAT_VERSION_NUM,
+                      (SIPNAT_VERSION_MAJOR << 16) | (SIPNAT_VERSION_MINOR << 8) |
+                          SIPNAT_VERSION_PATCH);
+}
+END_TEST
+
+START_TEST(test_event_names)
+{
+    ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_NONE), "none");
+    ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_RESPONSE), "response");
+    ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_SHUTDOWN), "shutdown");
+    ck_assert_str_eq(sipnat_event_type_name((sipnat_event_type)999), "unknown");
+    ck_assert_str_eq(sipnat_event_type_name((sipnat_event_type)-1), "unknown");
+}
+END_TEST
+
+Suite *common_suite(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("common");
+
+    tcase_add_test(tc, test_strerror);
+    tcase_add_test(tc, test_version);
+    tcase_add_test(tc, test_event_names);
+    suite_add_tcase(s, tc);
+    return s;
+}

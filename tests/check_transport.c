@@ -1,0 +1,299 @@
+/* libsipnat tests - transports and the OPTIONS request. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+START_TEST(test_cfg)
+{
+    sipnat_transport_cfg *cfg;
+
+    ck_assert_int_eq(sipnat_transport_cfg_new(NULL), -EINVAL);
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_int_eq(sipnat_transport_cfg_set_protocol(NULL, SIPNAT_PROTOCOL_UDP), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_protocol(cfg, 0), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_protocol(cfg, 3), -EINVAL);
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_TCP));
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_UDP));
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(NULL, "127.0.0.1", 0), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, NULL, 0), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", -1), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 65536), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "localhost", 0), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "127.0.0.256", 0), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "", 0), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "[::1]", 0), -EINVAL);
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "::1", 65535));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "0.0.0.0", 0));
+    ck_assert_ptr_null(sipnat_transport_cfg_free(cfg));
+    ck_assert_ptr_null(sipnat_transport_cfg_free(NULL));
+}
+END_TEST
+
+static sipnat_transport *open_on(sipnat_ctx *ctx, const char *addr, int port,
+                                 sipnat_protocol proto, int *err)
+{
+    sipnat_transport *t = NULL;
+    sipnat_transport_cfg *cfg;
+
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, addr, port));
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, proto));
+    *err = sipnat_transport_new(&t, ctx, cfg);
+    sipnat_transport_cfg_free(cfg);
+    return t;
+}
+
+/* The real port and address come back, as the kernel sees them. */
+static void assert_bound(sipnat_transport *t, int family, const char *addr,
+                         int type)
+{
+    char buf[SIPNAT_ADDRSTRLEN];
+    int port = sipnat_transport_get_port(t);
+
+    ck_assert_int_gt(port, 0);
+    ck_assert_int_lt(port, 65536);
+    ck_assert_int_eq(sipnat_transport_get_address(t, buf, sizeof buf),
+                     (int)strlen(addr));
+    ck_assert_str_eq(buf, addr);
+    /* Someone else binding the same port and protocol fails. */
+    int s = socket(family, type, 0);
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        inet_pton(AF_INET, addr, &a->sin_addr);
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        inet_pton(AF_INET6, addr, &a->sin6_addr);
+        len = sizeof *a;
+    }
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&ss, len), -1);
+    ck_assert_int_eq(errno, EADDRINUSE);
+    close(s);
+}
+
+START_TEST(test_bind_variants)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    int err;
+    char small[4];
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    assert_bound(t, AF_INET, "127.0.0.1", SOCK_DGRAM);
+    ck_assert_int_eq(sipnat_transport_get_protocol(t), SIPNAT_PROTOCOL_UDP);
+    ck_assert_int_eq(sipnat_transport_get_address(t, small, sizeof small), -ENOSPC);
+    ck_assert_int_eq(sipnat_transport_get_address(t, NULL, 64), -EINVAL);
+    ck_assert_ptr_eq(sipnat_transport_ref(t), t);
+    sipnat_transport_unref(t);
+    sipnat_transport_unref(t);
+
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_TCP, &err);
+    ck_assert_ok(err);
+    assert_bound(t, AF_INET, "127.0.0.1", SOCK_STREAM);
+    ck_assert_int_eq(sipnat_transport_get_protocol(t), SIPNAT_PROTOCOL_TCP);
+    sipnat_transport_unref(t);
+
+    t = open_on(ctx, "::1", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    assert_bound(t, AF_INET6, "::1", SOCK_DGRAM);
+    sipnat_transport_unref(t);
+
+    t = open_on(ctx, "::1", 0, SIPNAT_PROTOCOL_TCP, &err);
+    ck_assert_ok(err);
+    assert_bound(t, AF_INET6, "::1", SOCK_STREAM);
+    sipnat_transport_unref(t);
+
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+START_TEST(test_bind_errors)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t, *t2;
+    int err;
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_int_eq(sipnat_transport_new(NULL, ctx, NULL), -EINVAL);
+    t = (sipnat_transport *)1;
+    ck_assert_int_eq(sipnat_transport_new(&t, NULL, NULL), -EINVAL);
+    ck_assert_ptr_null(t);
+
+    /* A fixed port already taken: the bind error itself comes back. */
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    t2 = open_on(ctx, "127.0.0.1", sipnat_transport_get_port(t),
+                 SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_int_eq(err, -EADDRINUSE);
+    ck_assert_ptr_null(t2);
+    /* An address this host does not have. */
+    t2 = open_on(ctx, "192.0.2.123", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_int_eq(err, -EADDRNOTAVAIL);
+    ck_assert_ptr_null(t2);
+    /* A fixed, free port works and is the one asked for. */
+    int port = sipnat_transport_get_port(t);
+    sipnat_transport_unref(t);
+    run_pull(ctx, NULL, NULL, 100); /* let the shutdown finish */
+    t = open_on(ctx, "127.0.0.1", port, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    ck_assert_int_eq(sipnat_transport_get_port(t), port);
+    sipnat_transport_unref(t);
+
+    ck_assert_int_eq(sipnat_transport_get_port(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_get_protocol(NULL), -EINVAL);
+    ck_assert_ptr_null(sipnat_transport_ref(NULL));
+    ck_assert_ptr_null(sipnat_transport_unref(NULL));
+    ck_assert_int_eq(sipnat_transport_shutdown(NULL, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_send_options(NULL, "sip:a@b", NULL, NULL), -EINVAL);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+START_TEST(test_options_bad_uri)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    int err;
+    static const char *const bad[] = {
+        "", "http://example.com/", "sip:", "not a uri", "tel:+123",
+        "sip:@", "mailto:a@b",
+    };
+    char longuri[4096];
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    ck_assert_int_eq(sipnat_transport_send_options(t, NULL, NULL, NULL), -EINVAL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(sipnat_transport_send_options(t, bad[i], NULL, NULL) == -EINVAL,
+                      "accepted %s", bad[i]);
+    memset(longuri, 'a', sizeof longuri - 1);
+    memcpy(longuri, "sip:", 4);
+    longuri[sizeof longuri - 1] = '\0';
+    ck_assert_int_eq(sipnat_transport_send_options(t, longuri, NULL, NULL), -EINVAL);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+/* Whatever status the peer answers is what the event says. */
+START_TEST(test_options_status)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    mock_peer peer;
+    event_log ev = {0};
+    char uri[64];
+    int err;
+
+    mock_peer_open(&peer, 404);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    snprintf(uri, sizeof uri, "sip:nobody@127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_transport_send_options(t, uri, record_event, &ev));
+    run_pull(ctx, &peer, &ev.n, 5000);
+    ck_assert_int_eq(ev.n, 1);
+    ck_assert_int_eq(ev.status, 404);
+    ck_assert_str_eq(ev.phrase, "Test Status");
+    /* A NULL callback is allowed: fire and forget. */
+    ck_assert_ok(sipnat_transport_send_options(t, uri, NULL, NULL));
+    run_pull(ctx, &peer, NULL, 300);
+    ck_assert_uint_eq(peer.n_requests, 2);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* A request without an answer ends with -ECANCELED when the transport
+ * shuts down; exactly one event each, the shutdown event after. */
+START_TEST(test_shutdown_cancels)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    mock_peer peer;
+    event_log ev = {0}, sev = {0};
+    char uri[64];
+    int err;
+
+    mock_peer_open(&peer, 0); /* never answers */
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    snprintf(uri, sizeof uri, "sip:silent@127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_transport_send_options(t, uri, record_event, &ev));
+    run_pull(ctx, &peer, NULL, 200);
+    ck_assert_uint_ge(peer.n_requests, 1);
+    ck_assert_int_eq(ev.n, 0);
+    ck_assert_ok(sipnat_transport_shutdown(t, record_event, &sev));
+    ck_assert_int_eq(sipnat_transport_send_options(t, uri, NULL, NULL), -ESHUTDOWN);
+    run_pull(ctx, &peer, &sev.n, 5000);
+    ck_assert_int_eq(ev.n, 1);
+    ck_assert_int_eq(ev.status, 0);
+    ck_assert_int_eq(ev.error, -ECANCELED);
+    ck_assert_int_eq(sev.n, 1);
+    ck_assert_int_eq(sev.type, SIPNAT_EVENT_SHUTDOWN);
+    ck_assert_int_eq(sipnat_transport_shutdown(t, NULL, NULL), -EALREADY);
+    run_pull(ctx, &peer, NULL, 200);
+    ck_assert_int_eq(ev.n, 1);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* OPTIONS over TCP to a peer that does not listen: a final failure
+ * status, not a hang. */
+START_TEST(test_options_unreachable_tcp)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    event_log ev = {0};
+    int err;
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_TCP, &err);
+    ck_assert_ok(err);
+    /* port 9 (discard) on loopback: nobody listens in a test box */
+    ck_assert_ok(sipnat_transport_send_options(t, "sip:x@127.0.0.1:9;transport=tcp",
+                                               record_event, &ev));
+    run_pull(ctx, NULL, &ev.n, 10000);
+    ck_assert_int_eq(ev.n, 1);
+    ck_assert_int_ge(ev.status, 400);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+Suite *transport_suite(void)
+{
+    Suite *s = suite_create("transport");
+    TCase *tc = tcase_create("transport");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_cfg);
+    tcase_add_test(tc, test_bind_variants);
+    tcase_add_test(tc, test_bind_errors);
+    tcase_add_test(tc, test_options_bad_uri);
+    tcase_add_test(tc, test_options_status);
+    tcase_add_test(tc, test_shutdown_cancels);
+    tcase_add_test(tc, test_options_unreachable_tcp);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,161 @@
+/* libsipnat tests - shared helpers. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mock_peer_open(mock_peer *peer, int status)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+
+    memset(peer, 0, sizeof *peer);
+    peer->status = status;
+    peer->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(peer->fd, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(peer->fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(peer->fd, (struct sockaddr *)&a, &len), 0);
+    peer->port = ntohs(a.sin_port);
+}
+
+void mock_peer_close(mock_peer *peer)
+{
+    if (peer->fd >= 0)
+        close(peer->fd);
+    peer->fd = -1;
+}
+
+/* Copy a header line (name matched case-insensitively) into out. */
+static void copy_header(const char *req, const char *name, char *out,
+                        size_t size, const char *suffix)
+{
+    size_t nl = strlen(name);
+    const char *p = req;
+
+    while ((p = strstr(p, "\r\n")) != NULL) {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *end = strstr(p, "\r\n");
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            size_t used = strlen(out);
+            snprintf(out + used, size - used, "%.*s%s\r\n", (int)len, p,
+                     suffix);
+        }
+    }
+}
+
+int mock_peer_serve(mock_peer *peer)
+{
+    int answered = 0;
+
+    for (;;) {
+        char buf[4096], resp[8192] = "";
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(peer->fd, buf, sizeof buf - 1, 0,
+                             (struct sockaddr *)&from, &flen);
+        if (n < 0)
+            break;
+        buf[n] = '\0';
+        if (strncmp(buf, "SIP/2.0", 7) == 0)
+            continue; /* a response: not for us */
+        peer->n_requests++;
+        memcpy(peer->last_request, buf, (size_t)n + 1);
+        if (!peer->status)
+            continue;
+        snprintf(resp, sizeof resp, "SIP/2.0 %d %s\r\n", peer->status,
+                 peer->status == 200 ? "OK" : "Test Status");
+        copy_header(buf, "Via", resp, sizeof resp, "");
+        copy_header(buf, "From", resp, sizeof resp, "");
+        copy_header(buf, "To", resp, sizeof resp, ";tag=mock1");
+        copy_header(buf, "Call-ID", resp, sizeof resp, "");
+        copy_header(buf, "CSeq", resp, sizeof resp, "");
+        strncat(resp, "Content-Length: 0\r\n\r\n", sizeof resp - strlen(resp) - 1);
+        sendto(peer->fd, resp, strlen(resp), 0, (struct sockaddr *)&from, flen);
+        answered++;
+    }
+    return answered;
+}
+
+void record_event(const sipnat_event *ev, void *user_data)
+{
+    event_log *log = user_data;
+
+    ck_assert_uint_ge(ev->size, sizeof(sipnat_event));
+    ck_assert_ptr_nonnull(ev->phrase);
+    log->n++;
+    log->type = ev->type;
+    log->status = ev->status;
+    log->error = ev->error;
+    snprintf(log->phrase, sizeof log->phrase, "%s", ev->phrase);
+    snprintf(log->uri, sizeof log->uri, "%s", ev->uri ? ev->uri : "");
+    snprintf(log->method, sizeof log->method, "%s", ev->method ? ev->method : "");
+}
+
+int run_pull(sipnat_ctx *ctx, mock_peer *peer, const int *done, int timeout_ms)
+{
+    long long end = now_ms() + timeout_ms;
+    int wakes = 0;
+
+    while ((!done || !*done) && now_ms() < end) {
+        struct pollfd p[2] = {{.fd = sipnat_ctx_get_fd(ctx), .events = POLLIN},
+                              {.fd = peer ? peer->fd : -1, .events = POLLIN}};
+        int t, left = (int)(end - now_ms());
+
+        ck_assert_ok(sipnat_ctx_get_timeout(ctx, &t));
+        if (t < 0 || t > left)
+            t = left < 0 ? 0 : left;
+        int r = poll(p, 2, t);
+        ck_assert_int_ge(r, 0);
+        if (peer && (p[1].revents & POLLIN))
+            mock_peer_serve(peer);
+        if (r == 0 && now_ms() >= end)
+            break;
+        ck_assert_int_ge(sipnat_ctx_process(ctx), 0);
+        wakes++;
+    }
+    return wakes;
+}
+
+int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ".", ".." and the DIR's own fd */
+}
+
+int count_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}

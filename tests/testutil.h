@@ -1,0 +1,53 @@
+/* libsipnat tests - shared helpers: an in-process SIP peer on 127.0.0.1
+ * and loop drivers for pull and push mode. */
+#ifndef SIPNAT_TESTUTIL_H
+#define SIPNAT_TESTUTIL_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <sipnat/sipnat.h>
+
+/* A UDP peer that answers each request with a fixed status. */
+typedef struct mock_peer {
+    int fd;
+    int port;
+    int status;              /* status to answer with; 0: never answer */
+    unsigned n_requests;
+    char last_request[4096];
+} mock_peer;
+
+void mock_peer_open(mock_peer *peer, int status);
+void mock_peer_close(mock_peer *peer);
+/* Read and answer every datagram waiting; returns how many. */
+int mock_peer_serve(mock_peer *peer);
+
+/* Captured events. */
+typedef struct event_log {
+    int n;
+    sipnat_event_type type;
+    int status;
+    int error;
+    char phrase[128];
+    char uri[256];
+    char method[32];
+} event_log;
+void record_event(const sipnat_event *ev, void *user_data);
+
+/* Pull mode: poll the ctx fd (and the peer, if any) until *done != 0 or
+ * timeout_ms passes. Returns the number of wake-ups (process calls). */
+int run_pull(sipnat_ctx *ctx, mock_peer *peer, const int *done,
+             int timeout_ms);
+
+/* Open fds of this process; threads of this process. */
+int count_fds(void);
+int count_threads(void);
+
+/* The suites, one per object (check_<object>.c). */
+Suite *common_suite(void);
+Suite *ctx_suite(void);
+Suite *io_suite(void);
+Suite *transport_suite(void);
+
+#define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
+
+#endif
