@@ -1,0 +1,46 @@
+#!/bin/sh
+# The whole test suite, from a fresh clone on a fresh Debian machine:
+#   1. install what is missing (scripts/deps.sh test)
+#   2. build with -Wall -Wextra -Werror and run `make check`
+#   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and
+#      run `make check` there
+#   4. `make distcheck` (the release tarball builds and passes on its own)
+# Build trees go to build/ under the source tree. Exit status 0 iff all
+# steps pass; the last line says which passed.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+cd "$top"
+
+sh scripts/deps.sh test
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "autoreconf"
+autoreconf -fi >/dev/null
+
+step "build and make check (-Werror)"
+mkdir -p build/plain
+(cd build/plain && "$top/configure" -q --enable-werror && make -s -j"$jobs" &&
+    make -s check -j"$jobs") || { tail -n 60 build/plain/test-suite.log 2>/dev/null; exit 1; }
+grep -E '^# (TOTAL|PASS|FAIL|SKIP|ERROR)' build/plain/test-suite.log || true
+grep -E 'Checks: [0-9]+' build/plain/tests/check_sipnat.log || true
+
+step "make check under ASan + UBSan"
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+mkdir -p build/sanitize
+(cd build/sanitize &&
+    "$top/configure" -q --enable-werror CFLAGS="-g -O1 $san" LDFLAGS="$san" &&
+    make -s -j"$jobs" &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        make -s check -j"$jobs") || { tail -n 60 build/sanitize/test-suite.log 2>/dev/null; exit 1; }
+grep -E 'Checks: [0-9]+' build/sanitize/tests/check_sipnat.log || true
+
+step "make distcheck"
+(cd build/plain && make -s distcheck -j"$jobs" >distcheck.log 2>&1) ||
+    { tail -n 60 build/plain/distcheck.log; exit 1; }
+grep -E 'archives ready|^libsipnat-' build/plain/distcheck.log | head -n 3 || true
+
+step "result"
+echo "test.sh: 4 passed, 0 failed"
