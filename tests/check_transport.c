@@ -281,6 +281,50 @@ START_TEST(test_options_unreachable_tcp)
 }
 END_TEST
 
+/* Requests arriving at a bare transport get a final answer each, and no
+ * handle is left behind (ASan would see it at unref). */
+static int answered(mock_peer *peer, unsigned n)
+{
+    return peer->n_responses >= n && peer->last_status >= 200;
+}
+
+START_TEST(test_incoming_requests)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    mock_peer peer;
+    int err, port, flag = 0;
+    static const struct { const char *method, *extra, *body; int lo, hi; } req[] = {
+        {"OPTIONS", NULL, NULL, 200, 200},
+        {"MESSAGE", "Content-Type: text/plain\r\n", "hello", 200, 299},
+        {"INVITE", "Content-Type: application/sdp\r\n",
+         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+         "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", 480, 480},
+        {"REGISTER", NULL, NULL, 400, 699},
+    };
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = open_on(ctx, "127.0.0.1", 0, SIPNAT_PROTOCOL_UDP, &err);
+    ck_assert_ok(err);
+    port = sipnat_transport_get_port(t);
+    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++) {
+        unsigned before = peer.n_responses;
+        mock_peer_send_request(&peer, port, req[i].method, req[i].extra, req[i].body);
+        for (int k = 0; k < 50 && !answered(&peer, before + 1); k++)
+            run_pull(ctx, &peer, &flag, 20);
+        /* skip provisional answers */
+        for (int k = 0; k < 50 && peer.last_status < 200; k++)
+            run_pull(ctx, &peer, &flag, 20);
+        ck_assert_msg(peer.last_status >= req[i].lo && peer.last_status <= req[i].hi,
+                      "%s answered %d", req[i].method, peer.last_status);
+    }
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
 Suite *transport_suite(void)
 {
     Suite *s = suite_create("transport");
@@ -294,6 +338,7 @@ Suite *transport_suite(void)
     tcase_add_test(tc, test_options_status);
     tcase_add_test(tc, test_shutdown_cancels);
     tcase_add_test(tc, test_options_unreachable_tcp);
+    tcase_add_test(tc, test_incoming_requests);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -74,8 +74,12 @@ int mock_peer_serve(mock_peer *peer)
         if (n < 0)
             break;
         buf[n] = '\0';
-        if (strncmp(buf, "SIP/2.0", 7) == 0)
-            continue; /* a response: not for us */
+        if (strncmp(buf, "SIP/2.0 ", 8) == 0) {
+            peer->n_responses++;
+            peer->last_status = atoi(buf + 8);
+            memcpy(peer->last_response, buf, (size_t)n + 1);
+            continue;
+        }
         peer->n_requests++;
         memcpy(peer->last_request, buf, (size_t)n + 1);
         if (!peer->status)
@@ -92,6 +96,36 @@ int mock_peer_serve(mock_peer *peer)
         answered++;
     }
     return answered;
+}
+
+void mock_peer_send_request(mock_peer *peer, int port, const char *method,
+                            const char *extra_headers, const char *body)
+{
+    static unsigned seq;
+    struct sockaddr_in to = {.sin_family = AF_INET};
+    char msg[8192];
+    size_t blen = body ? strlen(body) : 0;
+
+    seq++;
+    snprintf(msg, sizeof msg,
+             "%s sip:test@127.0.0.1:%d SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-mock-%u;rport\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:mock@127.0.0.1:%d>;tag=m%u\r\n"
+             "To: <sip:test@127.0.0.1:%d>\r\n"
+             "Call-ID: mock-%u@127.0.0.1\r\n"
+             "CSeq: 1 %s\r\n"
+             "Contact: <sip:mock@127.0.0.1:%d>\r\n"
+             "%s"
+             "Content-Length: %zu\r\n\r\n%s",
+             method, port, peer->port, seq, peer->port, seq, port, seq, method,
+             peer->port, extra_headers ? extra_headers : "", blen,
+             body ? body : "");
+    to.sin_port = htons((uint16_t)port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(sendto(peer->fd, msg, strlen(msg), 0, (struct sockaddr *)&to,
+                            sizeof to),
+                     (ssize_t)strlen(msg));
 }
 
 void record_event(const sipnat_event *ev, void *user_data)

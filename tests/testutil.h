@@ -13,6 +13,9 @@ typedef struct mock_peer {
     int port;
     int status;              /* status to answer with; 0: never answer */
     unsigned n_requests;
+    unsigned n_responses;
+    int last_status;         /* of the last response received */
+    char last_response[4096];
     char last_request[4096];
 } mock_peer;
 
@@ -20,6 +23,10 @@ void mock_peer_open(mock_peer *peer, int status);
 void mock_peer_close(mock_peer *peer);
 /* Read and answer every datagram waiting; returns how many. */
 int mock_peer_serve(mock_peer *peer);
+
+/* Send a raw request to 127.0.0.1:port from the peer's socket. */
+void mock_peer_send_request(mock_peer *peer, int port, const char *method,
+                            const char *extra_headers, const char *body);
 
 /* Captured events. */
 typedef struct event_log {

@@ -207,13 +207,24 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
         nua_handle_destroy(nh);
         return;
 
-    default:
-        /* Requests NUA answered by itself (OPTIONS, …) leave a handle
-         * that nobody owns: release it. */
-        if (event >= nua_i_chat && event < nua_r_set_params && nh && !hmagic &&
-            event != nua_i_state && event != nua_i_terminated &&
-            event != nua_i_error)
+    case nua_i_options:
+    case nua_i_bye:
+    case nua_i_refer:
+    case nua_i_publish:
+    case nua_i_info:
+    case nua_i_update:
+    case nua_i_message:
+    case nua_i_chat:
+    case nua_i_subscribe:
+    case nua_i_notify:
+    case nua_i_method:
+    case nua_i_register:
+        /* NUA answered these itself; the handle it made is nobody's. */
+        if (nh && !hmagic)
             nua_handle_destroy(nh);
+        return;
+
+    default:
         return;
     }
 }
