@@ -210,7 +210,10 @@ START_TEST(test_unref_without_shutdown)
             ck_assert_int_eq(sipnat_transport_send_options(t, "sip:a@127.0.0.1", NULL, NULL),
                              -ESHUTDOWN);
             ck_assert_int_eq(sipnat_transport_shutdown(t, NULL, NULL), -ESHUTDOWN);
-            ck_assert_int_gt(sipnat_transport_get_port(t), 0);
+            ck_assert_int_eq(sipnat_transport_get_port(t), -ESHUTDOWN);
+            ck_assert_int_eq(sipnat_transport_get_protocol(t), -ESHUTDOWN);
+            char buf[SIPNAT_ADDRSTRLEN];
+            ck_assert_int_eq(sipnat_transport_get_address(t, buf, sizeof buf), -ESHUTDOWN);
             sipnat_transport_unref(t);
         }
     }

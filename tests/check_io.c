@@ -134,6 +134,9 @@ static int host_watch(sipnat_ctx *ctx, int fd, unsigned events, void *fd_data,
             break;
     if (events & SIPNAT_IO_REMOVE) {
         ck_assert_int_lt(i, h->n_w); /* only fds it was told about */
+        /* What the host attached comes back, so it can free it. */
+        ck_assert(fd_data == (void *)(long)(fd + 1000) ||
+                  fd_data == (void *)(long)(fd + 2000));
         h->w[i] = h->w[--h->n_w];
         h->n_remove++;
         return 0;
@@ -143,6 +146,8 @@ static int host_watch(sipnat_ctx *ctx, int fd, unsigned events, void *fd_data,
         ck_assert_ptr_null(fd_data);
         h->w[h->n_w].fd = fd;
         h->n_w++;
+        /* Attaching from inside the watch callback works (libuv style). */
+        ck_assert_int_eq(sipnat_ctx_assign(ctx, fd, (void *)(long)(fd + 2000)), 0);
     } else if (fd_data == (void *)(long)(fd + 1000)) {
         h->assigned_ok++;
     }
@@ -301,6 +306,10 @@ static void reenter(const sipnat_event *ev, void *ud)
     ck_assert_int_eq(sipnat_ctx_process(ctx), -EBUSY);
     ck_assert_int_eq(sipnat_ctx_process_timeout(ctx), -EBUSY);
     ck_assert_int_eq(sipnat_ctx_set_watch_func(ctx, NULL, NULL), -EBUSY);
+    ck_assert_int_eq(sipnat_ctx_set_timer_func(ctx, NULL, NULL), -EBUSY);
+    sipnat_transport *t = (sipnat_transport *)1;
+    ck_assert_int_eq(sipnat_transport_new(&t, ctx, NULL), -EBUSY);
+    ck_assert_ptr_null(t);
 }
 
 static int reentered;

@@ -78,6 +78,8 @@ static void unpublish(sipnat_ctx *ctx, struct sn_io *io)
         epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, io->fd, NULL);
     }
     io->reported = 0;
+    /* The host freed whatever it had attached to this fd. */
+    io->host_data = NULL;
 }
 
 void sn_io_del(sipnat_ctx *ctx, int fd)
@@ -103,8 +105,11 @@ static void publish(sipnat_ctx *ctx, struct sn_io *io)
         return;
     }
     if (ctx->watch_func) {
+        unsigned was = io->reported;
+        /* Marked first: the host may sipnat_ctx_assign() from inside. */
+        io->reported = io->want;
         sn_cb_enter(ctx);
-        r = ctx->watch_func(ctx, io->fd, io->want, io->host_data,
+        r = ctx->watch_func(ctx, io->fd, io->want, was ? io->host_data : NULL,
                             ctx->watch_user_data);
         sn_cb_leave(ctx);
         if (r < 0)

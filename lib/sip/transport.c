@@ -514,6 +514,7 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
 SIPNAT_API int sipnat_transport_get_port(const sipnat_transport *t)
 {
     SN_RETURN_IF(!t, -EINVAL);
+    SN_RETURN_IF(!t->ctx, -ESHUTDOWN);
     return t->port;
 }
 
@@ -523,6 +524,7 @@ SIPNAT_API int sipnat_transport_get_address(const sipnat_transport *t,
     size_t len;
 
     SN_RETURN_IF(!t || !buf, -EINVAL);
+    SN_RETURN_IF(!t->ctx, -ESHUTDOWN);
     len = strlen(t->address);
     SN_RETURN_IF(size <= len, -ENOSPC);
     memcpy(buf, t->address, len + 1);
@@ -532,6 +534,7 @@ SIPNAT_API int sipnat_transport_get_address(const sipnat_transport *t,
 SIPNAT_API int sipnat_transport_get_protocol(const sipnat_transport *t)
 {
     SN_RETURN_IF(!t, -EINVAL);
+    SN_RETURN_IF(!t->ctx, -ESHUTDOWN);
     return (int)t->protocol;
 }
 

@@ -1,0 +1,41 @@
+# Manual pages (section 3), included from the top-level Makefile.am; paths
+# are relative to the top source directory. The object pages come first,
+# then one ".so" alias per public function. tests/man-lint.sh checks that
+# every SIPNAT_API function has its page and that every page is listed here.
+dist_man3_MANS += \
+	man/sipnat.3 \
+	man/sipnat_ctx.3 \
+	man/sipnat_io.3 \
+	man/sipnat_transport.3 \
+	man/sipnat_strerror.3 \
+	man/sipnat_version_num.3 \
+	man/sipnat_version_string.3 \
+	man/sipnat_event_type_name.3 \
+	man/sipnat_ctx_new.3 \
+	man/sipnat_ctx_ref.3 \
+	man/sipnat_ctx_unref.3 \
+	man/sipnat_ctx_set_log_func.3 \
+	man/sipnat_ctx_set_log_level.3 \
+	man/sipnat_ctx_get_log_level.3 \
+	man/sipnat_ctx_get_fd.3 \
+	man/sipnat_ctx_get_timeout.3 \
+	man/sipnat_ctx_process.3 \
+	man/sipnat_ctx_set_watch_func.3 \
+	man/sipnat_ctx_set_timer_func.3 \
+	man/sipnat_ctx_assign.3 \
+	man/sipnat_ctx_process_fd.3 \
+	man/sipnat_ctx_process_timeout.3 \
+	man/sipnat_transport_cfg_new.3 \
+	man/sipnat_transport_cfg_free.3 \
+	man/sipnat_transport_cfg_set_protocol.3 \
+	man/sipnat_transport_cfg_set_bind.3 \
+	man/sipnat_transport_new.3 \
+	man/sipnat_transport_ref.3 \
+	man/sipnat_transport_unref.3 \
+	man/sipnat_transport_get_port.3 \
+	man/sipnat_transport_get_address.3 \
+	man/sipnat_transport_get_protocol.3 \
+	man/sipnat_transport_send_options.3 \
+	man/sipnat_transport_shutdown.3
+
+EXTRA_DIST += tests/man-lint.sh
