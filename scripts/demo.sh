@@ -12,6 +12,7 @@ cd "$top"
 sh scripts/deps.sh test
 if [ ! -x build/demo/examples/sipnat-example-epoll ]; then
     echo "demo: building"
+    mkdir -p m4
     autoreconf -fi >/dev/null
     mkdir -p build/demo
     (cd build/demo && "$top/configure" -q && make -s -j"$jobs") >/dev/null

@@ -18,6 +18,7 @@ sh scripts/deps.sh test
 step() { printf '\n=== %s\n' "$*"; }
 
 step "autoreconf"
+mkdir -p m4
 autoreconf -fi >/dev/null
 
 step "build and make check (-Werror)"

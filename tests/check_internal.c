@@ -1,0 +1,256 @@
+/* libsipnat tests - internal pure functions: addresses, CIDR blocks and
+ * the static address-translation policy (the seed's topology). These are
+ * hidden in the shared library, so this runner compiles them in. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/addr.h"
+#include "nat/policy.h"
+
+static sn_addr A(const char *s)
+{
+    sn_addr a;
+    ck_assert_msg(sn_addr_parse(s, &a) == 0, "parse %s", s);
+    return a;
+}
+
+static const char *F(const sn_addr *a)
+{
+    static char buf[4][64];
+    static int i;
+    i = (i + 1) % 4;
+    ck_assert_int_gt(sn_addr_format(a, buf[i], sizeof buf[i]), 0);
+    return buf[i];
+}
+
+START_TEST(test_addr_parse)
+{
+    sn_addr a;
+    char small[4];
+
+    ck_assert_int_eq(sn_addr_parse("192.0.2.10", &a), 0);
+    ck_assert_int_eq(a.family, AF_INET);
+    ck_assert_str_eq(F(&a), "192.0.2.10");
+    ck_assert_int_eq(sn_addr_parse("[2001:db8::1]", &a), 0);
+    ck_assert_int_eq(a.family, AF_INET6);
+    ck_assert_str_eq(F(&a), "2001:db8::1");
+    ck_assert_int_eq(sn_addr_parse("::ffff:192.0.2.1", &a), 0);
+    ck_assert_int_eq(sn_addr_format(&a, small, sizeof small), -ENOSPC);
+    static const char *const bad[] = {"", "gw1.example.com", "192.0.2", "192.0.2.256",
+                                      "[192.0.2.1]", "[::1", "::1]", "1.2.3.4 ", "[]",
+                                      "2001:db8:::1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(sn_addr_parse(bad[i], &a) == -EINVAL, "accepted '%s'", bad[i]);
+    ck_assert_int_eq(sn_addr_parse(NULL, &a), -EINVAL);
+    ck_assert_int_eq(sn_addr_parse("1.2.3.4", NULL), -EINVAL);
+    sn_addr x = A("192.0.2.1"), y = A("192.0.2.1"), z = A("::1");
+    ck_assert(sn_addr_equal(&x, &y));
+    ck_assert(!sn_addr_equal(&x, &z));
+}
+END_TEST
+
+START_TEST(test_private)
+{
+    static const char *const priv[] = {"10.1.2.3", "172.16.0.1", "172.31.255.255",
+                                       "192.168.1.1", "127.0.0.1", "169.254.1.1",
+                                       "100.64.0.1", "::1", "fd00::1", "fe80::1"};
+    static const char *const pub[] = {"198.51.100.5", "203.0.113.1", "172.32.0.1",
+                                      "8.8.8.8", "100.128.0.1", "2001:db8::1"};
+    for (size_t i = 0; i < sizeof priv / sizeof priv[0]; i++) {
+        sn_addr a = A(priv[i]);
+        ck_assert_msg(sn_addr_is_private(&a), "%s not private", priv[i]);
+    }
+    for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++) {
+        sn_addr a = A(pub[i]);
+        ck_assert_msg(!sn_addr_is_private(&a), "%s private", pub[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_cidr)
+{
+    sn_cidr c;
+    char buf[64];
+
+    ck_assert_int_eq(sn_cidr_parse("192.0.2.0/24", &c), 0);
+    ck_assert_uint_eq(c.prefix, 24);
+    sn_addr in = A("192.0.2.20"), out = A("192.0.3.1"), v6 = A("::1");
+    ck_assert(sn_cidr_contains(&c, &in));
+    ck_assert(!sn_cidr_contains(&c, &out));
+    ck_assert(!sn_cidr_contains(&c, &v6));
+    ck_assert_int_gt(sn_cidr_format(&c, buf, sizeof buf), 0);
+    ck_assert_str_eq(buf, "192.0.2.0/24");
+
+    ck_assert_int_eq(sn_cidr_parse("192.0.2.0/255.255.255.0", &c), 0);
+    ck_assert_uint_eq(c.prefix, 24);
+    ck_assert_int_eq(sn_cidr_parse("127.0.0.1", &c), 0);
+    ck_assert_uint_eq(c.prefix, 32);
+    sn_addr lo = A("127.0.0.1"), lo2 = A("127.0.0.2");
+    ck_assert(sn_cidr_contains(&c, &lo));
+    ck_assert(!sn_cidr_contains(&c, &lo2));
+    ck_assert_int_eq(sn_cidr_parse("0.0.0.0/0", &c), 0);
+    ck_assert(sn_cidr_contains(&c, &out));
+    ck_assert_int_eq(sn_cidr_parse("172.16.0.0/12", &c), 0);
+    sn_addr a1 = A("172.31.1.1"), a2 = A("172.32.0.0");
+    ck_assert(sn_cidr_contains(&c, &a1));
+    ck_assert(!sn_cidr_contains(&c, &a2));
+    ck_assert_int_eq(sn_cidr_parse("2001:db8::/32", &c), 0);
+    sn_addr b1 = A("2001:db8:ffff::1"), b2 = A("2001:db9::1");
+    ck_assert(sn_cidr_contains(&c, &b1));
+    ck_assert(!sn_cidr_contains(&c, &b2));
+
+    static const char *const bad[] = {"192.0.2.0/33", "192.0.2.0/", "192.0.2.1/24",
+                                      "192.0.2.0/255.0.255.0", "192.0.2.0/-1",
+                                      "192.0.2.0/24x", "gw1.example.com/24",
+                                      "2001:db8::/129", "::/255.0.0.0", "/24",
+                                      "192.0.2.0/ 24", "192.0.2.0/0x18"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(sn_cidr_parse(bad[i], &c) == -EINVAL, "accepted '%s'", bad[i]);
+}
+END_TEST
+
+/* The seed's transport: local_net 192.0.2.0/24 and 127.0.0.1/32,
+ * external_media_address = external_signaling_address = 198.51.100.5. */
+static sn_static_cfg seed_cfg(void)
+{
+    sn_static_cfg cfg;
+
+    memset(&cfg, 0, sizeof cfg);
+    ck_assert_int_eq(sn_static_add_local_net(&cfg, "192.0.2.0/24"), 0);
+    ck_assert_int_eq(sn_static_add_local_net(&cfg, "127.0.0.1/32"), 0);
+    cfg.ext_signaling = A("198.51.100.5");
+    cfg.ext_media = A("198.51.100.5");
+    return cfg;
+}
+
+START_TEST(test_static_seed)
+{
+    sn_static_cfg cfg = seed_cfg();
+    sn_addr host = A("192.0.2.10");
+    sn_decision d;
+    char why[256];
+
+    /* To the ITSP: the router's public address, signalling and media. */
+    sn_addr itsp = A("203.0.113.1");
+    sn_static_decide(&cfg, &itsp, &host, 5060, &host, NULL, &d);
+    ck_assert(!d.dest_local);
+    ck_assert_str_eq(F(&d.sig_addr), "198.51.100.5");
+    ck_assert_int_eq(d.sig_port, 5060);
+    ck_assert_int_eq(d.sig_reason, SN_REASON_EXTERNAL);
+    ck_assert_str_eq(F(&d.media_addr), "198.51.100.5");
+    ck_assert_int_eq(d.media_reason, SN_REASON_EXTERNAL);
+    ck_assert_int_gt(sn_decision_explain(&cfg, &itsp, &d, why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "to 203.0.113.1"));
+    ck_assert_ptr_nonnull(strstr(why, "198.51.100.5:5060"));
+    ck_assert_ptr_nonnull(strstr(why, "outside local_net"));
+
+    /* To the phone on the LAN: the host's own address. */
+    sn_addr phone = A("192.0.2.20");
+    sn_static_decide(&cfg, &phone, &host, 5060, &host, NULL, &d);
+    ck_assert(d.dest_local);
+    ck_assert_int_eq(d.local_net_match, 0);
+    ck_assert_str_eq(F(&d.sig_addr), "192.0.2.10");
+    ck_assert_str_eq(F(&d.media_addr), "192.0.2.10");
+    ck_assert_int_eq(d.sig_reason, SN_REASON_LOCAL_NET);
+    ck_assert_int_gt(sn_decision_explain(&cfg, &phone, &d, why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "local_net 192.0.2.0/24"));
+
+    /* To loopback: the second local_net entry. */
+    sn_addr lo = A("127.0.0.1");
+    sn_static_decide(&cfg, &lo, &host, 5060, &host, NULL, &d);
+    ck_assert(d.dest_local);
+    ck_assert_int_eq(d.local_net_match, 1);
+
+    /* external_signaling_port replaces the port outside only. */
+    cfg.ext_signaling_port = 5070;
+    sn_static_decide(&cfg, &itsp, &host, 5060, &host, NULL, &d);
+    ck_assert_int_eq(d.sig_port, 5070);
+    sn_static_decide(&cfg, &phone, &host, 5060, &host, NULL, &d);
+    ck_assert_int_eq(d.sig_port, 5060);
+
+    /* Too small a buffer is an error, not a truncated answer. */
+    ck_assert_int_eq(sn_decision_explain(&cfg, &itsp, &d, why, 10), -ENOSPC);
+}
+END_TEST
+
+START_TEST(test_static_edge_cases)
+{
+    sn_static_cfg cfg;
+    sn_addr host = A("192.0.2.10"), itsp = A("203.0.113.1"), phone = A("192.0.2.20");
+    sn_decision d;
+
+    /* No local_net: every destination is outside, even the LAN phone. */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ext_signaling = A("198.51.100.5");
+    cfg.ext_media = A("198.51.100.5");
+    sn_static_decide(&cfg, &phone, &host, 5060, &host, NULL, &d);
+    ck_assert(!d.dest_local);
+    ck_assert_str_eq(F(&d.sig_addr), "198.51.100.5");
+    ck_assert_str_eq(F(&d.media_addr), "198.51.100.5");
+
+    /* local_net but no external addresses: local ones, and says so. */
+    memset(&cfg, 0, sizeof cfg);
+    ck_assert_int_eq(sn_static_add_local_net(&cfg, "192.0.2.0/24"), 0);
+    sn_static_decide(&cfg, &itsp, &host, 5060, &host, NULL, &d);
+    ck_assert_str_eq(F(&d.sig_addr), "192.0.2.10");
+    ck_assert_int_eq(d.sig_reason, SN_REASON_NO_EXTERNAL);
+    ck_assert_int_eq(d.media_reason, SN_REASON_NO_EXTERNAL);
+
+    /* Media on an address outside local_net is not rewritten. */
+    cfg = seed_cfg();
+    sn_addr pubmedia = A("198.51.100.9");
+    sn_static_decide(&cfg, &itsp, &host, 5060, &pubmedia, NULL, &d);
+    ck_assert_str_eq(F(&d.media_addr), "198.51.100.9");
+    ck_assert_int_eq(d.media_reason, SN_REASON_MEDIA_PUBLIC);
+
+    /* The endpoint's media_address wins, inside and outside. */
+    sn_addr forced = A("198.51.100.77");
+    sn_static_decide(&cfg, &itsp, &host, 5060, &host, &forced, &d);
+    ck_assert_str_eq(F(&d.media_addr), "198.51.100.77");
+    ck_assert_int_eq(d.media_reason, SN_REASON_MEDIA_ADDRESS);
+    sn_static_decide(&cfg, &phone, &host, 5060, &host, &forced, &d);
+    ck_assert_str_eq(F(&d.media_addr), "198.51.100.77");
+
+    /* IPv6 destinations never match IPv4 local_net entries. */
+    sn_addr v6 = A("2001:db8::5");
+    sn_static_decide(&cfg, &v6, &host, 5060, &host, NULL, &d);
+    ck_assert(!d.dest_local);
+
+    /* Capacity and bad entries. */
+    memset(&cfg, 0, sizeof cfg);
+    for (int i = 0; i < SN_MAX_LOCAL_NET; i++) {
+        char net[32];
+        snprintf(net, sizeof net, "10.%d.0.0/16", i);
+        ck_assert_int_eq(sn_static_add_local_net(&cfg, net), 0);
+    }
+    ck_assert_int_eq(sn_static_add_local_net(&cfg, "10.200.0.0/16"), -ENOSPC);
+    ck_assert_int_eq(sn_static_add_local_net(&cfg, "nonsense"), -EINVAL);
+    ck_assert_str_eq(sn_reason_name((sn_reason)99), "unknown");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("internal");
+    TCase *tc = tcase_create("addr");
+    TCase *tp = tcase_create("policy");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, test_addr_parse);
+    tcase_add_test(tc, test_private);
+    tcase_add_test(tc, test_cidr);
+    tcase_add_test(tp, test_static_seed);
+    tcase_add_test(tp, test_static_edge_cases);
+    suite_add_tcase(s, tc);
+    suite_add_tcase(s, tp);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_VERBOSE);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
