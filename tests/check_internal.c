@@ -10,6 +10,7 @@
 
 #include "core/addr.h"
 #include "nat/policy.h"
+#include "core/timer.h"
 
 static sn_addr A(const char *s)
 {
@@ -233,6 +234,104 @@ START_TEST(test_static_edge_cases)
 }
 END_TEST
 
+/* -- timers ----------------------------------------------------------- */
+
+#define NT 500
+static sn_timer timers[NT];
+static int fired_order[NT * 4];
+static int n_fired;
+
+static void on_fire(sn_timer *t, void *arg)
+{
+    (void)t;
+    fired_order[n_fired++] = (int)(long)arg;
+}
+
+START_TEST(test_timer_heap_order)
+{
+    sn_timer_heap h = {0};
+    uint64_t due[NT];
+    unsigned seed = 12345;
+
+    n_fired = 0;
+    for (int i = 0; i < NT; i++) {
+        seed = seed * 1103515245u + 12345u;
+        due[i] = 1000 + (seed >> 8) % 200; /* many equal deadlines */
+        sn_timer_init(&timers[i], on_fire, (void *)(long)i);
+        ck_assert_int_eq(sn_timer_heap_arm(&h, &timers[i], due[i]), 0);
+    }
+    /* Stop every third, re-arm every fifth later. */
+    for (int i = 0; i < NT; i += 3) {
+        sn_timer_heap_stop(&h, &timers[i]);
+        ck_assert(!sn_timer_armed(&timers[i]));
+    }
+    for (int i = 0; i < NT; i += 5) {
+        due[i] = 1300 + (unsigned)i % 7;
+        ck_assert_int_eq(sn_timer_heap_arm(&h, &timers[i], due[i]), 0);
+    }
+    ck_assert_uint_eq(sn_timer_heap_run(&h, 999, 1000), 0);
+    ck_assert_uint_gt(sn_timer_heap_run(&h, 2000, 100000), 0);
+    ck_assert_uint_eq(h.n, 0);
+    ck_assert_uint_eq(sn_timer_heap_next(&h), UINT64_MAX);
+    /* Fired in deadline order, each armed timer once, stopped ones never. */
+    int expect = 0;
+    for (int i = 0; i < NT; i++)
+        if (i % 3 != 0 || i % 5 == 0)
+            expect++;
+    ck_assert_int_eq(n_fired, expect);
+    for (int k = 1; k < n_fired; k++)
+        ck_assert_uint_le(due[fired_order[k - 1]], due[fired_order[k]]);
+    sn_timer_heap_free(&h);
+}
+END_TEST
+
+static sn_timer_heap *self_heap;
+static int rearms;
+static void rearm_self(sn_timer *t, void *arg)
+{
+    (void)arg;
+    if (++rearms < 5)
+        ck_assert_int_eq(sn_timer_heap_arm(self_heap, t, t->due + 10), 0);
+}
+
+START_TEST(test_timer_heap_callbacks)
+{
+    sn_timer_heap h = {0};
+    sn_timer a, b, c;
+
+    /* Equal deadlines fire in arming order. */
+    n_fired = 0;
+    sn_timer_init(&a, on_fire, (void *)1L);
+    sn_timer_init(&b, on_fire, (void *)2L);
+    sn_timer_init(&c, on_fire, (void *)3L);
+    sn_timer_heap_arm(&h, &b, 50);
+    sn_timer_heap_arm(&h, &a, 50);
+    sn_timer_heap_arm(&h, &c, 50);
+    ck_assert_uint_eq(sn_timer_heap_next(&h), 50);
+    ck_assert_uint_eq(sn_timer_heap_run(&h, 50, 2), 2); /* the cap holds */
+    ck_assert_uint_eq(sn_timer_heap_run(&h, 50, 10), 1);
+    ck_assert_int_eq(fired_order[0], 2);
+    ck_assert_int_eq(fired_order[1], 1);
+    ck_assert_int_eq(fired_order[2], 3);
+
+    /* A callback re-arming its own timer for later: not run again now. */
+    self_heap = &h;
+    rearms = 0;
+    sn_timer_init(&a, rearm_self, NULL);
+    sn_timer_heap_arm(&h, &a, 100);
+    ck_assert_uint_eq(sn_timer_heap_run(&h, 100, 100), 1);
+    ck_assert(sn_timer_armed(&a));
+    ck_assert_uint_eq(sn_timer_heap_next(&h), 110);
+    ck_assert_uint_eq(sn_timer_heap_run(&h, 1000, 100), 4);
+    ck_assert(!sn_timer_armed(&a));
+    /* Stopping an idle timer is harmless; free leaves timers idle. */
+    sn_timer_heap_stop(&h, &a);
+    sn_timer_heap_arm(&h, &b, 7);
+    sn_timer_heap_free(&h);
+    ck_assert(!sn_timer_armed(&b));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("internal");
@@ -246,8 +345,12 @@ int main(void)
     tcase_add_test(tc, test_cidr);
     tcase_add_test(tp, test_static_seed);
     tcase_add_test(tp, test_static_edge_cases);
+    TCase *tt = tcase_create("timer");
+    tcase_add_test(tt, test_timer_heap_order);
+    tcase_add_test(tt, test_timer_heap_callbacks);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tp);
+    suite_add_tcase(s, tt);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_VERBOSE);
     failed = srunner_ntests_failed(sr);

@@ -17,6 +17,8 @@
 
 #include <sipnat/sipnat.h>
 
+#include "core/timer.h"
+
 #define SN_NO_DEADLINE UINT64_MAX
 
 typedef struct sn_stack sn_stack;
@@ -64,6 +66,7 @@ struct sipnat_ctx {
     unsigned n_dispatched; /* counted during one process call */
 
     uint64_t stack_deadline; /* CLOCK_MONOTONIC usec, SN_NO_DEADLINE */
+    sn_timer_heap timers;    /* the library's own timers */
     sn_stack *stack;
 
     /* Every transport of this ctx, open or shutting down. */
@@ -93,6 +96,11 @@ void sn_loop_commit(sipnat_ctx *ctx);
 /* Withdraw every fd and the timer from the host (last unref). */
 void sn_loop_detach(sipnat_ctx *ctx);
 void sn_loop_free(sipnat_ctx *ctx);
+
+/* The library's own timers (registration retries, keep-alives, …):
+ * fire from the process functions, delay_usec after now. */
+int sn_ctx_timer_arm(sipnat_ctx *ctx, sn_timer *t, uint64_t delay_usec);
+void sn_ctx_timer_stop(sipnat_ctx *ctx, sn_timer *t);
 
 /* Host callbacks run inside these, so re-entrant process calls are caught. */
 static inline void sn_cb_enter(sipnat_ctx *ctx) { ctx->in_callback++; }

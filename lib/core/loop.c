@@ -145,7 +145,19 @@ static int deadline_to_ms(uint64_t deadline)
 
 static uint64_t next_deadline(sipnat_ctx *ctx)
 {
-    return ctx->stack_deadline;
+    uint64_t own = sn_timer_heap_next(&ctx->timers);
+
+    return own < ctx->stack_deadline ? own : ctx->stack_deadline;
+}
+
+int sn_ctx_timer_arm(sipnat_ctx *ctx, sn_timer *t, uint64_t delay_usec)
+{
+    return sn_timer_heap_arm(&ctx->timers, t, sn_now_usec() + delay_usec);
+}
+
+void sn_ctx_timer_stop(sipnat_ctx *ctx, sn_timer *t)
+{
+    sn_timer_heap_stop(&ctx->timers, t);
 }
 
 void sn_loop_commit(sipnat_ctx *ctx)
@@ -191,6 +203,7 @@ void sn_loop_free(sipnat_ctx *ctx)
     free(ctx->io);
     ctx->io = NULL;
     ctx->cap_io = 0;
+    sn_timer_heap_free(&ctx->timers);
 }
 
 /* One pass of everything due: the stack, the library's own sockets,
@@ -207,6 +220,9 @@ static int process(sipnat_ctx *ctx, int fd, unsigned revents)
             ctx->n_dispatched++;
         }
     }
+    /* Timers armed by these callbacks for "now" wait for the next call:
+     * the cap keeps one call bounded. */
+    ctx->n_dispatched += sn_timer_heap_run(&ctx->timers, sn_now_usec(), 64);
     ctx->n_dispatched += sn_stack_run(ctx->stack);
     sn_transports_reap(ctx);
     sn_loop_commit(ctx);
