@@ -54,6 +54,7 @@ Suite *common_suite(void);
 Suite *ctx_suite(void);
 Suite *io_suite(void);
 Suite *transport_suite(void);
+Suite *policy_suite(void);
 
 #define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
 

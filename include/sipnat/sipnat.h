@@ -10,5 +10,6 @@
 #include <sipnat/common.h>
 #include <sipnat/ctx.h>
 #include <sipnat/transport.h>
+#include <sipnat/policy.h>
 
 #endif /* SIPNAT_SIPNAT_H */

@@ -1,0 +1,315 @@
+/*
+ * libsipnat - the public face of the address-translation policies.
+ *
+ * static:   sn_static_decide() with the configured external addresses.
+ * learned:  the same rules with the address responses reported (Via
+ *           received/rport) standing in for the external ones, guarded
+ *           against ALGs and flapping (see sipnat_policy_learn).
+ * callback: the host's function, its answer checked before use.
+ */
+#include "core/internal.h"
+#include "core/addr.h"
+#include "nat/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* More changes than this within SN_FLAP_WINDOW: hold the address. */
+#define SN_FLAP_CHANGES 4
+#define SN_FLAP_WINDOW_USEC (60u * 1000000u)
+
+struct sipnat_policy {
+    unsigned n_ref;
+    sipnat_policy_type type;
+    sn_static_cfg cfg;
+
+    /* learned */
+    bool have_learned;
+    sn_addr learned;
+    int learned_port; /* 0: keep the local port */
+    sn_addr learned_from;
+    uint64_t change_at[SN_FLAP_CHANGES]; /* ring of recent change times */
+    unsigned n_changes;
+
+    /* callback */
+    sipnat_policy_ops ops;
+    void *user_data;
+};
+
+static int policy_alloc(sipnat_policy **ret, sipnat_policy_type type)
+{
+    sipnat_policy *p = calloc(1, sizeof *p);
+
+    if (!p)
+        return -ENOMEM;
+    p->n_ref = 1;
+    p->type = type;
+    *ret = p;
+    return 0;
+}
+
+SIPNAT_API int sipnat_policy_new(sipnat_policy **ret, sipnat_policy_type type)
+{
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    SN_RETURN_IF(type != SIPNAT_POLICY_STATIC && type != SIPNAT_POLICY_LEARNED,
+                 -EINVAL);
+    return policy_alloc(ret, type);
+}
+
+SIPNAT_API int sipnat_policy_new_callback(sipnat_policy **ret,
+                                          const sipnat_policy_ops *ops,
+                                          void *user_data)
+{
+    int r;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    SN_RETURN_IF(!ops || !ops->advertise, -EINVAL);
+    /* Version 1 is the only table this library knows. */
+    SN_RETURN_IF(ops->version != SIPNAT_POLICY_OPS_VERSION, -EPROTO);
+    r = policy_alloc(ret, SIPNAT_POLICY_CALLBACK);
+    if (r < 0)
+        return r;
+    (*ret)->ops = *ops;
+    (*ret)->user_data = user_data;
+    return 0;
+}
+
+SIPNAT_API sipnat_policy *sipnat_policy_ref(sipnat_policy *p)
+{
+    if (p)
+        p->n_ref++;
+    return p;
+}
+
+SIPNAT_API sipnat_policy *sipnat_policy_unref(sipnat_policy *p)
+{
+    if (!p || --p->n_ref > 0)
+        return NULL;
+    if (p->type == SIPNAT_POLICY_CALLBACK && p->ops.destroy)
+        p->ops.destroy(p->user_data);
+    free(p);
+    return NULL;
+}
+
+SIPNAT_API int sipnat_policy_get_type(const sipnat_policy *p)
+{
+    SN_RETURN_IF(!p, -EINVAL);
+    return (int)p->type;
+}
+
+SIPNAT_API int sipnat_policy_add_local_net(sipnat_policy *p, const char *cidr)
+{
+    SN_RETURN_IF(!p || !cidr, -EINVAL);
+    SN_RETURN_IF(p->type == SIPNAT_POLICY_CALLBACK, -EOPNOTSUPP);
+    return sn_static_add_local_net(&p->cfg, cidr);
+}
+
+SIPNAT_API int sipnat_policy_set_external_signaling_address(
+    sipnat_policy *p, const char *address, int port)
+{
+    sn_addr a;
+
+    SN_RETURN_IF(!p || !address, -EINVAL);
+    SN_RETURN_IF(port < 0 || port > 65535, -EINVAL);
+    SN_RETURN_IF(p->type != SIPNAT_POLICY_STATIC, -EOPNOTSUPP);
+    SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
+    p->cfg.ext_signaling = a;
+    p->cfg.ext_signaling_port = port;
+    return 0;
+}
+
+SIPNAT_API int sipnat_policy_set_external_media_address(sipnat_policy *p,
+                                                        const char *address)
+{
+    sn_addr a;
+
+    SN_RETURN_IF(!p || !address, -EINVAL);
+    SN_RETURN_IF(p->type != SIPNAT_POLICY_STATIC, -EOPNOTSUPP);
+    SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
+    p->cfg.ext_media = a;
+    return 0;
+}
+
+static bool flapping(const sipnat_policy *p, uint64_t now)
+{
+    /* The oldest of the last SN_FLAP_CHANGES changes is recent. */
+    if (p->n_changes < SN_FLAP_CHANGES)
+        return false;
+    uint64_t oldest = p->change_at[p->n_changes % SN_FLAP_CHANGES];
+    return now - oldest < SN_FLAP_WINDOW_USEC;
+}
+
+SIPNAT_API int sipnat_policy_learn(sipnat_policy *p, const char *server,
+                                   const char *received, int rport)
+{
+    sn_addr srv, rcv;
+    int port;
+
+    SN_RETURN_IF(!p || !server || !received, -EINVAL);
+    SN_RETURN_IF(rport < 0 || rport > 65535, -EINVAL);
+    SN_RETURN_IF(p->type != SIPNAT_POLICY_LEARNED, -EOPNOTSUPP);
+    SN_RETURN_IF(sn_addr_parse(server, &srv) < 0, -EINVAL);
+    SN_RETURN_IF(sn_addr_parse(received, &rcv) < 0, -EINVAL);
+    /* A public server cannot have seen us at a private address: an ALG
+     * rewrote the Via on the way. Believing it would advertise an
+     * address nobody outside can reach. */
+    SN_RETURN_IF(sn_addr_is_private(&rcv) && !sn_addr_is_private(&srv),
+                 -EPERM);
+    port = rport;
+    if (p->have_learned && sn_addr_equal(&p->learned, &rcv) &&
+        p->learned_port == port)
+        return 0;
+
+    uint64_t now = sn_now_usec();
+    SN_RETURN_IF(flapping(p, now), -EAGAIN);
+    p->change_at[p->n_changes % SN_FLAP_CHANGES] = now;
+    p->n_changes++;
+    p->have_learned = true;
+    p->learned = rcv;
+    p->learned_port = port;
+    p->learned_from = srv;
+    return 1;
+}
+
+SIPNAT_API int sipnat_policy_get_learned(const sipnat_policy *p, char *buf,
+                                         size_t size, int *port)
+{
+    int r;
+
+    SN_RETURN_IF(!p || !buf, -EINVAL);
+    SN_RETURN_IF(p->type != SIPNAT_POLICY_LEARNED, -EOPNOTSUPP);
+    SN_RETURN_IF(!p->have_learned, -ENOENT);
+    r = sn_addr_format(&p->learned, buf, size);
+    if (r >= 0 && port)
+        *port = p->learned_port;
+    return r;
+}
+
+static int fill_answer(const sn_decision *d, sipnat_advert *a)
+{
+    int r = sn_addr_format(&d->sig_addr, a->signaling_address,
+                           sizeof a->signaling_address);
+    if (r < 0)
+        return r;
+    a->signaling_port = d->sig_port;
+    r = sn_addr_format(&d->media_addr, a->media_address,
+                       sizeof a->media_address);
+    return r < 0 ? r : 0;
+}
+
+static int advertise_callback(sipnat_policy *p, const sipnat_advert_query *q,
+                              sipnat_advert *a)
+{
+    sn_addr check;
+    int r;
+
+    r = p->ops.advertise(q, a, p->user_data);
+    if (r < 0)
+        return r;
+    a->signaling_address[sizeof a->signaling_address - 1] = '\0';
+    a->media_address[sizeof a->media_address - 1] = '\0';
+    a->explanation[sizeof a->explanation - 1] = '\0';
+    /* A wrong answer must never reach the wire. */
+    if (sn_addr_parse(a->signaling_address, &check) < 0 ||
+        sn_addr_parse(a->media_address, &check) < 0 || a->signaling_port < 1 ||
+        a->signaling_port > 65535)
+        return -EBADMSG;
+    if (!a->explanation[0])
+        snprintf(a->explanation, sizeof a->explanation,
+                 "to %s: signalling %s:%d, media %s (host callback)",
+                 q->destination, a->signaling_address, a->signaling_port,
+                 a->media_address);
+    return 0;
+}
+
+SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
+                                       const sipnat_advert_query *q,
+                                       sipnat_advert *a)
+{
+    sn_addr dest, local, media;
+    sn_decision d;
+    int r;
+
+    SN_RETURN_IF(!p || !q || !a, -EINVAL);
+    SN_RETURN_IF(q->size < sizeof(sipnat_advert_query), -EINVAL);
+    SN_RETURN_IF(!q->destination || !q->local_address, -EINVAL);
+    SN_RETURN_IF(q->local_port < 1 || q->local_port > 65535, -EINVAL);
+    SN_RETURN_IF(q->destination_port < 0 || q->destination_port > 65535, -EINVAL);
+    SN_RETURN_IF(sn_addr_parse(q->destination, &dest) < 0, -EINVAL);
+    SN_RETURN_IF(sn_addr_parse(q->local_address, &local) < 0, -EINVAL);
+    media = local;
+    SN_RETURN_IF(q->media_address && sn_addr_parse(q->media_address, &media) < 0,
+                 -EINVAL);
+
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    if (p->type == SIPNAT_POLICY_CALLBACK)
+        return advertise_callback(p, q, a);
+
+    if (p->type == SIPNAT_POLICY_STATIC) {
+        sn_static_decide(&p->cfg, &dest, &local, q->local_port, &media, NULL, &d);
+        r = fill_answer(&d, a);
+        if (r == 0)
+            sn_decision_explain(&p->cfg, &dest, &d, a->explanation,
+                                sizeof a->explanation);
+        return r;
+    }
+
+    /* learned: the static rules with the learned address as external. */
+    sn_static_cfg cfg = p->cfg;
+    if (p->have_learned) {
+        cfg.ext_signaling = p->learned;
+        cfg.ext_signaling_port = p->learned_port;
+        cfg.ext_media = p->learned;
+    }
+    sn_static_decide(&cfg, &dest, &local, q->local_port, &media, NULL, &d);
+    r = fill_answer(&d, a);
+    if (r < 0)
+        return r;
+    if (d.sig_reason == SN_REASON_EXTERNAL) {
+        char from[SIPNAT_ADDRSTRLEN];
+        sn_addr_format(&p->learned_from, from, sizeof from);
+        snprintf(a->explanation, sizeof a->explanation,
+                 "to %s: signalling %s:%d, media %s (outside local_net; "
+                 "learned from the Via received/rport of %s)",
+                 q->destination, a->signaling_address, a->signaling_port,
+                 a->media_address, from);
+    } else if (d.sig_reason == SN_REASON_NO_EXTERNAL) {
+        snprintf(a->explanation, sizeof a->explanation,
+                 "to %s: signalling %s:%d, media %s (outside local_net; "
+                 "nothing learned yet: local address)",
+                 q->destination, a->signaling_address, a->signaling_port,
+                 a->media_address);
+    } else {
+        sn_decision_explain(&cfg, &dest, &d, a->explanation,
+                            sizeof a->explanation);
+    }
+    return 0;
+}
+
+SIPNAT_API int sipnat_policy_explain(sipnat_policy *p, const char *destination,
+                                     const char *local_address, int local_port,
+                                     char *buf, size_t size)
+{
+    sipnat_advert_query q = {
+        .size = sizeof q,
+        .destination = destination,
+        .local_address = local_address,
+        .local_port = local_port,
+    };
+    sipnat_advert a;
+    size_t len;
+    int r;
+
+    SN_RETURN_IF(!p || !buf || size == 0, -EINVAL);
+    r = sipnat_policy_advertise(p, &q, &a);
+    if (r < 0)
+        return r;
+    len = strlen(a.explanation);
+    SN_RETURN_IF(len >= size, -ENOSPC);
+    memcpy(buf, a.explanation, len + 1);
+    return (int)len;
+}
