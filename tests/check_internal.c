@@ -11,6 +11,7 @@
 #include "core/addr.h"
 #include "nat/policy.h"
 #include "core/timer.h"
+#include "sip/regfsm.h"
 
 static sn_addr A(const char *s)
 {
@@ -332,6 +333,225 @@ START_TEST(test_timer_heap_callbacks)
 }
 END_TEST
 
+/* -- outbound registration decisions --------------------------------- */
+
+static sn_reg reg_new(void (*tweak)(sn_reg_cfg *))
+{
+    sn_reg_cfg cfg;
+    sn_reg r;
+
+    sn_reg_cfg_defaults(&cfg);
+    if (tweak)
+        tweak(&cfg);
+    sn_reg_init(&r, &cfg);
+    return r;
+}
+
+#define STEP(expr, act, delay)                                         \
+    do {                                                               \
+        sn_reg_step st_ = (expr);                                      \
+        ck_assert_msg(st_.action == (act), "%s: action %d, want %d",   \
+                      #expr, st_.action, (act));                       \
+        ck_assert_uint_eq(st_.delay_ms, (delay));                      \
+        ck_assert_ptr_nonnull(st_.why);                                \
+    } while (0)
+
+START_TEST(test_reg_happy_path)
+{
+    sn_reg r = reg_new(NULL);
+    sn_reg_step st;
+
+    ck_assert_uint_eq(r.cfg.expiration, 3600);
+    ck_assert_uint_eq(r.cfg.retry_interval, 60);
+    ck_assert_uint_eq(r.cfg.max_retries, 10);
+    st = sn_reg_start(&r, 123456789u);
+    ck_assert_int_eq(st.action, SN_REG_SEND);
+    ck_assert_uint_le(st.delay_ms, 10000); /* max_random_initial_delay */
+    ck_assert_int_eq(r.state, SN_REG_REGISTERING);
+    STEP(sn_reg_on_response(&r, 401, 0, 0, true), SN_REG_AUTHENTICATE, 0);
+    STEP(sn_reg_on_response(&r, 200, 3600, 0, true), SN_REG_WAIT, 3595000);
+    ck_assert_int_eq(r.state, SN_REG_REGISTERED);
+    ck_assert_uint_eq(r.granted, 3600);
+    STEP(sn_reg_on_timer(&r), SN_REG_SEND, 0);
+    /* A refresh may be challenged again: answered again. */
+    STEP(sn_reg_on_response(&r, 407, 0, 0, true), SN_REG_AUTHENTICATE, 0);
+    STEP(sn_reg_on_response(&r, 200, 8, 0, true), SN_REG_WAIT, 4000);
+    STEP(sn_reg_on_timer(&r), SN_REG_SEND, 0);
+    /* No Expires in the 2xx: what we asked for. */
+    STEP(sn_reg_on_response(&r, 200, 0, 0, true), SN_REG_WAIT, 3595000);
+    STEP(sn_reg_on_response(&r, 200, 0, 0, true), SN_REG_NOTHING, 0); /* stray */
+    /* A new public address: register again at once. */
+    STEP(sn_reg_refresh_now(&r, "address changed"), SN_REG_SEND, 0);
+    ck_assert_int_eq(r.state, SN_REG_REGISTERING);
+    STEP(sn_reg_refresh_now(&r, "again"), SN_REG_NOTHING, 0); /* one is out */
+    STEP(sn_reg_on_response(&r, 200, 60, 0, true), SN_REG_WAIT, 55000);
+    /* Shutdown: unregister, then stopped. */
+    STEP(sn_reg_stop(&r), SN_REG_SEND, 0);
+    ck_assert_int_eq(r.state, SN_REG_UNREGISTERING);
+    STEP(sn_reg_stop(&r), SN_REG_NOTHING, 0);
+    STEP(sn_reg_on_response(&r, 401, 0, 0, true), SN_REG_AUTHENTICATE, 0);
+    STEP(sn_reg_on_response(&r, 200, 0, 0, true), SN_REG_NOTHING, 0);
+    ck_assert_int_eq(r.state, SN_REG_UNREGISTERED);
+    STEP(sn_reg_on_timer(&r), SN_REG_NOTHING, 0);
+}
+END_TEST
+
+/* A wrong password: one answer to the challenge, then failed; the
+ * registrar sees 2 REGISTERs, within max_retries + 1. */
+START_TEST(test_reg_wrong_password)
+{
+    sn_reg r = reg_new(NULL);
+    int sent = 1;
+
+    sn_reg_start(&r, 0);
+    for (int i = 0; i < 100 && r.state != SN_REG_FAILED; i++) {
+        sn_reg_step st = sn_reg_on_response(&r, 401, 0, 0, true);
+        if (st.action == SN_REG_AUTHENTICATE || st.action == SN_REG_SEND)
+            sent++;
+        if (st.action == SN_REG_WAIT) {
+            sn_reg_on_timer(&r);
+            sent++;
+        }
+    }
+    ck_assert_int_eq(r.state, SN_REG_FAILED);
+    ck_assert_int_eq(sent, 2);
+    ck_assert_int_le(sent, (int)r.cfg.max_retries + 1);
+}
+END_TEST
+
+static void not_permanent(sn_reg_cfg *c)
+{
+    c->auth_rejection_permanent = false;
+    c->max_retries = 3;
+}
+
+START_TEST(test_reg_auth_rejection_temporary)
+{
+    sn_reg r = reg_new(not_permanent);
+    int waits = 0;
+
+    sn_reg_start(&r, 0);
+    for (int i = 0; i < 100 && r.state != SN_REG_FAILED; i++) {
+        sn_reg_step st = sn_reg_on_response(&r, 401, 0, 0, true);
+        if (st.action == SN_REG_WAIT) {
+            ck_assert_uint_eq(st.delay_ms, 60000);
+            waits++;
+            STEP(sn_reg_on_timer(&r), SN_REG_SEND, 0);
+        }
+    }
+    ck_assert_int_eq(waits, 3);
+    ck_assert_int_eq(r.state, SN_REG_FAILED);
+    /* No credentials for the realm: not answered, and fatal. */
+    r = reg_new(NULL);
+    sn_reg_start(&r, 0);
+    STEP(sn_reg_on_response(&r, 401, 0, 0, false), SN_REG_NOTHING, 0);
+    ck_assert_int_eq(r.state, SN_REG_FAILED);
+}
+END_TEST
+
+/* The registrar is down: a retry every retry_interval, max_retries of
+ * them, then failed; a success in between resets the count. */
+START_TEST(test_reg_registrar_down)
+{
+    sn_reg r = reg_new(NULL);
+    int waits = 0;
+
+    sn_reg_start(&r, 0);
+    for (;;) {
+        sn_reg_step st = sn_reg_on_response(&r, 0, 0, 0, true);
+        if (st.action != SN_REG_WAIT)
+            break;
+        ck_assert_uint_eq(st.delay_ms, 60000);
+        ck_assert_int_eq(r.state, SN_REG_RETRYING);
+        waits++;
+        if (waits == 5) { /* it comes back once */
+            STEP(sn_reg_on_timer(&r), SN_REG_SEND, 0);
+            sn_reg_on_response(&r, 200, 3600, 0, true);
+            ck_assert_uint_eq(r.retries, 0);
+            sn_reg_on_timer(&r);
+            continue;
+        }
+        STEP(sn_reg_on_timer(&r), SN_REG_SEND, 0);
+    }
+    ck_assert_int_eq(waits, 5 + 10);
+    ck_assert_int_eq(r.state, SN_REG_FAILED);
+    STEP(sn_reg_on_timer(&r), SN_REG_NOTHING, 0);
+    STEP(sn_reg_refresh_now(&r, "x"), SN_REG_NOTHING, 0);
+    /* Only a restart leaves FAILED. */
+    ck_assert_int_eq(sn_reg_start(&r, 0).action, SN_REG_SEND);
+    /* Other temporary answers. */
+    static const int temp[] = {408, 500, 502, 503, 504, 600, 603};
+    for (size_t i = 0; i < sizeof temp / sizeof temp[0]; i++) {
+        r = reg_new(NULL);
+        sn_reg_start(&r, 0);
+        STEP(sn_reg_on_response(&r, temp[i], 0, 0, true), SN_REG_WAIT, 60000);
+    }
+}
+END_TEST
+
+static void forbidden_30(sn_reg_cfg *c)
+{
+    c->forbidden_retry_interval = 30;
+    c->fatal_retry_interval = 120;
+    c->max_random_initial_delay = 0;
+}
+
+START_TEST(test_reg_forbidden_and_fatal)
+{
+    sn_reg r = reg_new(NULL);
+
+    /* Defaults: 403 and fatal answers end it. */
+    sn_reg_start(&r, 0);
+    STEP(sn_reg_on_response(&r, 403, 0, 0, true), SN_REG_NOTHING, 0);
+    ck_assert_int_eq(r.state, SN_REG_FAILED);
+    r = reg_new(NULL);
+    sn_reg_start(&r, 0);
+    STEP(sn_reg_on_response(&r, 404, 0, 0, true), SN_REG_NOTHING, 0);
+    ck_assert_int_eq(r.state, SN_REG_FAILED);
+
+    r = reg_new(forbidden_30);
+    STEP(sn_reg_start(&r, 99999), SN_REG_SEND, 0); /* no initial delay */
+    STEP(sn_reg_on_response(&r, 403, 0, 0, true), SN_REG_WAIT, 30000);
+    STEP(sn_reg_on_timer(&r), SN_REG_SEND, 0);
+    STEP(sn_reg_on_response(&r, 488, 0, 0, true), SN_REG_WAIT, 120000);
+    ck_assert_uint_eq(r.retries, 2);
+    /* 423: again at once with Min-Expires; a useless one is fatal. */
+    STEP(sn_reg_on_timer(&r), SN_REG_SEND, 0);
+    STEP(sn_reg_on_response(&r, 423, 0, 7200, true), SN_REG_SEND, 0);
+    ck_assert_uint_eq(r.expires, 7200);
+    STEP(sn_reg_on_response(&r, 423, 0, 60, true), SN_REG_WAIT, 120000);
+    ck_assert_str_eq(sn_reg_state_name(SN_REG_RETRYING), "retrying");
+    ck_assert_str_eq(sn_reg_state_name((sn_reg_state)42), "unknown");
+}
+END_TEST
+
+START_TEST(test_reg_stop_while_registering)
+{
+    sn_reg r = reg_new(NULL);
+
+    sn_reg_start(&r, 0);
+    STEP(sn_reg_stop(&r), SN_REG_NOTHING, 0);
+    /* It got registered meanwhile: unregister now. */
+    STEP(sn_reg_on_response(&r, 200, 3600, 0, true), SN_REG_SEND, 0);
+    ck_assert_int_eq(r.state, SN_REG_UNREGISTERING);
+    STEP(sn_reg_on_response(&r, 500, 0, 0, true), SN_REG_NOTHING, 0);
+    ck_assert_int_eq(r.state, SN_REG_UNREGISTERED);
+    /* Or it failed meanwhile: just stopped. */
+    r = reg_new(NULL);
+    sn_reg_start(&r, 0);
+    sn_reg_stop(&r);
+    STEP(sn_reg_on_response(&r, 503, 0, 0, true), SN_REG_NOTHING, 0);
+    ck_assert_int_eq(r.state, SN_REG_UNREGISTERED);
+    /* Stopping a retrying registration sends nothing. */
+    r = reg_new(NULL);
+    sn_reg_start(&r, 0);
+    sn_reg_on_response(&r, 503, 0, 0, true);
+    STEP(sn_reg_stop(&r), SN_REG_NOTHING, 0);
+    ck_assert_int_eq(r.state, SN_REG_UNREGISTERED);
+    STEP(sn_reg_on_timer(&r), SN_REG_NOTHING, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("internal");
@@ -351,6 +571,14 @@ int main(void)
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tp);
     suite_add_tcase(s, tt);
+    TCase *tr = tcase_create("registration");
+    tcase_add_test(tr, test_reg_happy_path);
+    tcase_add_test(tr, test_reg_wrong_password);
+    tcase_add_test(tr, test_reg_auth_rejection_temporary);
+    tcase_add_test(tr, test_reg_registrar_down);
+    tcase_add_test(tr, test_reg_forbidden_and_fatal);
+    tcase_add_test(tr, test_reg_stop_while_registering);
+    suite_add_tcase(s, tr);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_VERBOSE);
     failed = srunner_ntests_failed(sr);
