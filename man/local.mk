@@ -7,6 +7,7 @@ dist_man3_MANS += \
 	man/sipnat_ctx.3 \
 	man/sipnat_io.3 \
 	man/sipnat_transport.3 \
+	man/sipnat_policy.3 \
 	man/sipnat_strerror.3 \
 	man/sipnat_version_num.3 \
 	man/sipnat_version_string.3 \
@@ -36,6 +37,18 @@ dist_man3_MANS += \
 	man/sipnat_transport_get_address.3 \
 	man/sipnat_transport_get_protocol.3 \
 	man/sipnat_transport_send_options.3 \
-	man/sipnat_transport_shutdown.3
+	man/sipnat_transport_shutdown.3 \
+	man/sipnat_policy_new.3 \
+	man/sipnat_policy_new_callback.3 \
+	man/sipnat_policy_ref.3 \
+	man/sipnat_policy_unref.3 \
+	man/sipnat_policy_get_type.3 \
+	man/sipnat_policy_add_local_net.3 \
+	man/sipnat_policy_set_external_signaling_address.3 \
+	man/sipnat_policy_set_external_media_address.3 \
+	man/sipnat_policy_learn.3 \
+	man/sipnat_policy_get_learned.3 \
+	man/sipnat_policy_advertise.3 \
+	man/sipnat_policy_explain.3
 
 EXTRA_DIST += tests/man-lint.sh

@@ -17,6 +17,7 @@ static sipnat_advert ask(sipnat_policy *p, const char *dest, int expect)
     sipnat_advert a;
 
     memset(&a, 0x5a, sizeof a);
+    a.size = sizeof a;
     ck_assert_int_eq(sipnat_policy_advertise(p, &q, &a), expect);
     if (expect == 0)
         ck_assert_uint_eq(a.size, sizeof a);
@@ -102,8 +103,13 @@ START_TEST(test_invalid)
     ck_assert_int_eq(sipnat_policy_advertise(NULL, &q, &a), -EINVAL);
     ck_assert_int_eq(sipnat_policy_advertise(p, NULL, &a), -EINVAL);
     ck_assert_int_eq(sipnat_policy_advertise(p, &q, NULL), -EINVAL);
+    a.size = sizeof a;
     q.size = 4;
     ck_assert_int_eq(sipnat_policy_advertise(p, &q, &a), -EINVAL);
+    q.size = sizeof q;
+    a.size = 8; /* an answer too small for version 1 */
+    ck_assert_int_eq(sipnat_policy_advertise(p, &q, &a), -EINVAL);
+    a.size = sizeof a;
     ask(p, "gw1.example.com", -EINVAL); /* a name: resolve first */
     q.size = sizeof q;
     q.local_port = 0;
@@ -198,6 +204,16 @@ START_TEST(test_learned_flapping)
     sipnat_policy *q;
     ck_assert_ok(sipnat_policy_new(&q, SIPNAT_POLICY_LEARNED));
     ck_assert_int_eq(sipnat_policy_learn(q, "10.0.0.1", "10.0.0.99", 5062), 1);
+    /* No local_net: the learned address goes everywhere, and says so;
+     * IPv6 comes in brackets. */
+    ck_assert_int_eq(sipnat_policy_learn(q, "10.0.0.1", "fd00::7", 5062), 1);
+    sipnat_advert_query v6q = {.size = sizeof v6q, .destination = "fd00::1",
+                               .local_address = "fd00::2", .local_port = 5060};
+    sipnat_advert a = {.size = sizeof a};
+    ck_assert_ok(sipnat_policy_advertise(q, &v6q, &a));
+    ck_assert_str_eq(a.signaling_address, "fd00::7");
+    ck_assert_ptr_nonnull(strstr(a.explanation, "signalling [fd00::7]:5062"));
+    ck_assert_ptr_nonnull(strstr(a.explanation, "no local_net (all outside)"));
     sipnat_policy_unref(q);
     sipnat_policy_unref(p);
 }

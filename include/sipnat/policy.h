@@ -34,9 +34,10 @@ typedef struct sipnat_advert_query {
     const char *media_address; /* local media address; NULL: local_address */
 } sipnat_advert_query;
 
-/* The answer. */
+/* The answer. The caller sets `size` to sizeof(sipnat_advert) before
+ * asking; the library writes no further than that. */
 typedef struct sipnat_advert {
-    size_t size;               /* sizeof(sipnat_advert) of the library */
+    size_t size;
     char signaling_address[SIPNAT_ADDRSTRLEN];
     int signaling_port;
     char media_address[SIPNAT_ADDRSTRLEN];

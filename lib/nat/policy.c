@@ -11,9 +11,18 @@
 #include "core/addr.h"
 #include "nat/policy.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The structs are append-only: a caller compiled against version 1
+ * passes at least these sizes; later fields are read or written only
+ * when the caller's size covers them. */
+#define SN_QUERY_V1_SIZE \
+    (offsetof(sipnat_advert_query, media_address) + sizeof(const char *))
+#define SN_ADVERT_V1_SIZE \
+    (offsetof(sipnat_advert, explanation) + sizeof(((sipnat_advert *)0)->explanation))
 
 /* More changes than this within SN_FLAP_WINDOW: hold the address. */
 #define SN_FLAP_CHANGES 4
@@ -188,6 +197,13 @@ SIPNAT_API int sipnat_policy_get_learned(const sipnat_policy *p, char *buf,
     return r;
 }
 
+/* "198.51.100.5:5060" or "[2001:db8::1]:5060". */
+static const char *hostport(const char *addr, int port, char *buf, size_t size)
+{
+    snprintf(buf, size, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+    return buf;
+}
+
 static int fill_answer(const sn_decision *d, sipnat_advert *a)
 {
     int r = sn_addr_format(&d->sig_addr, a->signaling_address,
@@ -217,11 +233,14 @@ static int advertise_callback(sipnat_policy *p, const sipnat_advert_query *q,
         sn_addr_parse(a->media_address, &check) < 0 || a->signaling_port < 1 ||
         a->signaling_port > 65535)
         return -EBADMSG;
-    if (!a->explanation[0])
+    if (!a->explanation[0]) {
+        char hp[SIPNAT_ADDRSTRLEN + 8];
         snprintf(a->explanation, sizeof a->explanation,
-                 "to %s: signalling %s:%d, media %s (host callback)",
-                 q->destination, a->signaling_address, a->signaling_port,
+                 "to %s: signalling %s, media %s (host callback)",
+                 q->destination,
+                 hostport(a->signaling_address, a->signaling_port, hp, sizeof hp),
                  a->media_address);
+    }
     return 0;
 }
 
@@ -234,7 +253,8 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
     int r;
 
     SN_RETURN_IF(!p || !q || !a, -EINVAL);
-    SN_RETURN_IF(q->size < sizeof(sipnat_advert_query), -EINVAL);
+    SN_RETURN_IF(q->size < SN_QUERY_V1_SIZE, -EINVAL);
+    SN_RETURN_IF(a->size < SN_ADVERT_V1_SIZE, -EINVAL);
     SN_RETURN_IF(!q->destination || !q->local_address, -EINVAL);
     SN_RETURN_IF(q->local_port < 1 || q->local_port > 65535, -EINVAL);
     SN_RETURN_IF(q->destination_port < 0 || q->destination_port > 65535, -EINVAL);
@@ -244,8 +264,9 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
     SN_RETURN_IF(q->media_address && sn_addr_parse(q->media_address, &media) < 0,
                  -EINVAL);
 
-    memset(a, 0, sizeof *a);
-    a->size = sizeof *a;
+    size_t asize = a->size < sizeof *a ? a->size : sizeof *a;
+    memset(a, 0, asize);
+    a->size = asize;
     if (p->type == SIPNAT_POLICY_CALLBACK)
         return advertise_callback(p, q, a);
 
@@ -269,20 +290,25 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
     r = fill_answer(&d, a);
     if (r < 0)
         return r;
+    char hp[SIPNAT_ADDRSTRLEN + 8];
+    const char *outside = cfg.n_local_net ? "outside local_net"
+                                          : "no local_net (all outside)";
     if (d.sig_reason == SN_REASON_EXTERNAL) {
         char from[SIPNAT_ADDRSTRLEN];
         sn_addr_format(&p->learned_from, from, sizeof from);
         snprintf(a->explanation, sizeof a->explanation,
-                 "to %s: signalling %s:%d, media %s (outside local_net; "
+                 "to %s: signalling %s, media %s (%s; "
                  "learned from the Via received/rport of %s)",
-                 q->destination, a->signaling_address, a->signaling_port,
-                 a->media_address, from);
+                 q->destination,
+                 hostport(a->signaling_address, a->signaling_port, hp, sizeof hp),
+                 a->media_address, outside, from);
     } else if (d.sig_reason == SN_REASON_NO_EXTERNAL) {
         snprintf(a->explanation, sizeof a->explanation,
-                 "to %s: signalling %s:%d, media %s (outside local_net; "
+                 "to %s: signalling %s, media %s (%s; "
                  "nothing learned yet: local address)",
-                 q->destination, a->signaling_address, a->signaling_port,
-                 a->media_address);
+                 q->destination,
+                 hostport(a->signaling_address, a->signaling_port, hp, sizeof hp),
+                 a->media_address, outside);
     } else {
         sn_decision_explain(&cfg, &dest, &d, a->explanation,
                             sizeof a->explanation);
@@ -300,7 +326,7 @@ SIPNAT_API int sipnat_policy_explain(sipnat_policy *p, const char *destination,
         .local_address = local_address,
         .local_port = local_port,
     };
-    sipnat_advert a;
+    sipnat_advert a = {.size = sizeof a};
     size_t len;
     int r;
 

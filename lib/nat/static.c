@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 int sn_static_add_local_net(sn_static_cfg *cfg, const char *cidr)
 {
@@ -119,8 +120,10 @@ int sn_decision_explain(const sn_static_cfg *cfg, const sn_addr *dest,
         break;
     }
     n = snprintf(buf, size,
-                 "to %s%s%s%s: signalling %s:%d (%s); media %s (%s)", da,
-                 net[0] ? " (local_net " : "", net, net[0] ? ")" : "", sa,
+                 d->sig_addr.family == AF_INET6
+                     ? "to %s%s%s%s: signalling [%s]:%d (%s); media %s (%s)"
+                     : "to %s%s%s%s: signalling %s:%d (%s); media %s (%s)",
+                 da, net[0] ? " (local_net " : "", net, net[0] ? ")" : "", sa,
                  d->sig_port, why, ma, sn_reason_name(d->media_reason));
     if (n < 0 || (size_t)n >= size)
         return -ENOSPC;
