@@ -78,6 +78,9 @@ int mock_peer_serve(mock_peer *peer)
             peer->n_responses++;
             peer->last_status = atoi(buf + 8);
             memcpy(peer->last_response, buf, (size_t)n + 1);
+            if (peer->awaited_call_id[0] && peer->last_status >= 200 &&
+                strstr(buf, peer->awaited_call_id))
+                peer->awaited_status = peer->last_status;
             continue;
         }
         peer->n_requests++;
@@ -107,6 +110,9 @@ void mock_peer_send_request(mock_peer *peer, int port, const char *method,
     size_t blen = body ? strlen(body) : 0;
 
     seq++;
+    snprintf(peer->awaited_call_id, sizeof peer->awaited_call_id,
+             "Call-ID: mock-%u@127.0.0.1\r\n", seq);
+    peer->awaited_status = 0;
     snprintf(msg, sizeof msg,
              "%s sip:test@127.0.0.1:%d SIP/2.0\r\n"
              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-mock-%u;rport\r\n"

@@ -16,6 +16,8 @@ typedef struct mock_peer {
     unsigned n_responses;
     int last_status;         /* of the last response received */
     char last_response[4096];
+    char awaited_call_id[64]; /* of the last mock_peer_send_request() */
+    int awaited_status;       /* final status answering it, or 0 */
     char last_request[4096];
 } mock_peer;
 
@@ -55,6 +57,7 @@ Suite *ctx_suite(void);
 Suite *io_suite(void);
 Suite *transport_suite(void);
 Suite *policy_suite(void);
+Suite *fuzz_suite(void);
 
 #define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
 

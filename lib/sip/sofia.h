@@ -14,6 +14,7 @@
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
 #include <glib.h>

@@ -363,6 +363,9 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     t->nua = nua_create(sn_stack_root(ctx->stack), nua_callback, t,
                         NUTAG_URL(url),
                         NUTAG_USER_AGENT("libsipnat/" SIPNAT_VERSION),
+                        /* sofia's mini STUN server answers STUN on the SIP
+                         * port and fprintf()s every packet to stderr. */
+                        TPTAG_STUN_SERVER(0),
                         TAG_END());
     if (!t->nua) {
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
