@@ -49,6 +49,9 @@ dist_man3_MANS += \
 	man/sipnat_policy_learn.3 \
 	man/sipnat_policy_get_learned.3 \
 	man/sipnat_policy_advertise.3 \
-	man/sipnat_policy_explain.3
+	man/sipnat_policy_explain.3 \
+	man/sipnat_transport_cfg_set_policy.3 \
+	man/sipnat_transport_cfg_set_force_rport.3 \
+	man/sipnat_transport_explain.3
 
 EXTRA_DIST += tests/man-lint.sh

@@ -326,6 +326,195 @@ START_TEST(test_incoming_requests)
 }
 END_TEST
 
+/* -- what the policy puts on the wire ------------------------------- */
+
+static sipnat_transport *open_with_policy(sipnat_ctx *ctx, const char *addr,
+                                          sipnat_policy *policy, int force_rport)
+{
+    sipnat_transport *t;
+    sipnat_transport_cfg *cfg;
+
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, addr, 0));
+    ck_assert_ok(sipnat_transport_cfg_set_policy(cfg, policy));
+    if (force_rport >= 0)
+        ck_assert_ok(sipnat_transport_cfg_set_force_rport(cfg, force_rport));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg); /* the transport keeps its own ref */
+    return t;
+}
+
+static int ping(sipnat_ctx *ctx, sipnat_transport *t, mock_peer *peer)
+{
+    event_log ev = {0};
+    char uri[64];
+
+    snprintf(uri, sizeof uri, "sip:ping@127.0.0.1:%d", peer->port);
+    ck_assert_ok(sipnat_transport_send_options(t, uri, record_event, &ev));
+    run_pull(ctx, peer, &ev.n, 5000);
+    ck_assert_int_eq(ev.n, 1);
+    return ev.status;
+}
+
+/* Header line `name` of a message, without the name. */
+static const char *header(const char *msg, const char *name, char *buf, size_t size)
+{
+    char key[64];
+    const char *p, *e;
+
+    snprintf(key, sizeof key, "\r\n%s: ", name);
+    p = strstr(msg, key);
+    ck_assert_msg(p != NULL, "no %s in %s", name, msg);
+    p += strlen(key);
+    e = strstr(p, "\r\n");
+    snprintf(buf, size, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+    return buf;
+}
+
+START_TEST(test_policy_static_on_wire)
+{
+    sipnat_ctx *ctx;
+    sipnat_policy *pol;
+    sipnat_transport *t;
+    mock_peer peer;
+    char via[256], contact[256], from[256], want[128], line[256];
+
+    mock_peer_open(&peer, 200);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    /* 127.0.0.1 is outside this local_net: it gets the external address. */
+    ck_assert_ok(sipnat_policy_new(&pol, SIPNAT_POLICY_STATIC));
+    ck_assert_ok(sipnat_policy_add_local_net(pol, "10.0.0.0/8"));
+    ck_assert_ok(sipnat_policy_set_external_signaling_address(pol, "198.51.100.5", 0));
+    t = open_with_policy(ctx, "127.0.0.1", pol, -1);
+    sipnat_policy_unref(pol); /* the transport keeps it */
+    int port = sipnat_transport_get_port(t);
+
+    ck_assert_int_eq(ping(ctx, t, &peer), 200);
+    header(peer.last_request, "Via", via, sizeof via);
+    header(peer.last_request, "Contact", contact, sizeof contact);
+    header(peer.last_request, "From", from, sizeof from);
+    snprintf(want, sizeof want, "SIP/2.0/UDP 198.51.100.5:%d;rport;branch=", port);
+    ck_assert_msg(strncmp(via, want, strlen(want)) == 0, "Via: %s", via);
+    snprintf(want, sizeof want, "<sip:198.51.100.5:%d;transport=udp>", port);
+    ck_assert_str_eq(contact, want);
+    ck_assert_ptr_nonnull(strstr(from, "198.51.100.5"));
+    /* The bound address:port appears nowhere in the request. */
+    snprintf(want, sizeof want, "127.0.0.1:%d", port);
+    ck_assert_msg(strstr(peer.last_request, want) == NULL, "%s in %s", want,
+                  peer.last_request);
+
+    ck_assert_int_gt(sipnat_transport_explain(t, "127.0.0.1", line, sizeof line), 0);
+    ck_assert_ptr_nonnull(strstr(line, "198.51.100.5"));
+    ck_assert_int_gt(sipnat_transport_explain(t, "10.1.2.3", line, sizeof line), 0);
+    ck_assert_ptr_nonnull(strstr(line, "local_net 10.0.0.0/8"));
+    ck_assert_int_eq(sipnat_transport_explain(t, "not-an-address", line, sizeof line), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_explain(t, "10.1.2.3", line, 5), -ENOSPC);
+    ck_assert_int_eq(sipnat_transport_explain(NULL, "10.1.2.3", line, sizeof line), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_explain(t, NULL, line, sizeof line), -EINVAL);
+
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* A learned policy takes received/rport from the answer, and the next
+ * request advertises exactly that. */
+START_TEST(test_policy_learned_on_wire)
+{
+    sipnat_ctx *ctx;
+    sipnat_policy *pol;
+    sipnat_transport *t;
+    mock_peer peer;
+    char via[256], contact[256], buf[64];
+    int port = 0;
+
+    mock_peer_open(&peer, 200);
+    snprintf(peer.received, sizeof peer.received, "198.51.100.7");
+    peer.rport = 40000;
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_policy_new(&pol, SIPNAT_POLICY_LEARNED));
+    t = open_with_policy(ctx, "127.0.0.1", pol, -1);
+
+    ck_assert_int_eq(ping(ctx, t, &peer), 200);
+    header(peer.last_request, "Via", via, sizeof via);
+    ck_assert_msg(strncmp(via, "SIP/2.0/UDP 127.0.0.1:", 22) == 0, "Via: %s", via);
+    ck_assert_int_eq(sipnat_policy_get_learned(pol, buf, sizeof buf, &port), 12);
+    ck_assert_str_eq(buf, "198.51.100.7");
+    ck_assert_int_eq(port, 40000);
+
+    ck_assert_int_eq(ping(ctx, t, &peer), 200);
+    header(peer.last_request, "Via", via, sizeof via);
+    header(peer.last_request, "Contact", contact, sizeof contact);
+    ck_assert_msg(strncmp(via, "SIP/2.0/UDP 198.51.100.7:40000;rport", 36) == 0,
+                  "Via: %s", via);
+    ck_assert_str_eq(contact, "<sip:198.51.100.7:40000;transport=udp>");
+    sipnat_policy_unref(pol);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* Bound to the wildcard, the Via names the address the kernel sends
+ * from to that destination, never 0.0.0.0. */
+START_TEST(test_wildcard_bind_source)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    mock_peer peer;
+    char via[256];
+
+    mock_peer_open(&peer, 200);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = open_with_policy(ctx, "0.0.0.0", NULL, -1);
+    char addr[SIPNAT_ADDRSTRLEN];
+    ck_assert_int_eq(sipnat_transport_get_address(t, addr, sizeof addr), 7);
+    ck_assert_str_eq(addr, "0.0.0.0");
+    ck_assert_int_eq(ping(ctx, t, &peer), 200);
+    header(peer.last_request, "Via", via, sizeof via);
+    ck_assert_msg(strncmp(via, "SIP/2.0/UDP 127.0.0.1:", 22) == 0, "Via: %s", via);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* force_rport: a request whose Via names another port and no rport is
+ * still answered at its source port; without it, at the Via's port. */
+START_TEST(test_force_rport)
+{
+    for (int force = 1; force >= 0; force--) {
+        sipnat_ctx *ctx;
+        sipnat_transport *t;
+        mock_peer peer;
+        int flag = 0;
+
+        mock_peer_open(&peer, 0);
+        snprintf(peer.via_sent_by, sizeof peer.via_sent_by, "127.0.0.1:9");
+        ck_assert_ok(sipnat_ctx_new(&ctx));
+        t = open_with_policy(ctx, "127.0.0.1", NULL, force);
+        mock_peer_send_request(&peer, sipnat_transport_get_port(t), "OPTIONS", NULL, NULL);
+        for (int k = 0; k < 25 && peer.awaited_status == 0; k++)
+            run_pull(ctx, &peer, &flag, 20);
+        if (force)
+            ck_assert_int_eq(peer.awaited_status, 200);
+        else
+            ck_assert_int_eq(peer.awaited_status, 0); /* went to port 9 */
+        sipnat_transport_unref(t);
+        sipnat_ctx_unref(ctx);
+        mock_peer_close(&peer);
+    }
+    sipnat_transport_cfg *cfg;
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_int_eq(sipnat_transport_cfg_set_force_rport(cfg, 2), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_force_rport(NULL, 1), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_policy(NULL, NULL), -EINVAL);
+    ck_assert_ok(sipnat_transport_cfg_set_policy(cfg, NULL));
+    sipnat_transport_cfg_free(cfg);
+}
+END_TEST
+
 Suite *transport_suite(void)
 {
     Suite *s = suite_create("transport");
@@ -340,6 +529,10 @@ Suite *transport_suite(void)
     tcase_add_test(tc, test_shutdown_cancels);
     tcase_add_test(tc, test_options_unreachable_tcp);
     tcase_add_test(tc, test_incoming_requests);
+    tcase_add_test(tc, test_policy_static_on_wire);
+    tcase_add_test(tc, test_policy_learned_on_wire);
+    tcase_add_test(tc, test_wildcard_bind_source);
+    tcase_add_test(tc, test_force_rport);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -61,6 +61,30 @@ static void copy_header(const char *req, const char *name, char *out,
     }
 }
 
+/* As a server behind a NAT sees it: fill the top Via's rport and add
+ * received=, like RFC 3581 says. */
+static void via_mark_received(char *resp, size_t size, const char *received,
+                              int rport)
+{
+    char *via = strstr(resp, "\r\nVia: ");
+    char *end, *rp, tail[8192];
+
+    if (!via)
+        return;
+    end = strstr(via + 2, "\r\n");
+    rp = strstr(via, ";rport");
+    if (!end || !rp || rp > end)
+        return;
+    /* drop ";rport" or ";rport=N" */
+    char *after = rp + 6;
+    if (*after == '=')
+        while (*after && *after != ';' && *after != '\r')
+            after++;
+    snprintf(tail, sizeof tail, "%s", after);
+    snprintf(rp, size - (size_t)(rp - resp), ";received=%s;rport=%d%s", received,
+             rport, tail);
+}
+
 int mock_peer_serve(mock_peer *peer)
 {
     int answered = 0;
@@ -90,6 +114,8 @@ int mock_peer_serve(mock_peer *peer)
         snprintf(resp, sizeof resp, "SIP/2.0 %d %s\r\n", peer->status,
                  peer->status == 200 ? "OK" : "Test Status");
         copy_header(buf, "Via", resp, sizeof resp, "");
+        if (peer->received[0])
+            via_mark_received(resp, sizeof resp, peer->received, peer->rport);
         copy_header(buf, "From", resp, sizeof resp, "");
         copy_header(buf, "To", resp, sizeof resp, ";tag=mock1");
         copy_header(buf, "Call-ID", resp, sizeof resp, "");
@@ -108,14 +134,20 @@ void mock_peer_send_request(mock_peer *peer, int port, const char *method,
     struct sockaddr_in to = {.sin_family = AF_INET};
     char msg[8192];
     size_t blen = body ? strlen(body) : 0;
+    char sent_by[80];
 
+    /* A Via of its own choosing (without rport) tests force_rport. */
+    if (peer->via_sent_by[0])
+        snprintf(sent_by, sizeof sent_by, "%s", peer->via_sent_by);
+    else
+        snprintf(sent_by, sizeof sent_by, "127.0.0.1:%d", peer->port);
     seq++;
     snprintf(peer->awaited_call_id, sizeof peer->awaited_call_id,
              "Call-ID: mock-%u@127.0.0.1\r\n", seq);
     peer->awaited_status = 0;
     snprintf(msg, sizeof msg,
              "%s sip:test@127.0.0.1:%d SIP/2.0\r\n"
-             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-mock-%u;rport\r\n"
+             "Via: SIP/2.0/UDP %s;branch=z9hG4bK-mock-%u%s\r\n"
              "Max-Forwards: 70\r\n"
              "From: <sip:mock@127.0.0.1:%d>;tag=m%u\r\n"
              "To: <sip:test@127.0.0.1:%d>\r\n"
@@ -124,7 +156,8 @@ void mock_peer_send_request(mock_peer *peer, int port, const char *method,
              "Contact: <sip:mock@127.0.0.1:%d>\r\n"
              "%s"
              "Content-Length: %zu\r\n\r\n%s",
-             method, port, peer->port, seq, peer->port, seq, port, seq, method,
+             method, port, sent_by, seq, peer->via_sent_by[0] ? "" : ";rport",
+             peer->port, seq, port, seq, method,
              peer->port, extra_headers ? extra_headers : "", blen,
              body ? body : "");
     to.sin_port = htons((uint16_t)port);

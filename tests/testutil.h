@@ -12,6 +12,9 @@ typedef struct mock_peer {
     int fd;
     int port;
     int status;              /* status to answer with; 0: never answer */
+    char received[48];       /* answers say received=this;rport=rport */
+    int rport;
+    char via_sent_by[64];    /* sent-by of requests it sends; "" = itself */
     unsigned n_requests;
     unsigned n_responses;
     int last_status;         /* of the last response received */

@@ -8,6 +8,7 @@
 
 #include <sipnat/common.h>
 #include <sipnat/ctx.h>
+#include <sipnat/policy.h>
 
 SIPNAT_BEGIN_DECLS
 
@@ -32,6 +33,16 @@ SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
 SIPNAT_API int sipnat_transport_cfg_set_bind(sipnat_transport_cfg *cfg,
                                              const char *address, int port);
 
+/* The address-translation policy deciding, per destination, the Via
+ * sent-by and Contact of every message (a reference is taken; NULL: the
+ * bound address, as is). */
+SIPNAT_API int sipnat_transport_cfg_set_policy(sipnat_transport_cfg *cfg,
+                                               sipnat_policy *policy);
+/* Answer requests at their source port even without ;rport (Asterisk's
+ * force_rport; default on). */
+SIPNAT_API int sipnat_transport_cfg_set_force_rport(sipnat_transport_cfg *cfg,
+                                                    int enable);
+
 SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                     const sipnat_transport_cfg *cfg);
 SIPNAT_API sipnat_transport *sipnat_transport_ref(sipnat_transport *t);
@@ -41,6 +52,12 @@ SIPNAT_API int sipnat_transport_get_port(const sipnat_transport *t);
 SIPNAT_API int sipnat_transport_get_address(const sipnat_transport *t,
                                             char *buf, size_t size);
 SIPNAT_API int sipnat_transport_get_protocol(const sipnat_transport *t);
+
+/* What this transport would advertise to `destination` (a numeric
+ * address), and why: one line. */
+SIPNAT_API int sipnat_transport_explain(sipnat_transport *t,
+                                        const char *destination, char *buf,
+                                        size_t size);
 
 /* Send an OPTIONS request to `uri`; `func` receives exactly one
  * SIPNAT_EVENT_RESPONSE, from sipnat_ctx_process*(). */

@@ -15,6 +15,8 @@
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/tport_tag.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_header.h>
 #include <sofia-sip/url.h>
 
 #include <glib.h>
@@ -41,6 +43,8 @@ struct sipnat_transport {
     char address[SIPNAT_ADDRSTRLEN];
     int port;
     struct sockaddr_storage bound;
+    sipnat_policy *policy;    /* NULL: advertise the bound address */
+    bool force_rport;
 
     enum { SN_T_OPEN, SN_T_CLOSING, SN_T_CLOSED } state;
     sipnat_event_func shutdown_func;

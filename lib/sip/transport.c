@@ -8,6 +8,7 @@
  * process call): sofia aborts the process otherwise.
  */
 #include "sip/sofia.h"
+#include "sip/route.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,6 +25,8 @@ struct sipnat_transport_cfg {
     sipnat_protocol protocol;
     char address[SIPNAT_ADDRSTRLEN];
     int port;
+    sipnat_policy *policy;
+    bool force_rport;
 };
 
 struct sn_pending {
@@ -33,6 +36,7 @@ struct sn_pending {
     sipnat_event_func func;
     void *user_data;
     bool cancelled;
+    char dest[SIPNAT_ADDRSTRLEN]; /* the next hop it was sent to */
     char uri[];
 };
 
@@ -51,6 +55,7 @@ SIPNAT_API int sipnat_transport_cfg_new(sipnat_transport_cfg **ret)
     cfg->protocol = SIPNAT_PROTOCOL_UDP;
     strcpy(cfg->address, "0.0.0.0");
     cfg->port = 5060;
+    cfg->force_rport = true;
     *ret = cfg;
     return 0;
 }
@@ -58,8 +63,28 @@ SIPNAT_API int sipnat_transport_cfg_new(sipnat_transport_cfg **ret)
 SIPNAT_API sipnat_transport_cfg *
 sipnat_transport_cfg_free(sipnat_transport_cfg *cfg)
 {
+    if (cfg)
+        sipnat_policy_unref(cfg->policy);
     free(cfg);
     return NULL;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_policy(sipnat_transport_cfg *cfg,
+                                               sipnat_policy *policy)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    sipnat_policy_ref(policy);
+    sipnat_policy_unref(cfg->policy);
+    cfg->policy = policy;
+    return 0;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_force_rport(sipnat_transport_cfg *cfg,
+                                                    int enable)
+{
+    SN_RETURN_IF(!cfg || (enable != 0 && enable != 1), -EINVAL);
+    cfg->force_rport = enable;
+    return 0;
 }
 
 SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
@@ -162,6 +187,37 @@ static void pending_cancel_all(sipnat_transport *t)
 
 /* -- NUA's callback --------------------------------------------------- */
 
+/* A learned policy takes the public address the server saw us at from the
+ * top Via of its response. */
+static void learn_from_response(sipnat_transport *t, const char *server,
+                                sip_t const *sip)
+{
+    char received[SIPNAT_ADDRSTRLEN];
+    sip_via_t const *v = sip->sip_via;
+    int r, rport = 0;
+
+    if (!t->policy || sipnat_policy_get_type(t->policy) != SIPNAT_POLICY_LEARNED ||
+        !v || !server[0])
+        return;
+    /* No received=: the server saw us where we said we were. */
+    snprintf(received, sizeof received, "%s",
+             v->v_received ? v->v_received : v->v_host);
+    if (v->v_rport && v->v_rport[0])
+        rport = atoi(v->v_rport);
+    r = sipnat_policy_learn(t->policy, server, received, rport);
+    if (r == 1)
+        sn_log(t->ctx, SIPNAT_LOG_NOTICE, "transport",
+               "%s sees us at %s:%d: advertising that from now on", server,
+               received, rport ? rport : t->port);
+    else if (r < 0)
+        sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport",
+               "ignoring the address %s reported (%s:%d): %s", server, received,
+               rport, r == -EPERM ? "a private address from a public server "
+                                    "(an ALG rewrote the Via?)"
+                    : r == -EAGAIN ? "it changed too often"
+                                   : sipnat_strerror(r));
+}
+
 static void nua_callback(nua_event_t event, int status, char const *phrase,
                          nua_t *nua, nua_magic_t *magic, nua_handle_t *nh,
                          nua_hmagic_t *hmagic, sip_t const *sip,
@@ -171,13 +227,14 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
     sn_pending *p = (sn_pending *)hmagic;
 
     (void)nua;
-    (void)sip;
     (void)tags;
 
     switch (event) {
     case nua_r_options:
         if (!p || status < 200)
             return;
+        if (sip)
+            learn_from_response(t, p->dest, sip);
         pending_unlink(t, p);
         p->nh = NULL;
         nua_handle_destroy(nh);
@@ -312,6 +369,12 @@ static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
     return -EIO;
 }
 
+static void transport_free(sipnat_transport *t)
+{
+    sipnat_policy_unref(t->policy);
+    free(t);
+}
+
 SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                     const sipnat_transport_cfg *cfg)
 {
@@ -352,6 +415,8 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     t->ctx = ctx;
     t->protocol = cfg->protocol;
     t->state = SN_T_OPEN;
+    t->policy = sipnat_policy_ref(cfg->policy);
+    t->force_rport = cfg->force_rport;
 
     snprintf(url, sizeof url, family == AF_INET6 ? "sip:[%s]:%d;transport=%s"
                                                  : "sip:%s:%d;transport=%s",
@@ -366,15 +431,29 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                         /* sofia's mini STUN server answers STUN on the SIP
                          * port and fprintf()s every packet to stderr. */
                         TPTAG_STUN_SERVER(0),
+                        /* Our Via, as given, on every request (route.c). */
+                        NTATAG_USER_VIA(1),
+                        /* force_rport: answer to the source port always. */
+                        NTATAG_SERVER_RPORT(cfg->force_rport ? 2 : 1),
+                        /* The policy decides what we advertise; NUA's own
+                         * natify would re-register behind its back. */
+                        NUTAG_OUTBOUND("no-natify no-validate "
+                                       "no-options-keepalive"),
                         TAG_END());
     if (!t->nua) {
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
         sn_log_leave(prev);
-        free(t);
+        transport_free(t);
         return -EIO;
     }
     sn_stack_refresh(ctx->stack);
     r = find_bound(t, before, n_before);
+    /* Given a wildcard, sofia binds one socket per interface address (on
+     * one port); the transport is the wildcard, and each request names
+     * the address the kernel routes it from (route.c). */
+    if (r == 0 && (strcmp(cfg->address, "0.0.0.0") == 0 ||
+                   strcmp(cfg->address, "::") == 0))
+        strcpy(t->address, cfg->address);
     sn_log_leave(prev);
     if (r < 0) {
         /* Bound, but not where we can see it: unusable. Let the ctx
@@ -417,7 +496,7 @@ SIPNAT_API sipnat_transport *sipnat_transport_unref(sipnat_transport *t)
         return NULL;
     if (!t->ctx) {
         /* The ctx already finished it. */
-        free(t);
+        transport_free(t);
         return NULL;
     }
     /* Last reference: no one will hear of the shutdown; the ctx frees the
@@ -466,7 +545,7 @@ void sn_transports_reap(sipnat_ctx *ctx)
         changed = true;
         if (t->n_ref == 0) {
             transport_unlink(ctx, t);
-            free(t);
+            transport_free(t);
         }
     }
     if (changed)
@@ -506,7 +585,7 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
         t->state = SN_T_CLOSED;
         t->ctx = NULL;
         if (t->n_ref == 0)
-            free(t);
+            transport_free(t);
     }
     ctx->transports = NULL;
     sn_stack_refresh(ctx->stack);
@@ -541,6 +620,25 @@ SIPNAT_API int sipnat_transport_get_protocol(const sipnat_transport *t)
     return (int)t->protocol;
 }
 
+SIPNAT_API int sipnat_transport_explain(sipnat_transport *t,
+                                        const char *destination, char *buf,
+                                        size_t size)
+{
+    sn_route route;
+    size_t len;
+    int r;
+
+    SN_RETURN_IF(!t || !destination || !buf || size == 0, -EINVAL);
+    SN_RETURN_IF(!t->ctx, -ESHUTDOWN);
+    r = sn_route_for_addr(t, destination, 5060, NULL, &route);
+    if (r < 0)
+        return r;
+    len = strlen(route.explanation);
+    SN_RETURN_IF(len >= size, -ENOSPC);
+    memcpy(buf, route.explanation, len + 1);
+    return (int)len;
+}
+
 static bool valid_sip_uri(const char *uri)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
@@ -560,28 +658,46 @@ SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
     sn_pending *p;
     size_t len;
 
+    sn_route route;
+    char from[sizeof route + 16];
+    int r;
+
     SN_RETURN_IF(!t || !uri, -EINVAL);
     SN_RETURN_IF(!t->ctx || t->state != SN_T_OPEN, -ESHUTDOWN);
     len = strlen(uri);
     SN_RETURN_IF(len == 0 || len > 2048 || !valid_sip_uri(uri), -EINVAL);
+    r = sn_route_for_uri(t, uri, NULL, &route);
+    if (r < 0) {
+        sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport", "OPTIONS %s: %s", uri,
+               sipnat_strerror(r));
+        return r;
+    }
+    sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s via %s: %s", uri,
+           route.proxy, route.explanation);
 
     p = calloc(1, sizeof *p + len + 1);
     if (!p)
         return -ENOMEM;
     memcpy(p->uri, uri, len + 1);
+    memcpy(p->dest, route.dest, sizeof p->dest);
+    /* The From names the advertised address too: the bound address of a
+     * host behind NAT must not leak in any header. */
+    snprintf(from, sizeof from, "<sip:sipnat@%s", route.contact + 5);
     p->transport = t;
     p->func = func;
     p->user_data = user_data;
 
     sipnat_ctx *prev = sn_log_enter(t->ctx);
     p->nh = nua_handle(t->nua, (nua_hmagic_t *)p, SIPTAG_TO_STR(uri),
-                       TAG_END());
+                       SIPTAG_FROM_STR(from), TAG_END());
     if (!p->nh) {
         sn_log_leave(prev);
         free(p);
         return -ENOMEM;
     }
-    nua_options(p->nh, NUTAG_URL(uri), TAG_END());
+    nua_options(p->nh, NUTAG_URL(uri), NUTAG_PROXY(route.proxy),
+                SIPTAG_VIA_STR(route.via), SIPTAG_CONTACT_STR(route.contact),
+                TAG_END());
     sn_log_leave(prev);
     p->next = t->pending;
     t->pending = p;

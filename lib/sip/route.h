@@ -1,0 +1,34 @@
+/*
+ * libsipnat - where a request goes and what it says about us.
+ *
+ * sofia-sip resolves the next hop and writes the Via with no hook in
+ * between, so the decision is taken here first: the next hop is resolved
+ * (numeric), pinned with an IP-literal NUTAG_PROXY, and the transport's
+ * policy answers which address:port goes into the Via sent-by and the
+ * Contact for exactly that destination. NTATAG_USER_VIA keeps our Via as
+ * given (its ";rport" stops nta from overwriting the port).
+ */
+#ifndef SIPNAT_SIP_ROUTE_H
+#define SIPNAT_SIP_ROUTE_H
+
+#include "sip/sofia.h"
+
+typedef struct sn_route {
+    char dest[SIPNAT_ADDRSTRLEN]; /* next hop, numeric */
+    int dest_port;
+    char via[SIPNAT_ADDRSTRLEN + 64];      /* SIPTAG_VIA_STR */
+    char contact[SIPNAT_ADDRSTRLEN + 160]; /* SIPTAG_CONTACT_STR */
+    char proxy[SIPNAT_ADDRSTRLEN + 48];    /* NUTAG_PROXY */
+    char explanation[256];
+} sn_route;
+
+/* For a request to `uri`; `user` goes into the Contact (may be NULL).
+ * -EINVAL for a URI that is not sip:/sips:, -EHOSTUNREACH when its host
+ * does not resolve, or what the policy said. */
+int sn_route_for_uri(sipnat_transport *t, const char *uri, const char *user,
+                     sn_route *out);
+/* For a numeric destination. */
+int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
+                      const char *user, sn_route *out);
+
+#endif
