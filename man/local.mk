@@ -8,6 +8,7 @@ dist_man3_MANS += \
 	man/sipnat_io.3 \
 	man/sipnat_transport.3 \
 	man/sipnat_policy.3 \
+	man/sipnat_registration.3 \
 	man/sipnat_strerror.3 \
 	man/sipnat_version_num.3 \
 	man/sipnat_version_string.3 \
@@ -52,6 +53,29 @@ dist_man3_MANS += \
 	man/sipnat_policy_explain.3 \
 	man/sipnat_transport_cfg_set_policy.3 \
 	man/sipnat_transport_cfg_set_force_rport.3 \
-	man/sipnat_transport_explain.3
+	man/sipnat_transport_explain.3 \
+	man/sipnat_registration_cfg_new.3 \
+	man/sipnat_registration_cfg_free.3 \
+	man/sipnat_registration_cfg_set_server_uri.3 \
+	man/sipnat_registration_cfg_set_client_uri.3 \
+	man/sipnat_registration_cfg_set_contact_user.3 \
+	man/sipnat_registration_cfg_set_outbound_proxy.3 \
+	man/sipnat_registration_cfg_set_credentials.3 \
+	man/sipnat_registration_cfg_set_expiration.3 \
+	man/sipnat_registration_cfg_set_retry_interval.3 \
+	man/sipnat_registration_cfg_set_forbidden_retry_interval.3 \
+	man/sipnat_registration_cfg_set_fatal_retry_interval.3 \
+	man/sipnat_registration_cfg_set_max_retries.3 \
+	man/sipnat_registration_cfg_set_auth_rejection_permanent.3 \
+	man/sipnat_registration_cfg_set_max_random_initial_delay.3 \
+	man/sipnat_registration_cfg_set_line.3 \
+	man/sipnat_registration_cfg_set_keepalive.3 \
+	man/sipnat_registration_new.3 \
+	man/sipnat_registration_ref.3 \
+	man/sipnat_registration_unref.3 \
+	man/sipnat_registration_start.3 \
+	man/sipnat_registration_stop.3 \
+	man/sipnat_registration_get_state.3 \
+	man/sipnat_registration_state_name.3
 
 EXTRA_DIST += tests/man-lint.sh

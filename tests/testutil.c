@@ -108,11 +108,18 @@ int mock_peer_serve(mock_peer *peer)
             continue;
         }
         peer->n_requests++;
+        if (strncmp(buf, "REGISTER ", 9) == 0)
+            peer->n_register++;
         memcpy(peer->last_request, buf, (size_t)n + 1);
-        if (!peer->status)
+        int status = peer->status;
+        if (peer->n_statuses) {
+            unsigned i = peer->n_requests - 1;
+            status = peer->statuses[i < peer->n_statuses ? i : peer->n_statuses - 1];
+        }
+        if (!status)
             continue;
-        snprintf(resp, sizeof resp, "SIP/2.0 %d %s\r\n", peer->status,
-                 peer->status == 200 ? "OK" : "Test Status");
+        snprintf(resp, sizeof resp, "SIP/2.0 %d %s\r\n", status,
+                 status == 200 ? "OK" : "Test Status");
         copy_header(buf, "Via", resp, sizeof resp, "");
         if (peer->received[0])
             via_mark_received(resp, sizeof resp, peer->received, peer->rport);
@@ -120,6 +127,12 @@ int mock_peer_serve(mock_peer *peer)
         copy_header(buf, "To", resp, sizeof resp, ";tag=mock1");
         copy_header(buf, "Call-ID", resp, sizeof resp, "");
         copy_header(buf, "CSeq", resp, sizeof resp, "");
+        if (peer->contact_expires > 0 && status / 100 == 2) {
+            char ex[32];
+            snprintf(ex, sizeof ex, ";expires=%d", peer->contact_expires);
+            copy_header(buf, "Contact", resp, sizeof resp, ex);
+        }
+        strncat(resp, peer->extra, sizeof resp - strlen(resp) - 1);
         strncat(resp, "Content-Length: 0\r\n\r\n", sizeof resp - strlen(resp) - 1);
         sendto(peer->fd, resp, strlen(resp), 0, (struct sockaddr *)&from, flen);
         answered++;

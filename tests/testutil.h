@@ -14,6 +14,11 @@ typedef struct mock_peer {
     int status;              /* status to answer with; 0: never answer */
     char received[48];       /* answers say received=this;rport=rport */
     int rport;
+    int statuses[8];         /* answer the n-th request with statuses[n] */
+    unsigned n_statuses;     /* (the last one repeats); 0: use status */
+    char extra[512];         /* header lines added to every answer */
+    int contact_expires;     /* > 0: echo the Contact with ;expires= */
+    unsigned n_register;     /* REGISTER requests seen */
     char via_sent_by[64];    /* sent-by of requests it sends; "" = itself */
     unsigned n_requests;
     unsigned n_responses;
@@ -61,6 +66,7 @@ Suite *io_suite(void);
 Suite *transport_suite(void);
 Suite *policy_suite(void);
 Suite *fuzz_suite(void);
+Suite *registration_suite(void);
 
 #define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
 

@@ -43,7 +43,9 @@ typedef enum sipnat_event_type {
      * e.g. with sipnat_transport_send_options(). */
     SIPNAT_EVENT_RESPONSE = 1,
     /* A transport finished its asynchronous shutdown. */
-    SIPNAT_EVENT_SHUTDOWN = 2
+    SIPNAT_EVENT_SHUTDOWN = 2,
+    /* An outbound registration changed state (or retried). */
+    SIPNAT_EVENT_REGISTRATION = 3
 } sipnat_event_type;
 
 /* An event. Valid only for the duration of the callback that receives it.
@@ -57,6 +59,10 @@ typedef struct sipnat_event {
     int error;              /* 0, or a negative errno when no response came */
     const char *method;     /* request method ("OPTIONS"), or NULL */
     const char *uri;        /* request URI, or NULL */
+    /* SIPNAT_EVENT_REGISTRATION */
+    int state;              /* sipnat_registration_state */
+    unsigned expires;       /* seconds granted, when registered */
+    unsigned retry_after;   /* seconds until the next attempt, or 0 */
 } sipnat_event;
 
 SIPNAT_API const char *sipnat_strerror(int err);

@@ -11,5 +11,6 @@
 #include <sipnat/ctx.h>
 #include <sipnat/transport.h>
 #include <sipnat/policy.h>
+#include <sipnat/registration.h>
 
 #endif /* SIPNAT_SIPNAT_H */

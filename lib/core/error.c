@@ -36,6 +36,8 @@ SIPNAT_API const char *sipnat_event_type_name(sipnat_event_type type)
         return "response";
     case SIPNAT_EVENT_SHUTDOWN:
         return "shutdown";
+    case SIPNAT_EVENT_REGISTRATION:
+        return "registration";
     }
     return "unknown";
 }

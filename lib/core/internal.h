@@ -62,6 +62,7 @@ struct sipnat_ctx {
     size_t cap_io;
 
     unsigned in_callback;  /* > 0 while a host callback runs */
+    unsigned in_process;   /* > 0 inside a process call: events go out now */
     bool dying;            /* last unref under way */
     unsigned n_dispatched; /* counted during one process call */
 

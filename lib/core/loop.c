@@ -212,6 +212,7 @@ static int process(sipnat_ctx *ctx, int fd, unsigned revents)
 {
     sipnat_ctx *prev = sn_log_enter(ctx);
 
+    ctx->in_process++;
     ctx->n_dispatched = 0;
     if (fd >= 0) {
         struct sn_io *io = sn_io_find(ctx, fd);
@@ -225,6 +226,7 @@ static int process(sipnat_ctx *ctx, int fd, unsigned revents)
     ctx->n_dispatched += sn_timer_heap_run(&ctx->timers, sn_now_usec(), 64);
     ctx->n_dispatched += sn_stack_run(ctx->stack);
     sn_transports_reap(ctx);
+    ctx->in_process--;
     sn_loop_commit(ctx);
     sn_log_leave(prev);
     return (int)ctx->n_dispatched;

@@ -45,7 +45,7 @@ void sn_reg_init(sn_reg *reg, const sn_reg_cfg *cfg)
     reg->unregister_after = false;
 }
 
-static sn_reg_step step(sn_reg_action a, unsigned delay_ms, const char *why)
+static sn_reg_step step(sn_reg_action a, uint64_t delay_ms, const char *why)
 {
     sn_reg_step s = {a, delay_ms, why};
     return s;
@@ -53,10 +53,10 @@ static sn_reg_step step(sn_reg_action a, unsigned delay_ms, const char *why)
 
 sn_reg_step sn_reg_start(sn_reg *reg, unsigned random)
 {
-    unsigned delay_ms = 0;
+    uint64_t delay_ms = 0;
 
     if (reg->cfg.max_random_initial_delay)
-        delay_ms = random % (reg->cfg.max_random_initial_delay * 1000u + 1u);
+        delay_ms = random % ((uint64_t)reg->cfg.max_random_initial_delay * 1000u + 1u);
     reg->state = SN_REG_REGISTERING;
     reg->retries = 0;
     reg->challenged = false;
@@ -98,7 +98,7 @@ static sn_reg_step fail(sn_reg *reg, unsigned interval, const char *why,
     }
     reg->retries++;
     reg->state = SN_REG_RETRYING;
-    return step(SN_REG_WAIT, interval * 1000u, why);
+    return step(SN_REG_WAIT, (uint64_t)interval * 1000u, why);
 }
 
 static unsigned refresh_after_s(unsigned granted)
@@ -110,9 +110,12 @@ static unsigned refresh_after_s(unsigned granted)
 
 static sn_reg_step on_unregister_response(sn_reg *reg, int status)
 {
-    if (status == 401 || status == 407)
-        return step(SN_REG_NOTHING, 0, "unregister challenged");
+    /* A challenge we cannot (or can no longer) answer ends it too: the
+     * binding expires at the registrar on its own. */
     reg->state = SN_REG_UNREGISTERED;
+    reg->challenged = false;
+    if (status == 401 || status == 407)
+        return step(SN_REG_NOTHING, 0, "unregister refused; stopped anyway");
     return step(SN_REG_NOTHING, 0,
                 status >= 200 && status < 300 ? "unregistered"
                                                : "unregister failed; stopped anyway");
@@ -140,7 +143,7 @@ sn_reg_step sn_reg_on_response(sn_reg *reg, int status, unsigned expires,
             return step(SN_REG_SEND, 0, "unregistering");
         }
         reg->state = SN_REG_REGISTERED;
-        return step(SN_REG_WAIT, refresh_after_s(reg->granted) * 1000u,
+        return step(SN_REG_WAIT, (uint64_t)refresh_after_s(reg->granted) * 1000u,
                     "registered");
     }
     if (reg->unregister_after) {

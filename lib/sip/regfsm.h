@@ -10,6 +10,7 @@
 #define SIPNAT_SIP_REGFSM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct sn_reg_cfg {
     unsigned expiration;               /* s, asked for (default 3600) */
@@ -50,7 +51,7 @@ typedef struct sn_reg {
 
 typedef struct sn_reg_step {
     sn_reg_action action;
-    unsigned delay_ms;       /* for SEND and WAIT */
+    uint64_t delay_ms;       /* for SEND and WAIT */
     const char *why;         /* for events and logs */
 } sn_reg_step;
 

@@ -33,6 +33,12 @@ size_t sn_stack_fds(sn_stack *stack, int *fds, size_t max);
 
 typedef struct sn_pending sn_pending;
 
+/* What a NUA handle's magic points to: the first member of each owner. */
+typedef enum sn_hkind { SN_H_REQUEST = 1, SN_H_REGISTRATION = 2 } sn_hkind;
+typedef struct sn_hmagic {
+    sn_hkind kind;
+} sn_hmagic;
+
 struct sipnat_transport {
     unsigned n_ref;
     sipnat_ctx *ctx;          /* NULL once the ctx is gone */
@@ -52,6 +58,24 @@ struct sipnat_transport {
     bool shutdown_reported;
 
     sn_pending *pending;      /* requests waiting for a final response */
+    struct sipnat_registration *registrations; /* started on this transport */
+    sn_timer unregister_timer; /* bounds the unregistering before shutdown */
 };
+
+/* Feed a response's top Via to a learned policy (server: the next hop). */
+void sn_transport_learn(sipnat_transport *t, const char *server,
+                        sip_t const *sip);
+
+/* lib/sip/registration.c */
+void sn_registration_nua_event(struct sipnat_registration *reg,
+                               nua_event_t event, int status,
+                               char const *phrase, nua_handle_t *nh,
+                               sip_t const *sip);
+/* Unregister everything registered on t; true while any is still busy. */
+bool sn_registrations_unregister_all(sipnat_transport *t);
+/* The transport is going away: end every registration now. */
+void sn_registrations_abort_all(sipnat_transport *t);
+/* A registration finished unregistering: the transport may proceed. */
+void sn_transport_registration_done(sipnat_transport *t);
 
 #endif /* SIPNAT_SIP_SOFIA_H */

@@ -30,6 +30,7 @@ struct sipnat_transport_cfg {
 };
 
 struct sn_pending {
+    sn_hmagic h;
     sn_pending *next;
     sipnat_transport *transport;
     nua_handle_t *nh;
@@ -189,8 +190,8 @@ static void pending_cancel_all(sipnat_transport *t)
 
 /* A learned policy takes the public address the server saw us at from the
  * top Via of its response. */
-static void learn_from_response(sipnat_transport *t, const char *server,
-                                sip_t const *sip)
+void sn_transport_learn(sipnat_transport *t, const char *server,
+                        sip_t const *sip)
 {
     char received[SIPNAT_ADDRSTRLEN];
     sip_via_t const *v = sip->sip_via;
@@ -224,7 +225,14 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
                          tagi_t tags[])
 {
     sipnat_transport *t = (sipnat_transport *)magic;
-    sn_pending *p = (sn_pending *)hmagic;
+    sn_hmagic *hm = (sn_hmagic *)hmagic;
+    sn_pending *p = hm && hm->kind == SN_H_REQUEST ? (sn_pending *)hm : NULL;
+
+    if (hm && hm->kind == SN_H_REGISTRATION) {
+        sn_registration_nua_event((struct sipnat_registration *)hm, event,
+                                  status, phrase, nh, sip);
+        return;
+    }
 
     (void)nua;
     (void)tags;
@@ -234,7 +242,7 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
         if (!p || status < 200)
             return;
         if (sip)
-            learn_from_response(t, p->dest, sip);
+            sn_transport_learn(t, p->dest, sip);
         pending_unlink(t, p);
         p->nh = NULL;
         nua_handle_destroy(nh);
@@ -369,8 +377,12 @@ static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
     return -EIO;
 }
 
+static void unregister_timeout(sn_timer *timer, void *arg);
+
 static void transport_free(sipnat_transport *t)
 {
+    if (t->ctx)
+        sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
     sipnat_policy_unref(t->policy);
     free(t);
 }
@@ -417,6 +429,7 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     t->state = SN_T_OPEN;
     t->policy = sipnat_policy_ref(cfg->policy);
     t->force_rport = cfg->force_rport;
+    sn_timer_init(&t->unregister_timer, unregister_timeout, t);
 
     snprintf(url, sizeof url, family == AF_INET6 ? "sip:[%s]:%d;transport=%s"
                                                  : "sip:%s:%d;transport=%s",
@@ -481,13 +494,43 @@ SIPNAT_API sipnat_transport *sipnat_transport_ref(sipnat_transport *t)
     return t;
 }
 
-static void start_shutdown(sipnat_transport *t)
+static void stop_nua(sipnat_transport *t)
 {
-    t->state = SN_T_CLOSING;
+    sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
+    sn_registrations_abort_all(t);
     pending_cancel_all(t);
     sipnat_ctx *prev = sn_log_enter(t->ctx);
     nua_shutdown(t->nua);
     sn_log_leave(prev);
+}
+
+/* Unregistering took too long: shut down regardless. */
+static void unregister_timeout(sn_timer *timer, void *arg)
+{
+    sipnat_transport *t = arg;
+
+    (void)timer;
+    sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport",
+           "registrations did not unregister in time; shutting down");
+    stop_nua(t);
+}
+
+void sn_transport_registration_done(sipnat_transport *t)
+{
+    if (t->state == SN_T_CLOSING && sn_timer_armed(&t->unregister_timer) &&
+        !sn_registrations_unregister_all(t))
+        stop_nua(t);
+}
+
+/* Registrations unregister first (a clean REGISTER with Expires: 0),
+ * within a bound; then NUA shuts down. */
+static void start_shutdown(sipnat_transport *t)
+{
+    t->state = SN_T_CLOSING;
+    if (t->ctx && !t->ctx->dying && sn_registrations_unregister_all(t) &&
+        sn_ctx_timer_arm(t->ctx, &t->unregister_timer, 5000000u) == 0)
+        return;
+    stop_nua(t);
 }
 
 SIPNAT_API sipnat_transport *sipnat_transport_unref(sipnat_transport *t)
@@ -558,9 +601,12 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
     bool busy;
     sipnat_transport *t, *next;
 
-    for (t = ctx->transports; t; t = t->next)
+    for (t = ctx->transports; t; t = t->next) {
         if (t->state == SN_T_OPEN)
-            start_shutdown(t);
+            start_shutdown(t); /* ctx->dying: no unregistering now */
+        else if (t->state == SN_T_CLOSING && sn_timer_armed(&t->unregister_timer))
+            stop_nua(t);
+    }
     do {
         busy = false;
         for (t = ctx->transports; t; t = t->next)
@@ -678,6 +724,7 @@ SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
     p = calloc(1, sizeof *p + len + 1);
     if (!p)
         return -ENOMEM;
+    p->h.kind = SN_H_REQUEST;
     memcpy(p->uri, uri, len + 1);
     memcpy(p->dest, route.dest, sizeof p->dest);
     /* The From names the advertised address too: the bound address of a

@@ -1,0 +1,435 @@
+/* libsipnat tests - outbound registration against a real registrar (SIPp,
+ * digest with <verifyauth>) and an in-process one (failures, retries, the
+ * learned address). */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define MAX_EV 64
+struct reg_log {
+    int n;
+    int state[MAX_EV];
+    int status[MAX_EV];
+    unsigned retry_after[MAX_EV];
+    unsigned expires[MAX_EV];
+    int last_state;
+};
+
+static void on_reg(const sipnat_event *ev, void *ud)
+{
+    struct reg_log *l = ud;
+
+    ck_assert_int_eq(ev->type, SIPNAT_EVENT_REGISTRATION);
+    ck_assert_ptr_nonnull(ev->phrase);
+    ck_assert_str_eq(ev->method, "REGISTER");
+    if (l->n < MAX_EV) {
+        l->state[l->n] = ev->state;
+        l->status[l->n] = ev->status;
+        l->retry_after[l->n] = ev->retry_after;
+        l->expires[l->n] = ev->expires;
+        l->n++;
+    }
+    l->last_state = ev->state;
+}
+
+static int terminal(const struct reg_log *l, int state)
+{
+    return l->last_state == state;
+}
+
+static void run_until_state(sipnat_ctx *ctx, mock_peer *peer, struct reg_log *l,
+                            int state, int timeout_ms)
+{
+    int flag = 0;
+
+    for (int waited = 0; waited < timeout_ms && !terminal(l, state); waited += 20)
+        run_pull(ctx, peer, &flag, 20);
+    ck_assert_msg(terminal(l, state), "state %s, wanted %s",
+                  sipnat_registration_state_name(l->last_state),
+                  sipnat_registration_state_name(state));
+}
+
+static void log_stderr(sipnat_ctx *ctx, int prio, const char *domain,
+                       const char *msg, void *ud)
+{
+    (void)ctx;
+    (void)ud;
+    fprintf(stderr, "[%d %s] %s\n", prio, domain, msg);
+}
+
+static sipnat_transport *udp_transport(sipnat_ctx *ctx)
+{
+    if (getenv("SIPNAT_TEST_LOG")) {
+        sipnat_ctx_set_log_func(ctx, log_stderr, NULL);
+        sipnat_ctx_set_log_level(ctx, atoi(getenv("SIPNAT_TEST_LOG")));
+    }
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg);
+    return t;
+}
+
+static sipnat_registration_cfg *reg_cfg(int port)
+{
+    sipnat_registration_cfg *cfg;
+    char uri[64];
+
+    ck_assert_ok(sipnat_registration_cfg_new(&cfg));
+    snprintf(uri, sizeof uri, "sip:127.0.0.1:%d", port);
+    ck_assert_ok(sipnat_registration_cfg_set_server_uri(cfg, uri));
+    ck_assert_ok(sipnat_registration_cfg_set_client_uri(cfg, "sip:1112223333@gw1.example.com"));
+    ck_assert_ok(sipnat_registration_cfg_set_contact_user(cfg, "19998887777"));
+    ck_assert_ok(sipnat_registration_cfg_set_credentials(cfg, "1112223333", "s3cret",
+                                                         "gw1.example.com"));
+    ck_assert_ok(sipnat_registration_cfg_set_max_random_initial_delay(cfg, 0));
+    return cfg;
+}
+
+/* A free UDP port on loopback for SIPp. */
+static int free_port(void)
+{
+    mock_peer p;
+    int port;
+
+    mock_peer_open(&p, 0);
+    port = p.port;
+    mock_peer_close(&p);
+    return port;
+}
+
+START_TEST(test_register_sipp_digest)
+{
+    const char *top = getenv("top_srcdir");
+    char scenario[512], portstr[16];
+    int port = free_port();
+    pid_t pid;
+    int status;
+
+    snprintf(scenario, sizeof scenario, "%s/tests/sipp/registrar-digest.xml",
+             top ? top : "..");
+    snprintf(portstr, sizeof portstr, "%d", port);
+    /* SIPp's own complaints, shown when its scenario fails. */
+    char errfile[] = "/tmp/sipnat-sipp-XXXXXX";
+    int errfd = mkstemp(errfile);
+    ck_assert_int_ge(errfd, 0);
+    close(errfd);
+    char *argv[] = {"sipp", "-sf", scenario, "-i", "127.0.0.1", "-p", portstr,
+                    "-m", "1", "-nostdin", "-timeout", "20s", "-trace_err",
+                    "-error_file", errfile, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    ck_assert_msg(posix_spawnp(&pid, "sipp", &fa, NULL, argv, environ) == 0,
+                  "cannot start sipp (Debian package sip-tester)");
+    posix_spawn_file_actions_destroy(&fa);
+    usleep(300000);
+
+    sipnat_ctx *ctx;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = udp_transport(ctx);
+    sipnat_registration_cfg *cfg = reg_cfg(port);
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_int_eq(sipnat_registration_get_state(reg), SIPNAT_REGISTRATION_IDLE);
+    ck_assert_ok(sipnat_registration_start(reg));
+    ck_assert_int_eq(sipnat_registration_start(reg), -EALREADY);
+    ck_assert_int_eq(l.n, 0); /* events come from process, not from start */
+    run_until_state(ctx, NULL, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+    ck_assert_int_eq(l.state[0], SIPNAT_REGISTRATION_REGISTERING);
+    ck_assert_uint_eq(l.expires[l.n - 1], 60); /* what the registrar granted */
+    ck_assert_int_eq(l.status[l.n - 1], 200);
+
+    ck_assert_ok(sipnat_registration_stop(reg));
+    run_until_state(ctx, NULL, &l, SIPNAT_REGISTRATION_UNREGISTERED, 5000);
+    ck_assert_int_eq(l.status[l.n - 1], 200);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char line[512] = "";
+        FILE *f = fopen(errfile, "r");
+        while (f && fgets(line, sizeof line, f))
+            fputs(line, stderr);
+        if (f)
+            fclose(f);
+        ck_abort_msg("SIPp's registrar scenario failed (exit %d): %s",
+                     WEXITSTATUS(status), line);
+    }
+    unlink(errfile);
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+/* Wrong password: the registrar challenges again; failed, no storm. */
+START_TEST(test_register_wrong_password)
+{
+    mock_peer peer;
+    sipnat_ctx *ctx;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+
+    mock_peer_open(&peer, 401);
+    snprintf(peer.extra, sizeof peer.extra,
+             "WWW-Authenticate: Digest realm=\"gw1.example.com\", nonce=\"abc\"\r\n");
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = udp_transport(ctx);
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_FAILED, 5000);
+    run_pull(ctx, &peer, NULL, 300); /* nothing more goes out */
+    ck_assert_uint_eq(peer.n_register, 2);
+    ck_assert_uint_le(peer.n_register, 10 + 1); /* max_retries + 1 */
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Authorization: Digest"));
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "username=\"1112223333\""));
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* A challenge for another realm: the credentials are not sent. */
+START_TEST(test_register_other_realm)
+{
+    mock_peer peer;
+    sipnat_ctx *ctx;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+
+    mock_peer_open(&peer, 401);
+    snprintf(peer.extra, sizeof peer.extra,
+             "WWW-Authenticate: Digest realm=\"evil.example.net\", nonce=\"abc\"\r\n");
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = udp_transport(ctx);
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_FAILED, 5000);
+    run_pull(ctx, &peer, NULL, 300);
+    ck_assert_uint_eq(peer.n_register, 1);
+    ck_assert_ptr_null(strstr(peer.last_request, "Authorization"));
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* 503s: RETRYING with retry_after = retry_interval, max_retries times,
+ * then failed; then 403 with a forbidden_retry_interval. */
+START_TEST(test_register_retries)
+{
+    mock_peer peer;
+    sipnat_ctx *ctx;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+
+    mock_peer_open(&peer, 503);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = udp_transport(ctx);
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_cfg_set_retry_interval(cfg, 1));
+    ck_assert_ok(sipnat_registration_cfg_set_max_retries(cfg, 2));
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_FAILED, 8000);
+    ck_assert_uint_eq(peer.n_register, 3);
+    int retrying = 0;
+    for (int i = 0; i < l.n; i++)
+        if (l.state[i] == SIPNAT_REGISTRATION_RETRYING) {
+            retrying++;
+            ck_assert_uint_eq(l.retry_after[i], 1);
+            ck_assert_int_eq(l.status[i], 503);
+        }
+    ck_assert_int_eq(retrying, 2);
+    sipnat_registration_unref(reg);
+
+    /* 403, then 200: forbidden_retry_interval brings it back. */
+    memset(&l, 0, sizeof l);
+    peer.n_requests = 0;
+    peer.n_register = 0;
+    peer.statuses[0] = 403;
+    peer.statuses[1] = 200;
+    peer.n_statuses = 2;
+    cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_cfg_set_forbidden_retry_interval(cfg, 1));
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+    ck_assert_uint_eq(peer.n_register, 2);
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* With a learned policy, the registrar reports the NAT's address: exactly
+ * one re-REGISTER with that Contact, and then quiet. */
+START_TEST(test_register_learned_once)
+{
+    mock_peer peer;
+    sipnat_ctx *ctx;
+    sipnat_policy *pol;
+    sipnat_transport_cfg *tcfg;
+    sipnat_transport *t;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+
+    mock_peer_open(&peer, 200);
+    peer.contact_expires = 300;
+    snprintf(peer.received, sizeof peer.received, "198.51.100.5");
+    peer.rport = 41234;
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_policy_new(&pol, SIPNAT_POLICY_LEARNED));
+    ck_assert_ok(sipnat_transport_cfg_new(&tcfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(tcfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_policy(tcfg, pol));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, tcfg));
+    sipnat_transport_cfg_free(tcfg);
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+    run_pull(ctx, &peer, NULL, 1000); /* time for a loop to show */
+    ck_assert_uint_eq(peer.n_register, 2);
+    ck_assert_ptr_nonnull(strstr(peer.last_request,
+                                 "Contact: <sip:19998887777@198.51.100.5:41234;transport=udp>"));
+    ck_assert_int_eq(sipnat_registration_get_state(reg), SIPNAT_REGISTRATION_REGISTERED);
+    ck_assert_uint_eq(l.expires[l.n - 1], 300);
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_policy_unref(pol);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* Shutting the transport down unregisters first (Expires: 0). */
+START_TEST(test_shutdown_unregisters)
+{
+    mock_peer peer;
+    sipnat_ctx *ctx;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+    event_log sev = {0};
+
+    mock_peer_open(&peer, 200);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = udp_transport(ctx);
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_cfg_set_line(cfg, 1));
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, ";line="));
+    ck_assert_ok(sipnat_transport_shutdown(t, record_event, &sev));
+    run_pull(ctx, &peer, &sev.n, 5000);
+    ck_assert_int_eq(sev.type, SIPNAT_EVENT_SHUTDOWN);
+    ck_assert_uint_eq(peer.n_register, 2);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Expires: 0"));
+    ck_assert_int_eq(l.last_state, SIPNAT_REGISTRATION_UNREGISTERED);
+    ck_assert_int_eq(sipnat_registration_start(reg), -ESHUTDOWN);
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+START_TEST(test_registration_invalid)
+{
+    sipnat_registration_cfg *cfg;
+    sipnat_registration *reg;
+    sipnat_ctx *ctx;
+
+    ck_assert_int_eq(sipnat_registration_cfg_new(NULL), -EINVAL);
+    ck_assert_ok(sipnat_registration_cfg_new(&cfg));
+    ck_assert_int_eq(sipnat_registration_cfg_set_server_uri(cfg, "http://x"), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_server_uri(cfg, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_server_uri(NULL, "sip:a"), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_client_uri(cfg, "garbage"), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_contact_user(cfg, "a b"), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_contact_user(cfg, "x\r\nVia: y"), -EINVAL);
+    ck_assert_ok(sipnat_registration_cfg_set_contact_user(cfg, NULL));
+    ck_assert_int_eq(sipnat_registration_cfg_set_outbound_proxy(cfg, "nope"), -EINVAL);
+    ck_assert_ok(sipnat_registration_cfg_set_outbound_proxy(cfg, NULL));
+    ck_assert_int_eq(sipnat_registration_cfg_set_credentials(cfg, NULL, "p", NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_credentials(cfg, "u", NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_credentials(cfg, "u", "p\"q", NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_credentials(cfg, "u", "p", ""), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_credentials(cfg, "u:x", "p", NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_expiration(cfg, 0), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_retry_interval(cfg, 0), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_retry_interval(NULL, 5), -EINVAL);
+    ck_assert_ok(sipnat_registration_cfg_set_forbidden_retry_interval(cfg, 0));
+    ck_assert_ok(sipnat_registration_cfg_set_fatal_retry_interval(cfg, 0));
+    ck_assert_ok(sipnat_registration_cfg_set_max_retries(cfg, 0));
+    ck_assert_ok(sipnat_registration_cfg_set_keepalive(cfg, 30));
+    ck_assert_int_eq(sipnat_registration_cfg_set_max_random_initial_delay(cfg, 4000000000u), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_auth_rejection_permanent(cfg, 2), -EINVAL);
+    ck_assert_ok(sipnat_registration_cfg_set_auth_rejection_permanent(cfg, 0));
+    ck_assert_int_eq(sipnat_registration_cfg_set_line(cfg, -1), -EINVAL);
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = udp_transport(ctx);
+    /* No server or client URI yet. */
+    reg = (sipnat_registration *)1;
+    ck_assert_int_eq(sipnat_registration_new(&reg, t, cfg, NULL, NULL), -EINVAL);
+    ck_assert_ptr_null(reg);
+    ck_assert_int_eq(sipnat_registration_new(NULL, t, cfg, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_new(&reg, NULL, cfg, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_new(&reg, t, NULL, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_start(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_stop(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_get_state(NULL), -EINVAL);
+    ck_assert_ptr_null(sipnat_registration_ref(NULL));
+    ck_assert_ptr_null(sipnat_registration_unref(NULL));
+    ck_assert_str_eq(sipnat_registration_state_name(SIPNAT_REGISTRATION_RETRYING), "retrying");
+    ck_assert_str_eq(sipnat_registration_state_name((sipnat_registration_state)77), "unknown");
+    ck_assert_ptr_null(sipnat_registration_cfg_free(cfg));
+    ck_assert_ptr_null(sipnat_registration_cfg_free(NULL));
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+Suite *registration_suite(void)
+{
+    Suite *s = suite_create("registration");
+    TCase *tc = tcase_create("registration");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_registration_invalid);
+    tcase_add_test(tc, test_register_sipp_digest);
+    tcase_add_test(tc, test_register_wrong_password);
+    tcase_add_test(tc, test_register_other_realm);
+    tcase_add_test(tc, test_register_retries);
+    tcase_add_test(tc, test_register_learned_once);
+    tcase_add_test(tc, test_shutdown_unregisters);
+    suite_add_tcase(s, tc);
+    return s;
+}

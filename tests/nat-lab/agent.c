@@ -1,0 +1,181 @@
+/*
+ * libsipnat NAT-lab agent: the library as a host behind the lab's router
+ * would run it. Public API only.
+ *
+ *   sipnat-lab-agent [--bind ADDR] [--port N] [--local-net CIDR]...
+ *                    [--external ADDR] [--learned]
+ *                    [--register SERVER_URI --aor URI --contact-user USER
+ *                     --auth USER:PASSWORD@REALM] [--keepalive S]
+ *                    [--options URI]... [--hold S]
+ *
+ * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
+ * unregisters, and prints one line per event:
+ *   registration <state> <status> expires=<n> retry_after=<n>
+ *   options <uri> <status>
+ * Exit status 0 when every OPTIONS got a 2xx and the registration (if
+ * any) reached "registered" and ended "unregistered".
+ */
+#define _GNU_SOURCE
+#include <sipnat/sipnat.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int registered, unregistered, options_ok, options_done;
+
+static void on_log(sipnat_ctx *ctx, int prio, const char *domain,
+                   const char *msg, void *ud)
+{
+    (void)ctx;
+    (void)ud;
+    fprintf(stderr, "log %d %s: %s\n", prio, domain, msg);
+}
+
+static void on_reg(const sipnat_event *ev, void *ud)
+{
+    (void)ud;
+    printf("registration %s %d expires=%u retry_after=%u\n",
+           sipnat_registration_state_name(ev->state), ev->status, ev->expires,
+           ev->retry_after);
+    fflush(stdout);
+    if (ev->state == SIPNAT_REGISTRATION_REGISTERED)
+        registered = 1;
+    if (ev->state == SIPNAT_REGISTRATION_UNREGISTERED)
+        unregistered = 1;
+}
+
+static void on_options(const sipnat_event *ev, void *ud)
+{
+    (void)ud;
+    printf("options %s %d\n", ev->uri, ev->status);
+    fflush(stdout);
+    options_done++;
+    if (ev->status >= 200 && ev->status < 300)
+        options_ok++;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void run(sipnat_ctx *ctx, double seconds, int (*done)(void))
+{
+    double end = now() + seconds;
+
+    while (now() < end && !(done && done())) {
+        struct pollfd p = {.fd = sipnat_ctx_get_fd(ctx), .events = POLLIN};
+        int t;
+        sipnat_ctx_get_timeout(ctx, &t);
+        int left = (int)((end - now()) * 1000) + 1;
+        if (t < 0 || t > left)
+            t = left;
+        poll(&p, 1, t);
+        sipnat_ctx_process(ctx);
+    }
+}
+
+static int n_opts;
+static int all_options(void) { return options_done >= n_opts; }
+static int is_registered(void) { return registered; }
+static int is_unregistered(void) { return unregistered; }
+
+static void check(int r, const char *what)
+{
+    if (r < 0) {
+        fprintf(stderr, "%s: %s\n", what, sipnat_strerror(r));
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *bind = "0.0.0.0", *external = NULL, *server = NULL, *aor = NULL;
+    const char *cuser = NULL, *auth = NULL, *opts[8];
+    const char *nets[8];
+    int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
+    double hold = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--learned")) { learned = 1; continue; }
+        if (!strcmp(a, "-v")) { verbose = 1; continue; }
+        if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
+        i++;
+        if (!strcmp(a, "--bind")) bind = v;
+        else if (!strcmp(a, "--port")) port = atoi(v);
+        else if (!strcmp(a, "--local-net") && n_nets < 8) nets[n_nets++] = v;
+        else if (!strcmp(a, "--external")) external = v;
+        else if (!strcmp(a, "--register")) server = v;
+        else if (!strcmp(a, "--aor")) aor = v;
+        else if (!strcmp(a, "--contact-user")) cuser = v;
+        else if (!strcmp(a, "--auth")) auth = v;
+        else if (!strcmp(a, "--keepalive")) keepalive = atoi(v);
+        else if (!strcmp(a, "--options") && n_opts < 8) opts[n_opts++] = v;
+        else if (!strcmp(a, "--hold")) hold = atof(v);
+        else { fprintf(stderr, "unknown option %s\n", a); return 2; }
+    }
+
+    sipnat_ctx *ctx;
+    sipnat_policy *pol = NULL;
+    sipnat_transport_cfg *tcfg;
+    sipnat_transport *t;
+    check(sipnat_ctx_new(&ctx), "ctx");
+    if (verbose) {
+        sipnat_ctx_set_log_func(ctx, on_log, NULL);
+        sipnat_ctx_set_log_level(ctx, SIPNAT_LOG_DEBUG);
+    }
+    if (external || learned || n_nets) {
+        check(sipnat_policy_new(&pol, learned ? SIPNAT_POLICY_LEARNED : SIPNAT_POLICY_STATIC), "policy");
+        for (int i = 0; i < n_nets; i++)
+            check(sipnat_policy_add_local_net(pol, nets[i]), nets[i]);
+        if (external) {
+            check(sipnat_policy_set_external_signaling_address(pol, external, 0), external);
+            check(sipnat_policy_set_external_media_address(pol, external), external);
+        }
+    }
+    check(sipnat_transport_cfg_new(&tcfg), "transport cfg");
+    check(sipnat_transport_cfg_set_bind(tcfg, bind, port), "bind");
+    check(sipnat_transport_cfg_set_policy(tcfg, pol), "policy");
+    check(sipnat_transport_new(&t, ctx, tcfg), "transport");
+    sipnat_transport_cfg_free(tcfg);
+
+    sipnat_registration *reg = NULL;
+    if (server) {
+        sipnat_registration_cfg *rc;
+        char user[128], pass[128], realm[128];
+        check(sipnat_registration_cfg_new(&rc), "registration cfg");
+        check(sipnat_registration_cfg_set_server_uri(rc, server), server);
+        check(sipnat_registration_cfg_set_client_uri(rc, aor ? aor : server), "aor");
+        if (cuser)
+            check(sipnat_registration_cfg_set_contact_user(rc, cuser), cuser);
+        if (auth && sscanf(auth, "%127[^:]:%127[^@]@%127s", user, pass, realm) == 3)
+            check(sipnat_registration_cfg_set_credentials(rc, user, pass, realm), "auth");
+        check(sipnat_registration_cfg_set_max_random_initial_delay(rc, 0), "delay");
+        check(sipnat_registration_cfg_set_keepalive(rc, (unsigned)keepalive), "keepalive");
+        check(sipnat_registration_new(&reg, t, rc, on_reg, NULL), "registration");
+        sipnat_registration_cfg_free(rc);
+        check(sipnat_registration_start(reg), "start");
+        run(ctx, 10, is_registered);
+    }
+    for (int i = 0; i < n_opts; i++)
+        check(sipnat_transport_send_options(t, opts[i], on_options, NULL), opts[i]);
+    run(ctx, 10, all_options);
+    if (hold > 0)
+        run(ctx, hold, NULL);
+    if (reg) {
+        sipnat_registration_stop(reg);
+        run(ctx, 5, is_unregistered);
+    }
+    int ok = options_ok == n_opts && (!reg || (registered && unregistered));
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_policy_unref(pol);
+    sipnat_ctx_unref(ctx);
+    return ok ? 0 : 1;
+}
