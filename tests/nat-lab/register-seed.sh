@@ -7,8 +7,9 @@
 # sent-by and Contact; the phone saw 192.0.2.10.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top=${top_srcdir:-$here/../..}
-agent=${top_builddir:-.}/tests/nat-lab/sipnat-lab-agent
+# Absolute: make distcheck passes relative directories, and we cd.
+top=$(cd "${top_srcdir:-$here/../..}" && pwd)
+agent=$(cd "${top_builddir:-.}" && pwd)/tests/nat-lab/sipnat-lab-agent
 # shellcheck source=lab.sh
 source "$here/lab.sh"
 lab_require || exit $?
@@ -45,7 +46,10 @@ wait $itsp; itsp_rc=$?
 [ $itsp_rc -eq 0 ] && ok "registrar scenario passed (digest verified, unregister seen)" || { bad "registrar scenario exit $itsp_rc"; cat "$work/itsp.err" 2>/dev/null | tail -3; }
 kill $phone 2>/dev/null; wait $phone 2>/dev/null
 
-# What crossed the wire.
+# What crossed the wire: no capture is a failure, never a silent pass.
+for f in itsp phone; do
+    [ -s "$work/$f.log" ] || { bad "no message log from the $f"; echo "register-seed: $pass passed, $fail failed"; exit 1; }
+done
 regs=$(grep -c '^REGISTER ' "$work/itsp.log" 2>/dev/null)
 [ "$regs" = 3 ] && ok "registrar got 3 REGISTERs (challenge, answer, unregister)" || bad "registrar got $regs REGISTERs"
 if grep -A12 '^REGISTER ' "$work/itsp.log" | grep -E '^Via:' | grep -qv 'SIP/2.0/UDP 198.51.100.5:5060;'; then
