@@ -176,32 +176,55 @@ START_TEST(test_register_sipp_digest)
 }
 END_TEST
 
+/* A registration against the in-process registrar `peer`, run until
+ * `state`; the fixture owns everything and frees it in reg_fixture_end. */
+struct reg_fixture {
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    sipnat_registration *reg;
+    struct reg_log l;
+};
+
+static void reg_fixture_run(struct reg_fixture *f, mock_peer *peer,
+                            sipnat_registration_cfg *cfg, int state)
+{
+    memset(f, 0, sizeof *f);
+    ck_assert_ok(sipnat_ctx_new(&f->ctx));
+    f->t = udp_transport(f->ctx);
+    ck_assert_ok(sipnat_registration_new(&f->reg, f->t, cfg, on_reg, &f->l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(f->reg));
+    run_until_state(f->ctx, peer, &f->l, state, 8000);
+    run_pull(f->ctx, peer, NULL, 300); /* nothing more goes out */
+}
+
+static void reg_fixture_end(struct reg_fixture *f)
+{
+    sipnat_registration_unref(f->reg);
+    sipnat_transport_unref(f->t);
+    sipnat_ctx_unref(f->ctx);
+}
+
+static void challenge_with(mock_peer *peer, const char *realm)
+{
+    mock_peer_open(peer, 401);
+    snprintf(peer->extra, sizeof peer->extra,
+             "WWW-Authenticate: Digest realm=\"%s\", nonce=\"abc\"\r\n", realm);
+}
+
 /* Wrong password: the registrar challenges again; failed, no storm. */
 START_TEST(test_register_wrong_password)
 {
+    struct reg_fixture f;
     mock_peer peer;
-    sipnat_ctx *ctx;
-    sipnat_registration *reg;
-    struct reg_log l = {0};
 
-    mock_peer_open(&peer, 401);
-    snprintf(peer.extra, sizeof peer.extra,
-             "WWW-Authenticate: Digest realm=\"gw1.example.com\", nonce=\"abc\"\r\n");
-    ck_assert_ok(sipnat_ctx_new(&ctx));
-    sipnat_transport *t = udp_transport(ctx);
-    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
-    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
-    sipnat_registration_cfg_free(cfg);
-    ck_assert_ok(sipnat_registration_start(reg));
-    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_FAILED, 5000);
-    run_pull(ctx, &peer, NULL, 300); /* nothing more goes out */
+    challenge_with(&peer, "gw1.example.com");
+    reg_fixture_run(&f, &peer, reg_cfg(peer.port), SIPNAT_REGISTRATION_FAILED);
     ck_assert_uint_eq(peer.n_register, 2);
     ck_assert_uint_le(peer.n_register, 10 + 1); /* max_retries + 1 */
     ck_assert_ptr_nonnull(strstr(peer.last_request, "Authorization: Digest"));
     ck_assert_ptr_nonnull(strstr(peer.last_request, "username=\"1112223333\""));
-    sipnat_registration_unref(reg);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
+    reg_fixture_end(&f);
     mock_peer_close(&peer);
 }
 END_TEST
@@ -209,27 +232,14 @@ END_TEST
 /* A challenge for another realm: the credentials are not sent. */
 START_TEST(test_register_other_realm)
 {
+    struct reg_fixture f;
     mock_peer peer;
-    sipnat_ctx *ctx;
-    sipnat_registration *reg;
-    struct reg_log l = {0};
 
-    mock_peer_open(&peer, 401);
-    snprintf(peer.extra, sizeof peer.extra,
-             "WWW-Authenticate: Digest realm=\"evil.example.net\", nonce=\"abc\"\r\n");
-    ck_assert_ok(sipnat_ctx_new(&ctx));
-    sipnat_transport *t = udp_transport(ctx);
-    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
-    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
-    sipnat_registration_cfg_free(cfg);
-    ck_assert_ok(sipnat_registration_start(reg));
-    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_FAILED, 5000);
-    run_pull(ctx, &peer, NULL, 300);
+    challenge_with(&peer, "evil.example.net");
+    reg_fixture_run(&f, &peer, reg_cfg(peer.port), SIPNAT_REGISTRATION_FAILED);
     ck_assert_uint_eq(peer.n_register, 1);
     ck_assert_ptr_null(strstr(peer.last_request, "Authorization"));
-    sipnat_registration_unref(reg);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
+    reg_fixture_end(&f);
     mock_peer_close(&peer);
 }
 END_TEST
@@ -238,49 +248,36 @@ END_TEST
  * then failed; then 403 with a forbidden_retry_interval. */
 START_TEST(test_register_retries)
 {
+    struct reg_fixture f;
     mock_peer peer;
-    sipnat_ctx *ctx;
-    sipnat_registration *reg;
-    struct reg_log l = {0};
 
     mock_peer_open(&peer, 503);
-    ck_assert_ok(sipnat_ctx_new(&ctx));
-    sipnat_transport *t = udp_transport(ctx);
     sipnat_registration_cfg *cfg = reg_cfg(peer.port);
     ck_assert_ok(sipnat_registration_cfg_set_retry_interval(cfg, 1));
     ck_assert_ok(sipnat_registration_cfg_set_max_retries(cfg, 2));
-    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
-    sipnat_registration_cfg_free(cfg);
-    ck_assert_ok(sipnat_registration_start(reg));
-    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_FAILED, 8000);
+    reg_fixture_run(&f, &peer, cfg, SIPNAT_REGISTRATION_FAILED);
     ck_assert_uint_eq(peer.n_register, 3);
     int retrying = 0;
-    for (int i = 0; i < l.n; i++)
-        if (l.state[i] == SIPNAT_REGISTRATION_RETRYING) {
+    for (int i = 0; i < f.l.n; i++)
+        if (f.l.state[i] == SIPNAT_REGISTRATION_RETRYING) {
             retrying++;
-            ck_assert_uint_eq(l.retry_after[i], 1);
-            ck_assert_int_eq(l.status[i], 503);
+            ck_assert_uint_eq(f.l.retry_after[i], 1);
+            ck_assert_int_eq(f.l.status[i], 503);
         }
     ck_assert_int_eq(retrying, 2);
-    sipnat_registration_unref(reg);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
 
     /* 403, then 200: forbidden_retry_interval brings it back. */
-    memset(&l, 0, sizeof l);
-    peer.n_requests = 0;
-    peer.n_register = 0;
+    mock_peer_open(&peer, 200);
     peer.statuses[0] = 403;
     peer.statuses[1] = 200;
     peer.n_statuses = 2;
     cfg = reg_cfg(peer.port);
     ck_assert_ok(sipnat_registration_cfg_set_forbidden_retry_interval(cfg, 1));
-    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
-    sipnat_registration_cfg_free(cfg);
-    ck_assert_ok(sipnat_registration_start(reg));
-    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+    reg_fixture_run(&f, &peer, cfg, SIPNAT_REGISTRATION_REGISTERED);
     ck_assert_uint_eq(peer.n_register, 2);
-    sipnat_registration_unref(reg);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
+    reg_fixture_end(&f);
     mock_peer_close(&peer);
 }
 END_TEST
