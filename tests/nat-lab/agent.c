@@ -6,6 +6,7 @@
  *                    [--external ADDR] [--learned]
  *                    [--register SERVER_URI --aor URI --contact-user USER
  *                     --auth USER:PASSWORD@REALM] [--keepalive S]
+ *                    [--retry-interval S] [--max-retries N] [--wait S]
  *                    [--options URI]... [--hold S]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
@@ -24,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-static int registered, unregistered, options_ok, options_done;
+static int registered, unregistered, failed, options_ok, options_done;
 
 static void on_log(sipnat_ctx *ctx, int prio, const char *domain,
                    const char *msg, void *ud)
@@ -45,6 +46,8 @@ static void on_reg(const sipnat_event *ev, void *ud)
         registered = 1;
     if (ev->state == SIPNAT_REGISTRATION_UNREGISTERED)
         unregistered = 1;
+    if (ev->state == SIPNAT_REGISTRATION_FAILED)
+        failed = 1;
 }
 
 static void on_options(const sipnat_event *ev, void *ud)
@@ -82,7 +85,7 @@ static void run(sipnat_ctx *ctx, double seconds, int (*done)(void))
 
 static int n_opts;
 static int all_options(void) { return options_done >= n_opts; }
-static int is_registered(void) { return registered; }
+static int is_registered(void) { return registered || failed; }
 static int is_unregistered(void) { return unregistered; }
 
 static void check(int r, const char *what)
@@ -99,6 +102,8 @@ int main(int argc, char **argv)
     const char *cuser = NULL, *auth = NULL, *opts[8];
     const char *nets[8];
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
+    int retry = 0, max_retries = -1;
+    double wait_registered = 10;
     double hold = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -116,6 +121,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--contact-user")) cuser = v;
         else if (!strcmp(a, "--auth")) auth = v;
         else if (!strcmp(a, "--keepalive")) keepalive = atoi(v);
+        else if (!strcmp(a, "--retry-interval")) retry = atoi(v);
+        else if (!strcmp(a, "--max-retries")) max_retries = atoi(v);
+        else if (!strcmp(a, "--wait")) wait_registered = atof(v);
         else if (!strcmp(a, "--options") && n_opts < 8) opts[n_opts++] = v;
         else if (!strcmp(a, "--hold")) hold = atof(v);
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
@@ -158,10 +166,14 @@ int main(int argc, char **argv)
             check(sipnat_registration_cfg_set_credentials(rc, user, pass, realm), "auth");
         check(sipnat_registration_cfg_set_max_random_initial_delay(rc, 0), "delay");
         check(sipnat_registration_cfg_set_keepalive(rc, (unsigned)keepalive), "keepalive");
+        if (retry)
+            check(sipnat_registration_cfg_set_retry_interval(rc, (unsigned)retry), "retry");
+        if (max_retries >= 0)
+            check(sipnat_registration_cfg_set_max_retries(rc, (unsigned)max_retries), "max retries");
         check(sipnat_registration_new(&reg, t, rc, on_reg, NULL), "registration");
         sipnat_registration_cfg_free(rc);
         check(sipnat_registration_start(reg), "start");
-        run(ctx, 10, is_registered);
+        run(ctx, wait_registered, is_registered);
     }
     for (int i = 0; i < n_opts; i++)
         check(sipnat_transport_send_options(t, opts[i], on_options, NULL), opts[i]);
