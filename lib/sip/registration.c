@@ -706,6 +706,10 @@ sipnat_registration_unref(sipnat_registration *reg)
         return NULL;
     stop_timers(reg);
     unlink_reg(reg);
+    /* A transport waiting for its registrations to unregister need not
+     * wait for this one any more. */
+    if (reg->t->ctx && reg->t->state == SN_T_CLOSING)
+        sn_transport_registration_done(reg->t);
     if (reg->nh && reg->t->ctx && reg->t->nua) {
         sipnat_ctx *prev = sn_log_enter(reg->t->ctx);
         nua_handle_destroy(reg->nh);
