@@ -9,6 +9,7 @@ dist_man3_MANS += \
 	man/sipnat_transport.3 \
 	man/sipnat_policy.3 \
 	man/sipnat_registration.3 \
+	man/sipnat_endpoint.3 \
 	man/sipnat_strerror.3 \
 	man/sipnat_version_num.3 \
 	man/sipnat_version_string.3 \
@@ -76,6 +77,15 @@ dist_man3_MANS += \
 	man/sipnat_registration_start.3 \
 	man/sipnat_registration_stop.3 \
 	man/sipnat_registration_get_state.3 \
-	man/sipnat_registration_state_name.3
+	man/sipnat_registration_state_name.3 \
+	man/sipnat_endpoint_cfg_new.3 \
+	man/sipnat_endpoint_cfg_free.3 \
+	man/sipnat_endpoint_cfg_set_name.3 \
+	man/sipnat_endpoint_cfg_add_match.3 \
+	man/sipnat_endpoint_new.3 \
+	man/sipnat_endpoint_ref.3 \
+	man/sipnat_endpoint_unref.3 \
+	man/sipnat_endpoint_get_name.3 \
+	man/sipnat_transport_identify.3
 
 EXTRA_DIST += tests/man-lint.sh

@@ -67,6 +67,7 @@ Suite *transport_suite(void);
 Suite *policy_suite(void);
 Suite *fuzz_suite(void);
 Suite *registration_suite(void);
+Suite *endpoint_suite(void);
 
 #define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
 

@@ -12,5 +12,6 @@
 #include <sipnat/transport.h>
 #include <sipnat/policy.h>
 #include <sipnat/registration.h>
+#include <sipnat/endpoint.h>
 
 #endif /* SIPNAT_SIPNAT_H */

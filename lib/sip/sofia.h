@@ -17,6 +17,7 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/url.h>
 
 #include <glib.h>
@@ -59,8 +60,14 @@ struct sipnat_transport {
 
     sn_pending *pending;      /* requests waiting for a final response */
     struct sipnat_registration *registrations; /* started on this transport */
+    struct sipnat_endpoint *endpoints;         /* identify order: newest first */
     sn_timer unregister_timer; /* bounds the unregistering before shutdown */
 };
+
+/* lib/sip/endpoint.c: the endpoint whose identify matches `addr` (an
+ * sn_addr), or NULL. */
+struct sipnat_endpoint *sn_endpoint_identify(sipnat_transport *t,
+                                             const void *addr);
 
 /* Feed a response's top Via to a learned policy (server: the next hop). */
 void sn_transport_learn(sipnat_transport *t, const char *server,

@@ -9,6 +9,7 @@
  */
 #include "sip/sofia.h"
 #include "sip/route.h"
+#include "core/addr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -188,6 +189,50 @@ static void pending_cancel_all(sipnat_transport *t)
 
 /* -- NUA's callback --------------------------------------------------- */
 
+/* Requests we answer ourselves: once the transport has endpoints, only
+ * an identified source gets `status`; any other gets 403 and a log line.
+ * Our Contact is what the policy advertises to that source. */
+static void answer_request(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
+                           const char *method, int status, const char *phrase)
+{
+    msg_t *req = nua_current_request(nua); /* borrowed, not referenced */
+    su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
+    char from[SIPNAT_ADDRSTRLEN] = "";
+    sn_addr src;
+    int port = 0;
+    sn_route route;
+
+    memset(&src, 0, sizeof src);
+    if (ai && ai->ai_addr && ai->ai_addr->sa_family == AF_INET) {
+        struct sockaddr_in const *a = (struct sockaddr_in const *)ai->ai_addr;
+        src.family = AF_INET;
+        memcpy(src.bytes, &a->sin_addr, 4);
+        port = ntohs(a->sin_port);
+    } else if (ai && ai->ai_addr && ai->ai_addr->sa_family == AF_INET6) {
+        struct sockaddr_in6 const *a = (struct sockaddr_in6 const *)ai->ai_addr;
+        src.family = AF_INET6;
+        memcpy(src.bytes, &a->sin6_addr, 16);
+        port = ntohs(a->sin6_port);
+    }
+    if (src.family)
+        sn_addr_format(&src, from, sizeof from);
+
+    /* NUTAG_WITH_THIS: the response is for the request in hand (NUA
+     * answers 500 "Non-Existing Request" to OPTIONS otherwise). */
+    if (t->endpoints && (!src.family || !sn_endpoint_identify(t, &src))) {
+        sn_log(t->ctx, SIPNAT_LOG_NOTICE, "endpoint",
+               "%s from %s:%d matches no endpoint: rejected (403)", method,
+               from[0] ? from : "?", port);
+        nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(nua), TAG_END());
+    } else if (from[0] && sn_route_for_addr(t, from, port, NULL, &route) == 0) {
+        nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua),
+                    SIPTAG_CONTACT_STR(route.contact), TAG_END());
+    } else {
+        nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua), TAG_END());
+    }
+    nua_handle_destroy(nh);
+}
+
 /* A learned policy takes the public address the server saw us at from the
  * top Via of its response. */
 void sn_transport_learn(sipnat_transport *t, const char *server,
@@ -266,13 +311,15 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
         }
         return;
 
-    case nua_i_invite:
-        /* No endpoint takes calls on a bare transport. */
-        nua_respond(nh, SIP_480_TEMPORARILY_UNAVAILABLE, TAG_END());
-        nua_handle_destroy(nh);
+    case nua_i_options:
+        answer_request(t, nua, nh, "OPTIONS", 200, "OK");
         return;
 
-    case nua_i_options:
+    case nua_i_invite:
+        /* Calls are not taken yet: identified callers hear 480. */
+        answer_request(t, nua, nh, "INVITE", 480, "Temporarily Unavailable");
+        return;
+
     case nua_i_bye:
     case nua_i_refer:
     case nua_i_publish:
@@ -452,6 +499,8 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                          * natify would re-register behind its back. */
                         NUTAG_OUTBOUND("no-natify no-validate "
                                        "no-options-keepalive"),
+                        /* OPTIONS too: NUA would answer anyone. */
+                        NUTAG_APPL_METHOD("OPTIONS"),
                         TAG_END());
     if (!t->nua) {
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);

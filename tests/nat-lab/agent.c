@@ -7,7 +7,8 @@
  *                    [--register SERVER_URI --aor URI --contact-user USER
  *                     --auth USER:PASSWORD@REALM] [--keepalive S]
  *                    [--retry-interval S] [--max-retries N] [--wait S]
- *                    [--options URI]... [--hold S]
+ *                    [--endpoint NAME [--match M]...]
+ *                    [--options URI]... [--hold S] [-v]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
  * unregisters, and prints one line per event:
@@ -100,7 +101,8 @@ int main(int argc, char **argv)
 {
     const char *bind = "0.0.0.0", *external = NULL, *server = NULL, *aor = NULL;
     const char *cuser = NULL, *auth = NULL, *opts[8];
-    const char *nets[8];
+    const char *nets[8], *ep_name = NULL, *matches[8];
+    int n_matches = 0;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
     int retry = 0, max_retries = -1;
     double wait_registered = 10;
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--wait")) wait_registered = atof(v);
         else if (!strcmp(a, "--options") && n_opts < 8) opts[n_opts++] = v;
         else if (!strcmp(a, "--hold")) hold = atof(v);
+        else if (!strcmp(a, "--endpoint")) ep_name = v;
+        else if (!strcmp(a, "--match") && n_matches < 8) matches[n_matches++] = v;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
 
@@ -134,10 +138,9 @@ int main(int argc, char **argv)
     sipnat_transport_cfg *tcfg;
     sipnat_transport *t;
     check(sipnat_ctx_new(&ctx), "ctx");
-    if (verbose) {
-        sipnat_ctx_set_log_func(ctx, on_log, NULL);
-        sipnat_ctx_set_log_level(ctx, SIPNAT_LOG_DEBUG);
-    }
+    /* Notices (a rejected source, a learned address) always; -v: all. */
+    sipnat_ctx_set_log_func(ctx, on_log, NULL);
+    sipnat_ctx_set_log_level(ctx, verbose ? SIPNAT_LOG_DEBUG : SIPNAT_LOG_NOTICE);
     if (external || learned || n_nets) {
         check(sipnat_policy_new(&pol, learned ? SIPNAT_POLICY_LEARNED : SIPNAT_POLICY_STATIC), "policy");
         for (int i = 0; i < n_nets; i++)
@@ -152,6 +155,17 @@ int main(int argc, char **argv)
     check(sipnat_transport_cfg_set_policy(tcfg, pol), "policy");
     check(sipnat_transport_new(&t, ctx, tcfg), "transport");
     sipnat_transport_cfg_free(tcfg);
+
+    sipnat_endpoint *ep = NULL;
+    if (ep_name) {
+        sipnat_endpoint_cfg *ec;
+        check(sipnat_endpoint_cfg_new(&ec), "endpoint cfg");
+        check(sipnat_endpoint_cfg_set_name(ec, ep_name), ep_name);
+        for (int i = 0; i < n_matches; i++)
+            check(sipnat_endpoint_cfg_add_match(ec, matches[i]), matches[i]);
+        check(sipnat_endpoint_new(&ep, t, ec), "endpoint");
+        sipnat_endpoint_cfg_free(ec);
+    }
 
     sipnat_registration *reg = NULL;
     if (server) {
@@ -186,6 +200,7 @@ int main(int argc, char **argv)
     }
     int ok = options_ok == n_opts && (!reg || (registered && unregistered));
     sipnat_registration_unref(reg);
+    sipnat_endpoint_unref(ep);
     sipnat_transport_unref(t);
     sipnat_policy_unref(pol);
     sipnat_ctx_unref(ctx);
