@@ -6,20 +6,8 @@
 # attacker on the public side (198.51.100.66) gets 403, and the library
 # logs the rejection with the source.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "${top_srcdir:-$here/../..}" && pwd)
-agent=$(cd "${top_builddir:-.}" && pwd)/tests/nat-lab/sipnat-lab-agent
-# shellcheck source=lab.sh
-source "$here/lab.sh"
-lab_require || exit $?
-[ -x "$agent" ] || { echo "no $agent (make check builds it)"; echo "identify: 0 passed, 1 failed"; exit 1; }
+source "$(dirname "$0")/testlib.sh" identify
 LAB_PREFIX=snid$$
-work=$(mktemp -d)
-cleanup() { lab_down >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
 
 lab_up --nat cone >/dev/null && lab_add_attacker >/dev/null || { echo "lab setup failed"; exit 1; }
 lab_exec host timeout 20 "$agent" --bind 0.0.0.0 --port 5060 \
@@ -27,6 +15,7 @@ lab_exec host timeout 20 "$agent" --bind 0.0.0.0 --port 5060 \
     --endpoint sipus_endpoint --match 203.0.113.1 --match gw2.example.com \
     --hold 8 >"$work/agent.out" 2>"$work/agent.err" &
 agent_pid=$!
+track "$agent_pid"
 sleep 1.5
 
 (cd "$work" && lab_exec itsp timeout 8 sipp -sf "$top/tests/nat-lab/options_uac.xml" \
@@ -46,5 +35,4 @@ grep 'matches no endpoint' "$work/agent.err" | grep -q '203\.0\.113\.2' && bad "
 # OPTIONS first).
 ct=$(sed -n '/^SIP\/2.0 200/,/^$/p' "$work/itsp.log" 2>/dev/null | grep -m1 -E '^Contact:' | tr -d '\r')
 case "$ct" in *"198.51.100.5:5060"*) ok "the ITSP's 200 names us at 198.51.100.5:5060 ($ct)" ;; *) bad "the ITSP saw Contact '$ct'" ;; esac
-echo "identify: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -4,26 +4,15 @@
 # its events (retrying, retry_after), then reports failed; the ITSP side
 # sees exactly max_retries + 1 REGISTERs, all from the router's address.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-agent=$(cd "${top_builddir:-.}" && pwd)/tests/nat-lab/sipnat-lab-agent
-# shellcheck source=lab.sh
-source "$here/lab.sh"
-lab_require || exit $?
-[ -x "$agent" ] || { echo "no $agent (make check builds it)"; echo "register-down: 0 passed, 1 failed"; exit 1; }
+source "$(dirname "$0")/testlib.sh" register-down
 LAB_PREFIX=sndown$$
-work=$(mktemp -d)
-cap=
-cleanup() { [ -n "$cap" ] && kill "$cap" 2>/dev/null; lab_down >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
 
 lab_up --nat cone >/dev/null || { echo "lab_up failed"; exit 1; }
 # What reaches the ITSP host, read from its own interface.
 lab_exec itsp timeout 20 tcpdump -i eth0 -n -l -U --immediate-mode -Z root \
     'udp dst port 5060' >"$work/itsp.txt" 2>/dev/null &
 cap=$!
+track "$cap"
 sleep 1
 start=$SECONDS
 lab_exec host timeout 20 "$agent" --bind 0.0.0.0 --port 5060 \
@@ -33,7 +22,7 @@ lab_exec host timeout 20 "$agent" --bind 0.0.0.0 --port 5060 \
 elapsed=$((SECONDS - start))
 cat "$work/agent.out"
 sleep 1
-kill "$cap" 2>/dev/null; wait "$cap" 2>/dev/null; cap=
+kill "$cap" 2>/dev/null; wait "$cap" 2>/dev/null
 
 n=$(grep -c 'registration retrying' "$work/agent.out")
 [ "$n" -eq 2 ] && ok "two retrying events (max_retries 2)" || bad "$n retrying events"
@@ -46,5 +35,4 @@ grep -A1 'registration registering' "$work/agent.out" | tail -n 1 | grep -q '^re
 [ "$elapsed" -ge 4 ] && [ "$elapsed" -le 10 ] && ok "gave up after ${elapsed} s (2 retries 2 s apart)" || bad "took ${elapsed} s"
 regs=$(grep -c '198.51.100.5.5060 > 203.0.113.1.5060' "$work/itsp.txt")
 [ "$regs" -eq 3 ] && ok "the ITSP saw 3 REGISTERs (max_retries + 1), all from 198.51.100.5:5060" || { bad "the ITSP saw $regs packets"; cat "$work/itsp.txt"; }
-echo "register-down: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -10,22 +10,8 @@
 #  - every REGISTER's Contact port is the port the registrar saw it from.
 # SIPNAT_LAB_MODES="cone symmetric" (the default) or one of them.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-# Absolute: make distcheck passes relative directories, and we cd.
-top=$(cd "${top_srcdir:-$here/../..}" && pwd)
-agent=$(cd "${top_builddir:-.}" && pwd)/tests/nat-lab/sipnat-lab-agent
-# shellcheck source=lab.sh
-source "$here/lab.sh"
-lab_require || exit $?
-command -v kamailio >/dev/null || { echo "kamailio is not installed (Debian package kamailio)"; echo "register-learned: 0 passed, 1 failed"; exit 1; }
-[ -x "$agent" ] || { echo "no $agent (make check builds it)"; echo "register-learned: 0 passed, 1 failed"; exit 1; }
-work=$(mktemp -d)
-kam=
-cleanup() { [ -n "$kam" ] && kill "$kam" 2>/dev/null; lab_down >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
+source "$(dirname "$0")/testlib.sh" register-learned
+command -v kamailio >/dev/null || { echo "kamailio is not installed (Debian package kamailio)"; bad "no kamailio"; finish; exit 1; }
 KA=2 # keep-alive interval, seconds
 
 wait_for() { # pattern file count seconds
@@ -38,12 +24,13 @@ wait_for() { # pattern file count seconds
 }
 
 run_mode() {
-    local mode=$1 log=$work/kam-$1.log out=$work/agent-$1.out
+    local mode=$1 log=$work/kam-$1.log out=$work/agent-$1.out kam
     LAB_PREFIX=snlrn$$$mode
     lab_up --nat "$mode" >/dev/null || { bad "$mode: lab_up"; return; }
     lab_exec itsp kamailio -DD -E -f "$top/tests/kamailio/registrar.cfg" \
         -A 'LISTEN=udp:203.0.113.1:5060' >"$log" 2>&1 &
     kam=$!
+    track "$kam"
     wait_for 'listening on' "$log" 1 5 || sleep 1
     lab_exec host timeout 30 "$agent" --bind 0.0.0.0 --port 5060 \
         --local-net 192.0.2.0/24 --learned --keepalive $KA --hold 12 \
@@ -78,7 +65,7 @@ run_mode() {
     fi
     wait "$agent_pid"; local rc=$?
     [ $rc -eq 0 ] && ok "$mode: agent unregistered cleanly" || { bad "$mode: agent exit $rc"; tail -3 "$work/agent-$mode.err"; }
-    kill "$kam" 2>/dev/null; wait "$kam" 2>/dev/null; kam=
+    kill "$kam" 2>/dev/null; wait "$kam" 2>/dev/null
 
     # What crossed the wire: each REGISTER's Contact against its source.
     local i=0 good=1
@@ -102,5 +89,4 @@ run_mode() {
 for mode in ${SIPNAT_LAB_MODES:-cone symmetric}; do
     run_mode "$mode"
 done
-echo "register-learned: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -6,22 +6,9 @@
 # From what the peers received: the registrar saw 198.51.100.5 in Via
 # sent-by and Contact; the phone saw 192.0.2.10.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-# Absolute: make distcheck passes relative directories, and we cd.
-top=$(cd "${top_srcdir:-$here/../..}" && pwd)
-agent=$(cd "${top_builddir:-.}" && pwd)/tests/nat-lab/sipnat-lab-agent
-# shellcheck source=lab.sh
-source "$here/lab.sh"
-lab_require || exit $?
+source "$(dirname "$0")/testlib.sh" register-seed
 LAB_PREFIX=snreg$$
-work=$(mktemp -d)
-cleanup() { lab_down >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
 
-[ -x "$agent" ] || { echo "no $agent (make check builds it)"; echo "register-seed: 0 passed, 1 failed"; exit 1; }
 lab_up --nat "${LAB_NAT:-cone}" >/dev/null || { echo "lab_up failed"; exit 1; }
 
 # The ITSP's registrar and the phone, each logging what it received.
@@ -48,7 +35,7 @@ kill $phone 2>/dev/null; wait $phone 2>/dev/null
 
 # What crossed the wire: no capture is a failure, never a silent pass.
 for f in itsp phone; do
-    [ -s "$work/$f.log" ] || { bad "no message log from the $f"; echo "register-seed: $pass passed, $fail failed"; exit 1; }
+    [ -s "$work/$f.log" ] || { bad "no message log from the $f"; finish; exit 1; }
 done
 regs=$(grep -c '^REGISTER ' "$work/itsp.log" 2>/dev/null)
 [ "$regs" = 3 ] && ok "registrar got 3 REGISTERs (challenge, answer, unregister)" || bad "registrar got $regs REGISTERs"
@@ -64,5 +51,4 @@ via=$(grep -A10 '^OPTIONS ' "$work/phone.log" | grep -m1 -E '^Via:')
 case "$via" in *"SIP/2.0/UDP 192.0.2.10:5060;"*) ok "the phone saw Via 192.0.2.10:5060" ;; *) bad "phone's Via: $via" ;; esac
 ct=$(grep -A12 '^OPTIONS ' "$work/phone.log" | grep -m1 -E '^Contact:')
 case "$ct" in *"192.0.2.10:5060"*) ok "the phone saw Contact 192.0.2.10:5060" ;; *) bad "phone's Contact: $ct" ;; esac
-echo "register-seed: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
