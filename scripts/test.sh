@@ -45,6 +45,7 @@ mkdir -p build/sanitize
     "$top/configure" -q --enable-werror CFLAGS="-g -O1 $san" LDFLAGS="$san" &&
     make -s -j"$jobs" &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        LSAN_OPTIONS=suppressions="$top/tests/lsan.supp":print_suppressions=0 \
         make -s check -j"$jobs") || { tail -n 60 build/sanitize/test-suite.log 2>/dev/null; exit 1; }
 grep -E 'Checks: [0-9]+' build/sanitize/tests/check_sipnat.log build/sanitize/tests/check_internal.log || true
 no_skips build/sanitize/test-suite.log

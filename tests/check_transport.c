@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,7 +19,7 @@ START_TEST(test_cfg)
     ck_assert_ok(sipnat_transport_cfg_new(&cfg));
     ck_assert_int_eq(sipnat_transport_cfg_set_protocol(NULL, SIPNAT_PROTOCOL_UDP), -EINVAL);
     ck_assert_int_eq(sipnat_transport_cfg_set_protocol(cfg, 0), -EINVAL);
-    ck_assert_int_eq(sipnat_transport_cfg_set_protocol(cfg, 3), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_protocol(cfg, 4), -EINVAL);
     ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_TCP));
     ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_UDP));
     ck_assert_int_eq(sipnat_transport_cfg_set_bind(NULL, "127.0.0.1", 0), -EINVAL);
@@ -515,6 +517,121 @@ START_TEST(test_force_rport)
 }
 END_TEST
 
+/* -- TLS ---------------------------------------------------------------- */
+
+/* A self-signed certificate in sofia's layout: agent.pem (key and
+ * certificate) and cafile.pem (what this side trusts: itself). */
+static void make_cert_dir(char *dir, size_t size)
+{
+    char cmd[1024];
+
+    snprintf(dir, size, "/tmp/sipnat-tls-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
+             "-out cert.pem -days 2 -subj /CN=127.0.0.1 >/dev/null 2>&1 && "
+             "cat key.pem cert.pem > agent.pem && cp cert.pem cafile.pem",
+             dir);
+    ck_assert_msg(system(cmd) == 0, "openssl could not make a certificate");
+}
+
+static void remove_cert_dir(const char *dir)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static sipnat_transport *tls_transport(sipnat_ctx *ctx, const char *dir)
+{
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_TLS));
+    ck_assert_ok(sipnat_transport_cfg_set_tls(cfg, dir, 1));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg);
+    return t;
+}
+
+START_TEST(test_tls)
+{
+    char dir_a[64], dir_b[64], uri[64];
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+    sipnat_ctx *ctx;
+    event_log ev = {0};
+
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_int_eq(sipnat_transport_cfg_set_tls(NULL, "/x", 1), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_tls(cfg, NULL, 1), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_tls(cfg, "", 1), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_tls(cfg, "/x", 2), -EINVAL);
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_TLS));
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    /* TLS without certificates: refused. */
+    ck_assert_int_eq(sipnat_transport_new(&t, ctx, cfg), -EINVAL);
+    sipnat_transport_cfg_free(cfg);
+
+    make_cert_dir(dir_a, sizeof dir_a);
+    make_cert_dir(dir_b, sizeof dir_b);
+    sipnat_transport *server = tls_transport(ctx, dir_a);
+    sipnat_transport *client = tls_transport(ctx, dir_a); /* trusts the server */
+    sipnat_transport *stranger = tls_transport(ctx, dir_b); /* does not */
+    ck_assert_int_eq(sipnat_transport_get_protocol(server), SIPNAT_PROTOCOL_TLS);
+
+    snprintf(uri, sizeof uri, "sips:ping@127.0.0.1:%d", sipnat_transport_get_port(server));
+    ck_assert_ok(sipnat_transport_send_options(client, uri, record_event, &ev));
+    run_pull(ctx, NULL, &ev.n, 5000);
+    ck_assert_int_eq(ev.n, 1);
+    ck_assert_int_eq(ev.status, 200);
+
+    /* A certificate the peer's authorities did not sign: the handshake
+     * fails, so no answer comes (sofia keeps retrying until its
+     * transaction timers end it); the shutdown then cancels it. */
+    memset(&ev, 0, sizeof ev);
+    ck_assert_ok(sipnat_transport_send_options(stranger, uri, record_event, &ev));
+    run_pull(ctx, NULL, &ev.n, 3000);
+    ck_assert(ev.n == 0 || ev.status != 200);
+    event_log sev = {0};
+    ck_assert_ok(sipnat_transport_shutdown(stranger, record_event, &sev));
+    run_pull(ctx, NULL, &sev.n, 5000);
+    ck_assert_int_eq(ev.n, 1);
+    ck_assert_int_ne(ev.status, 200);
+
+    /* The same stranger not verifying: accepted (no client certificate
+     * is demanded), so verification is what refused it above. */
+    sipnat_transport_cfg *lax;
+    sipnat_transport *careless;
+    ck_assert_ok(sipnat_transport_cfg_new(&lax));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(lax, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(lax, SIPNAT_PROTOCOL_TLS));
+    ck_assert_ok(sipnat_transport_cfg_set_tls(lax, dir_b, 0));
+    ck_assert_ok(sipnat_transport_new(&careless, ctx, lax));
+    sipnat_transport_cfg_free(lax);
+    memset(&ev, 0, sizeof ev);
+    ck_assert_ok(sipnat_transport_send_options(careless, uri, record_event, &ev));
+    run_pull(ctx, NULL, &ev.n, 5000);
+    ck_assert_int_eq(ev.status, 200);
+    sipnat_transport_unref(careless);
+
+    /* The host's SIGPIPE disposition is still its own (the default). */
+    struct sigaction sa;
+    ck_assert_int_eq(sigaction(SIGPIPE, NULL, &sa), 0);
+    ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_DFL);
+
+    sipnat_transport_unref(stranger);
+    sipnat_transport_unref(client);
+    sipnat_transport_unref(server);
+    sipnat_ctx_unref(ctx);
+    remove_cert_dir(dir_a);
+    remove_cert_dir(dir_b);
+}
+END_TEST
+
 Suite *transport_suite(void)
 {
     Suite *s = suite_create("transport");
@@ -533,6 +650,7 @@ Suite *transport_suite(void)
     tcase_add_test(tc, test_policy_learned_on_wire);
     tcase_add_test(tc, test_wildcard_bind_source);
     tcase_add_test(tc, test_force_rport);
+    tcase_add_test(tc, test_tls);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -17,7 +17,8 @@ typedef struct sipnat_transport_cfg sipnat_transport_cfg;
 
 typedef enum sipnat_protocol {
     SIPNAT_PROTOCOL_UDP = 1,
-    SIPNAT_PROTOCOL_TCP = 2
+    SIPNAT_PROTOCOL_TCP = 2,
+    SIPNAT_PROTOCOL_TLS = 3 /* needs sipnat_transport_cfg_set_tls() */
 } sipnat_protocol;
 
 typedef void (*sipnat_event_func)(const sipnat_event *event, void *user_data);
@@ -33,6 +34,13 @@ SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
 SIPNAT_API int sipnat_transport_cfg_set_bind(sipnat_transport_cfg *cfg,
                                              const char *address, int port);
 
+/* TLS: `cert_dir` holds agent.pem (this side's key and certificate) and
+ * cafile.pem (the certificates of the authorities it trusts);
+ * `verify_peer` 1 (recommended) refuses servers whose certificate those
+ * authorities did not sign. Clients connecting to us need none. */
+SIPNAT_API int sipnat_transport_cfg_set_tls(sipnat_transport_cfg *cfg,
+                                            const char *cert_dir,
+                                            int verify_peer);
 /* The address-translation policy deciding, per destination, the Via
  * sent-by and Contact of every message (a reference is taken; NULL: the
  * bound address, as is). */

@@ -55,10 +55,14 @@ static void ctx_free(sipnat_ctx *ctx)
 {
     sipnat_ctx *prev = sn_log_enter(ctx);
 
+    sn_sigpipe sp;
+
     ctx->dying = true;
+    sn_sigpipe_hold(ctx, &sp);
     /* Transports still open are shut down here and now: the stack must
      * not be destroyed under a live NUA instance. */
     sn_transports_finish_all(ctx);
+    sn_sigpipe_release(&sp);
     /* The host stops watching before the stack closes its fds. */
     sn_loop_detach(ctx);
     sn_stack_free(ctx->stack);

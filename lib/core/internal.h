@@ -63,6 +63,7 @@ struct sipnat_ctx {
 
     unsigned in_callback;  /* > 0 while a host callback runs */
     unsigned in_process;   /* > 0 inside a process call: events go out now */
+    unsigned n_tls;        /* TLS transports: SIGPIPE is held while sofia runs */
     bool dying;            /* last unref under way */
     unsigned n_dispatched; /* counted during one process call */
 
@@ -97,6 +98,19 @@ void sn_loop_commit(sipnat_ctx *ctx);
 /* Withdraw every fd and the timer from the host (last unref). */
 void sn_loop_detach(sipnat_ctx *ctx);
 void sn_loop_free(sipnat_ctx *ctx);
+
+/* OpenSSL writes with write(2): a peer closing a TLS connection raises
+ * SIGPIPE in the writing thread. While a ctx has TLS transports, the
+ * library blocks SIGPIPE around the stack's work and swallows one that
+ * arrived meanwhile, leaving the host's disposition untouched (curl does
+ * the same). */
+typedef struct sn_sigpipe {
+    bool active;
+    bool pending_before;
+    unsigned char old_mask[128]; /* sigset_t, kept opaque here */
+} sn_sigpipe;
+void sn_sigpipe_hold(sipnat_ctx *ctx, sn_sigpipe *s);
+void sn_sigpipe_release(sn_sigpipe *s);
 
 /* The library's own timers (registration retries, keep-alives, …):
  * fire from the process functions, delay_usec after now. */

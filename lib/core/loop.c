@@ -13,6 +13,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <time.h>
 
@@ -206,11 +208,47 @@ void sn_loop_free(sipnat_ctx *ctx)
     sn_timer_heap_free(&ctx->timers);
 }
 
+_Static_assert(sizeof(sigset_t) <= sizeof(((sn_sigpipe *)0)->old_mask),
+               "sn_sigpipe too small for sigset_t");
+
+void sn_sigpipe_hold(sipnat_ctx *ctx, sn_sigpipe *s)
+{
+    sigset_t set, pending;
+
+    s->active = ctx->n_tls > 0;
+    if (!s->active)
+        return;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, (sigset_t *)(void *)s->old_mask);
+    sigpending(&pending);
+    s->pending_before = sigismember(&pending, SIGPIPE) == 1;
+}
+
+void sn_sigpipe_release(sn_sigpipe *s)
+{
+    sigset_t set, pending;
+    struct timespec zero = {0, 0};
+
+    if (!s->active)
+        return;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    /* Ours to swallow only if it was not already waiting for the host. */
+    if (!s->pending_before && sigismember(&pending, SIGPIPE) == 1)
+        sigtimedwait(&set, NULL, &zero);
+    pthread_sigmask(SIG_SETMASK, (sigset_t *)(void *)s->old_mask, NULL);
+}
+
 /* One pass of everything due: the stack, the library's own sockets,
  * then objects whose shutdown finished. */
 static int process(sipnat_ctx *ctx, int fd, unsigned revents)
 {
     sipnat_ctx *prev = sn_log_enter(ctx);
+    sn_sigpipe sp;
+
+    sn_sigpipe_hold(ctx, &sp);
 
     ctx->in_process++;
     ctx->n_dispatched = 0;
@@ -228,6 +266,7 @@ static int process(sipnat_ctx *ctx, int fd, unsigned revents)
     sn_transports_reap(ctx);
     ctx->in_process--;
     sn_loop_commit(ctx);
+    sn_sigpipe_release(&sp);
     sn_log_leave(prev);
     return (int)ctx->n_dispatched;
 }

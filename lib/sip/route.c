@@ -19,7 +19,9 @@ static void hostport(char *buf, size_t size, const char *host, int port)
 
 static const char *proto_name(const sipnat_transport *t)
 {
-    return t->protocol == SIPNAT_PROTOCOL_TCP ? "tcp" : "udp";
+    return t->protocol == SIPNAT_PROTOCOL_TCP   ? "tcp"
+         : t->protocol == SIPNAT_PROTOCOL_TLS ? "tls"
+                                              : "udp";
 }
 
 /* The local address the kernel would send from to reach `dest`: the
@@ -109,12 +111,18 @@ int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
 
     hostport(hp, sizeof hp, a.signaling_address, a.signaling_port);
     snprintf(out->via, sizeof out->via, "SIP/2.0/%s %s;rport",
-             t->protocol == SIPNAT_PROTOCOL_TCP ? "TCP" : "UDP", hp);
+             t->protocol == SIPNAT_PROTOCOL_TCP   ? "TCP"
+             : t->protocol == SIPNAT_PROTOCOL_TLS ? "TLS"
+                                                  : "UDP",
+             hp);
     snprintf(out->contact, sizeof out->contact, "<sip:%s%s%s;transport=%s>",
              user ? user : "", user ? "@" : "", hp, proto_name(t));
     hostport(hp, sizeof hp, out->dest, dest_port);
-    snprintf(out->proxy, sizeof out->proxy, "sip:%s;transport=%s", hp,
-             proto_name(t));
+    if (t->protocol == SIPNAT_PROTOCOL_TLS)
+        snprintf(out->proxy, sizeof out->proxy, "sips:%s", hp);
+    else
+        snprintf(out->proxy, sizeof out->proxy, "sip:%s;transport=%s", hp,
+                 proto_name(t));
     return 0;
 }
 
@@ -141,7 +149,7 @@ static int resolve(const sipnat_transport *t, const url_t *u, char *buf,
     /* A name: this lookup blocks (hosts file, then DNS). */
     memset(&hints, 0, sizeof hints);
     hints.ai_family = t->bound.ss_family;
-    hints.ai_socktype = t->protocol == SIPNAT_PROTOCOL_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    hints.ai_socktype = t->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM;
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
         return -EHOSTUNREACH;
     memset(&a, 0, sizeof a);

@@ -12,6 +12,7 @@
 #include "core/addr.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ struct sipnat_transport_cfg {
     int port;
     sipnat_policy *policy;
     bool force_rport;
+    char *tls_dir;
+    bool tls_verify;
 };
 
 struct sn_pending {
@@ -65,10 +68,30 @@ SIPNAT_API int sipnat_transport_cfg_new(sipnat_transport_cfg **ret)
 SIPNAT_API sipnat_transport_cfg *
 sipnat_transport_cfg_free(sipnat_transport_cfg *cfg)
 {
-    if (cfg)
+    if (cfg) {
         sipnat_policy_unref(cfg->policy);
+        free(cfg->tls_dir);
+    }
     free(cfg);
     return NULL;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_tls(sipnat_transport_cfg *cfg,
+                                            const char *cert_dir,
+                                            int verify_peer)
+{
+    char *copy;
+
+    SN_RETURN_IF(!cfg || !cert_dir || !cert_dir[0], -EINVAL);
+    SN_RETURN_IF(verify_peer != 0 && verify_peer != 1, -EINVAL);
+    SN_RETURN_IF(strlen(cert_dir) > 4000, -EINVAL);
+    copy = strdup(cert_dir);
+    if (!copy)
+        return -ENOMEM;
+    free(cfg->tls_dir);
+    cfg->tls_dir = copy;
+    cfg->tls_verify = verify_peer;
+    return 0;
 }
 
 SIPNAT_API int sipnat_transport_cfg_set_policy(sipnat_transport_cfg *cfg,
@@ -94,7 +117,8 @@ SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
 {
     SN_RETURN_IF(!cfg, -EINVAL);
     SN_RETURN_IF(protocol != SIPNAT_PROTOCOL_UDP &&
-                     protocol != SIPNAT_PROTOCOL_TCP,
+                     protocol != SIPNAT_PROTOCOL_TCP &&
+                     protocol != SIPNAT_PROTOCOL_TLS,
                  -EINVAL);
     cfg->protocol = protocol;
     return 0;
@@ -364,13 +388,13 @@ static int probe_bind(const sipnat_transport_cfg *cfg, int family)
         inet_pton(AF_INET6, cfg->address, &a->sin6_addr);
         len = sizeof *a;
     }
-    s = socket(family, (cfg->protocol == SIPNAT_PROTOCOL_TCP ? SOCK_STREAM
-                                                              : SOCK_DGRAM) |
+    s = socket(family, (cfg->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM
+                                                              : SOCK_STREAM) |
                            SOCK_CLOEXEC,
                0);
     if (s < 0)
         return -errno;
-    if (cfg->protocol == SIPNAT_PROTOCOL_TCP)
+    if (cfg->protocol != SIPNAT_PROTOCOL_UDP)
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(s, (struct sockaddr *)&ss, len) < 0)
         r = -errno;
@@ -392,7 +416,7 @@ static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
 {
     int after[SN_MAX_FDS];
     size_t n_after = sn_stack_fds(t->ctx->stack, after, SN_MAX_FDS);
-    int want = t->protocol == SIPNAT_PROTOCOL_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    int want = t->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
     for (size_t i = 0; i < n_after; i++) {
         struct sockaddr_storage ss;
@@ -428,6 +452,8 @@ static void unregister_timeout(sn_timer *timer, void *arg);
 
 static void transport_free(sipnat_transport *t)
 {
+    if (t->ctx && t->protocol == SIPNAT_PROTOCOL_TLS)
+        t->ctx->n_tls--;
     if (t->ctx)
         sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
     sipnat_policy_unref(t->policy);
@@ -460,6 +486,7 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     }
     family = address_family(cfg->address);
     SN_RETURN_IF(family < 0, -EINVAL);
+    SN_RETURN_IF(cfg->protocol == SIPNAT_PROTOCOL_TLS && !cfg->tls_dir, -EINVAL);
     r = probe_bind(cfg, family);
     if (r < 0) {
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "cannot bind %s port %d: %s",
@@ -476,15 +503,26 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     t->state = SN_T_OPEN;
     t->policy = sipnat_policy_ref(cfg->policy);
     t->force_rport = cfg->force_rport;
+    if (t->protocol == SIPNAT_PROTOCOL_TLS)
+        ctx->n_tls++;
     sn_timer_init(&t->unregister_timer, unregister_timeout, t);
 
-    snprintf(url, sizeof url, family == AF_INET6 ? "sip:[%s]:%d;transport=%s"
-                                                 : "sip:%s:%d;transport=%s",
-             cfg->address, cfg->port,
-             cfg->protocol == SIPNAT_PROTOCOL_TCP ? "tcp" : "udp");
+    /* sofia binds TLS for a sips: URL (";transport=tls" it refuses). */
+    if (cfg->protocol == SIPNAT_PROTOCOL_TLS)
+        snprintf(url, sizeof url, family == AF_INET6 ? "sips:[%s]:%d" : "sips:%s:%d",
+                 cfg->address, cfg->port);
+    else
+        snprintf(url, sizeof url,
+                 family == AF_INET6 ? "sip:[%s]:%d;transport=%s"
+                                    : "sip:%s:%d;transport=%s",
+                 cfg->address, cfg->port,
+                 cfg->protocol == SIPNAT_PROTOCOL_TCP ? "tcp" : "udp");
 
     sipnat_ctx *prev = sn_log_enter(ctx);
     n_before = sn_stack_fds(ctx->stack, before, SN_MAX_FDS);
+    /* sofia's TLS set-up ignores SIGPIPE process-wide: the host decides. */
+    struct sigaction pipe_was;
+    sigaction(SIGPIPE, NULL, &pipe_was);
     t->nua = nua_create(sn_stack_root(ctx->stack), nua_callback, t,
                         NUTAG_URL(url),
                         NUTAG_USER_AGENT("libsipnat/" SIPNAT_VERSION),
@@ -501,7 +539,18 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                        "no-options-keepalive"),
                         /* OPTIONS too: NUA would answer anyone. */
                         NUTAG_APPL_METHOD("OPTIONS"),
+                        /* TLS: our certificates; TLS_VERSION 0 negotiates
+                         * the highest version (1 would pin TLS 1.0). */
+                        TAG_IF(cfg->tls_dir, TPTAG_CERTIFICATE(cfg->tls_dir)),
+                        TAG_IF(cfg->tls_dir, TPTAG_TLS_VERSION(0)),
+                        /* Verify the servers we connect to; do not demand
+                         * certificates of clients (phones rarely have one). */
+                        TAG_IF(cfg->tls_dir,
+                               TPTAG_TLS_VERIFY_POLICY(cfg->tls_verify
+                                                           ? TPTLS_VERIFY_OUTGOING
+                                                           : TPTLS_VERIFY_NONE)),
                         TAG_END());
+    sigaction(SIGPIPE, &pipe_was, NULL);
     if (!t->nua) {
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
         sn_log_leave(prev);
