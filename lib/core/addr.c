@@ -6,6 +6,7 @@
 #include "core/addr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,49 @@ bool sn_addr_equal(const sn_addr *a, const sn_addr *b)
 {
     return a->family == b->family &&
            memcmp(a->bytes, b->bytes, addr_len(a->family)) == 0;
+}
+
+int sn_addr_from_sockaddr(const struct sockaddr *sa, sn_addr *out, int *port)
+{
+    if (!sa || !out)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)sa;
+        memcpy(out->bytes, &a->sin_addr, 4);
+        if (port)
+            *port = ntohs(a->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(out->bytes, &a->sin6_addr, 16);
+        if (port)
+            *port = ntohs(a->sin6_port);
+    } else {
+        return -EINVAL;
+    }
+    out->family = sa->sa_family;
+    return 0;
+}
+
+socklen_t sn_addr_to_sockaddr(const sn_addr *a, int port,
+                              struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (a->family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)ss;
+        s->sin_family = AF_INET;
+        s->sin_port = htons((uint16_t)port);
+        memcpy(&s->sin_addr, a->bytes, 4);
+        return sizeof *s;
+    }
+    if (a->family == AF_INET6) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+        s->sin6_family = AF_INET6;
+        s->sin6_port = htons((uint16_t)port);
+        memcpy(&s->sin6_addr, a->bytes, 16);
+        return sizeof *s;
+    }
+    return 0;
 }
 
 static bool in_block(const sn_addr *a, const char *cidr)

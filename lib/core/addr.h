@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 typedef struct sn_addr {
     int family;         /* AF_INET or AF_INET6; 0: none */
@@ -24,6 +25,11 @@ int sn_addr_parse(const char *text, sn_addr *out);
 /* Into buf (SIPNAT_ADDRSTRLEN is enough): its length, or -ENOSPC/-EINVAL. */
 int sn_addr_format(const sn_addr *a, char *buf, size_t size);
 bool sn_addr_equal(const sn_addr *a, const sn_addr *b);
+/* From an AF_INET/AF_INET6 sockaddr (port may be NULL): 0 or -EINVAL. */
+int sn_addr_from_sockaddr(const struct sockaddr *sa, sn_addr *out, int *port);
+/* Into *ss with `port`; returns the sockaddr's length, 0 for no family. */
+socklen_t sn_addr_to_sockaddr(const sn_addr *a, int port,
+                              struct sockaddr_storage *ss);
 /* RFC 1918, loopback, link-local, shared (RFC 6598), ULA: addresses a
  * public server can never have seen us at. */
 bool sn_addr_is_private(const sn_addr *a);

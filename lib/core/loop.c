@@ -241,23 +241,45 @@ void sn_sigpipe_release(sn_sigpipe *s)
     pthread_sigmask(SIG_SETMASK, (sigset_t *)(void *)s->old_mask, NULL);
 }
 
-/* One pass of everything due: the stack, the library's own sockets,
+/* A ready socket of the library's own (RTP, later) to its handler. */
+static void run_own(sipnat_ctx *ctx, int fd, unsigned revents)
+{
+    struct sn_io *io = sn_io_find(ctx, fd);
+
+    if (io && io->owner == SN_IO_OWN && io->cb) {
+        io->cb(ctx, fd, revents, io->cb_arg);
+        ctx->n_dispatched++;
+    }
+}
+
+static unsigned epoll_to_io(uint32_t ev)
+{
+    return ((ev & EPOLLIN) ? SIPNAT_IO_IN : 0u) |
+           ((ev & EPOLLOUT) ? SIPNAT_IO_OUT : 0u) |
+           ((ev & EPOLLERR) ? SIPNAT_IO_ERR : 0u) |
+           ((ev & EPOLLHUP) ? SIPNAT_IO_HUP : 0u);
+}
+
+/* One pass of everything due: the library's own sockets (the one the host
+ * reported, or in pull mode every ready one), timers, the stack once,
  * then objects whose shutdown finished. */
-static int process(sipnat_ctx *ctx, int fd, unsigned revents)
+static int process(sipnat_ctx *ctx, int fd, unsigned revents, bool poll_own)
 {
     sipnat_ctx *prev = sn_log_enter(ctx);
     sn_sigpipe sp;
 
     sn_sigpipe_hold(ctx, &sp);
-
     ctx->in_process++;
     ctx->n_dispatched = 0;
-    if (fd >= 0) {
-        struct sn_io *io = sn_io_find(ctx, fd);
-        if (io && io->owner == SN_IO_OWN && io->cb) {
-            io->cb(ctx, fd, revents, io->cb_arg);
-            ctx->n_dispatched++;
-        }
+    if (fd >= 0)
+        run_own(ctx, fd, revents);
+    if (poll_own) {
+        /* The stack's fds are polled by the stack itself (it needs the
+         * revents per GLib record); here only our own sockets. */
+        struct epoll_event evs[16];
+        int n = epoll_wait(ctx->epfd, evs, 16, 0);
+        for (int i = 0; i < n; i++)
+            run_own(ctx, evs[i].data.fd, epoll_to_io(evs[i].events));
     }
     /* Timers armed by these callbacks for "now" wait for the next call:
      * the cap keeps one call bounded. */
@@ -287,28 +309,9 @@ SIPNAT_API int sipnat_ctx_get_timeout(sipnat_ctx *ctx, int *timeout_ms)
 
 SIPNAT_API int sipnat_ctx_process(sipnat_ctx *ctx)
 {
-    struct epoll_event evs[16];
-    int n;
-
     SN_RETURN_IF(!ctx, -EINVAL);
     SN_RETURN_IF(ctx->in_callback || ctx->dying || ctx->watch_func, -EBUSY);
-
-    /* Drain readiness of the library's own sockets; the stack's fds are
-     * polled by the stack itself (it needs the revents per record). */
-    n = epoll_wait(ctx->epfd, evs, 16, 0);
-    int total = 0;
-    for (int i = 0; i < n; i++) {
-        struct sn_io *io = sn_io_find(ctx, evs[i].data.fd);
-        if (io && io->owner == SN_IO_OWN) {
-            unsigned rev = ((evs[i].events & EPOLLIN) ? SIPNAT_IO_IN : 0u) |
-                           ((evs[i].events & EPOLLOUT) ? SIPNAT_IO_OUT : 0u) |
-                           ((evs[i].events & EPOLLERR) ? SIPNAT_IO_ERR : 0u) |
-                           ((evs[i].events & EPOLLHUP) ? SIPNAT_IO_HUP : 0u);
-            int r = process(ctx, io->fd, rev);
-            total += r;
-        }
-    }
-    return total + process(ctx, -1, 0);
+    return process(ctx, -1, 0, true);
 }
 
 SIPNAT_API int sipnat_ctx_set_watch_func(sipnat_ctx *ctx,
@@ -362,7 +365,7 @@ SIPNAT_API int sipnat_ctx_process_fd(sipnat_ctx *ctx, int fd, unsigned revents)
     SN_RETURN_IF(!ctx || fd < 0 || (revents & ~known), -EINVAL);
     SN_RETURN_IF(ctx->in_callback || ctx->dying, -EBUSY);
     SN_RETURN_IF(!sn_io_find(ctx, fd), -ENOENT);
-    return process(ctx, fd, revents);
+    return process(ctx, fd, revents, false);
 }
 
 SIPNAT_API int sipnat_ctx_process_timeout(sipnat_ctx *ctx)
@@ -371,5 +374,5 @@ SIPNAT_API int sipnat_ctx_process_timeout(sipnat_ctx *ctx)
     SN_RETURN_IF(ctx->in_callback || ctx->dying, -EBUSY);
     /* The one-shot timer fired: whatever the host had is now spent. */
     ctx->timer_valid = false;
-    return process(ctx, -1, 0);
+    return process(ctx, -1, 0, false);
 }

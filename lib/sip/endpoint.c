@@ -129,17 +129,9 @@ static int resolve_match(sipnat_endpoint *ep, const char *match)
     if (getaddrinfo(match, NULL, &hints, &res) != 0 || !res)
         return -EHOSTUNREACH;
     for (ai = res; ai && r == 0; ai = ai->ai_next) {
-        memset(&c, 0, sizeof c);
-        c.net.family = ai->ai_family;
-        if (ai->ai_family == AF_INET) {
-            memcpy(c.net.bytes, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
-            c.prefix = 32;
-        } else if (ai->ai_family == AF_INET6) {
-            memcpy(c.net.bytes, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
-            c.prefix = 128;
-        } else {
+        if (sn_addr_from_sockaddr(ai->ai_addr, &c.net, NULL) < 0)
             continue;
-        }
+        c.prefix = c.net.family == AF_INET ? 32 : 128;
         r = add_block(ep, &c);
     }
     freeaddrinfo(res);

@@ -124,15 +124,10 @@ sipnat_registration_cfg_free(sipnat_registration_cfg *cfg)
     return NULL;
 }
 
+/* A SIP URI of sane length (it lands in every REGISTER). */
 static bool sip_uri_ok(const char *uri)
 {
-    su_home_t home[1] = {SU_HOME_INIT(home)};
-    url_t *u = uri && strlen(uri) < 1024 ? url_make(home, uri) : NULL;
-    bool ok = u && (u->url_type == url_sip || u->url_type == url_sips) &&
-              u->url_host && u->url_host[0];
-
-    su_home_deinit(home);
-    return ok;
+    return uri && strlen(uri) < 1024 && sn_sip_uri_ok(uri);
 }
 
 /* A user part or credential: printable, no characters that would end a

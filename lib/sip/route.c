@@ -38,20 +38,7 @@ static int local_for(const sipnat_transport *t, const sn_addr *dest, char *buf,
         snprintf(buf, size, "%s", t->address);
         return 0;
     }
-    memset(&ss, 0, sizeof ss);
-    if (dest->family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons(5060);
-        memcpy(&a->sin_addr, dest->bytes, 4);
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(5060);
-        memcpy(&a->sin6_addr, dest->bytes, 16);
-        len = sizeof *a;
-    }
+    len = sn_addr_to_sockaddr(dest, 5060, &ss);
     s = socket(dest->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -errno;
@@ -62,12 +49,8 @@ static int local_for(const sipnat_transport *t, const sn_addr *dest, char *buf,
     if (r < 0)
         return r;
     sn_addr local;
-    memset(&local, 0, sizeof local);
-    local.family = ss.ss_family;
-    if (ss.ss_family == AF_INET)
-        memcpy(local.bytes, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-    else
-        memcpy(local.bytes, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    if (sn_addr_from_sockaddr((struct sockaddr *)&ss, &local, NULL) < 0)
+        return -EINVAL;
     return sn_addr_format(&local, buf, size) < 0 ? -EINVAL : 0;
 }
 
@@ -133,6 +116,7 @@ static int resolve(const sipnat_transport *t, const url_t *u, char *buf,
 {
     struct addrinfo hints, *res = NULL;
     sn_addr a;
+    int r;
     char host[256];
     const char *h = u->url_host;
     char maddr[256];
@@ -152,14 +136,20 @@ static int resolve(const sipnat_transport *t, const url_t *u, char *buf,
     hints.ai_socktype = t->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM;
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
         return -EHOSTUNREACH;
-    memset(&a, 0, sizeof a);
-    a.family = res->ai_family;
-    if (res->ai_family == AF_INET)
-        memcpy(a.bytes, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
-    else
-        memcpy(a.bytes, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
+    r = sn_addr_from_sockaddr(res->ai_addr, &a, NULL);
     freeaddrinfo(res);
-    return sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
+    return r < 0 || sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
+}
+
+bool sn_sip_uri_ok(const char *uri)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    url_t *u = uri ? url_make(home, uri) : NULL;
+    bool ok = u && (u->url_type == url_sip || u->url_type == url_sips) &&
+              u->url_host && u->url_host[0];
+
+    su_home_deinit(home);
+    return ok;
 }
 
 int sn_route_for_uri(sipnat_transport *t, const char *uri, const char *user,

@@ -27,6 +27,9 @@ typedef struct sn_route {
  * does not resolve, or what the policy said. */
 int sn_route_for_uri(sipnat_transport *t, const char *uri, const char *user,
                      sn_route *out);
+/* A sip: or sips: URI with a host. */
+bool sn_sip_uri_ok(const char *uri);
+
 /* For a numeric destination. */
 int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
                       const char *user, sn_route *out);

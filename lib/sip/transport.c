@@ -11,7 +11,6 @@
 #include "sip/route.h"
 #include "core/addr.h"
 
-#include <arpa/inet.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -126,14 +125,9 @@ SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
 
 static int address_family(const char *address)
 {
-    struct in6_addr a6;
-    struct in_addr a4;
+    sn_addr a;
 
-    if (inet_pton(AF_INET, address, &a4) == 1)
-        return AF_INET;
-    if (inet_pton(AF_INET6, address, &a6) == 1)
-        return AF_INET6;
-    return -1;
+    return sn_addr_parse(address, &a) < 0 || address[0] == '[' ? -1 : a.family;
 }
 
 SIPNAT_API int sipnat_transport_cfg_set_bind(sipnat_transport_cfg *cfg,
@@ -226,18 +220,8 @@ static void answer_request(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
     int port = 0;
     sn_route route;
 
-    memset(&src, 0, sizeof src);
-    if (ai && ai->ai_addr && ai->ai_addr->sa_family == AF_INET) {
-        struct sockaddr_in const *a = (struct sockaddr_in const *)ai->ai_addr;
-        src.family = AF_INET;
-        memcpy(src.bytes, &a->sin_addr, 4);
-        port = ntohs(a->sin_port);
-    } else if (ai && ai->ai_addr && ai->ai_addr->sa_family == AF_INET6) {
-        struct sockaddr_in6 const *a = (struct sockaddr_in6 const *)ai->ai_addr;
-        src.family = AF_INET6;
-        memcpy(src.bytes, &a->sin6_addr, 16);
-        port = ntohs(a->sin6_port);
-    }
+    if (!ai || sn_addr_from_sockaddr(ai->ai_addr, &src, &port) < 0)
+        memset(&src, 0, sizeof src);
     if (src.family)
         sn_addr_format(&src, from, sizeof from);
 
@@ -368,29 +352,19 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
 /* -- lifecycle -------------------------------------------------------- */
 
 /* A throw-away bind gives the precise errno that sofia would swallow. */
-static int probe_bind(const sipnat_transport_cfg *cfg, int family)
+static int probe_bind(const sipnat_transport_cfg *cfg)
 {
     struct sockaddr_storage ss;
     socklen_t len;
+    sn_addr a;
     int s, r = 0, one = 1;
 
-    memset(&ss, 0, sizeof ss);
-    if (family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)cfg->port);
-        inet_pton(AF_INET, cfg->address, &a->sin_addr);
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)cfg->port);
-        inet_pton(AF_INET6, cfg->address, &a->sin6_addr);
-        len = sizeof *a;
-    }
-    s = socket(family, (cfg->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM
-                                                              : SOCK_STREAM) |
-                           SOCK_CLOEXEC,
+    if (sn_addr_parse(cfg->address, &a) < 0)
+        return -EINVAL;
+    len = sn_addr_to_sockaddr(&a, cfg->port, &ss);
+    s = socket(a.family, (cfg->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM
+                                                               : SOCK_STREAM) |
+                             SOCK_CLOEXEC,
                0);
     if (s < 0)
         return -errno;
@@ -421,6 +395,7 @@ static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
     for (size_t i = 0; i < n_after; i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
+        sn_addr bound;
         int type;
         socklen_t tlen = sizeof type;
 
@@ -429,19 +404,10 @@ static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
         if (getsockopt(after[i], SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
             type != want)
             continue;
-        if (getsockname(after[i], (struct sockaddr *)&ss, &len) < 0)
+        if (getsockname(after[i], (struct sockaddr *)&ss, &len) < 0 ||
+            sn_addr_from_sockaddr((struct sockaddr *)&ss, &bound, &t->port) < 0)
             continue;
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, t->address, sizeof t->address);
-            t->port = ntohs(a->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, t->address, sizeof t->address);
-            t->port = ntohs(a->sin6_port);
-        } else {
-            continue;
-        }
+        sn_addr_format(&bound, t->address, sizeof t->address);
         t->bound = ss;
         return 0;
     }
@@ -487,7 +453,7 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     family = address_family(cfg->address);
     SN_RETURN_IF(family < 0, -EINVAL);
     SN_RETURN_IF(cfg->protocol == SIPNAT_PROTOCOL_TLS && !cfg->tls_dir, -EINVAL);
-    r = probe_bind(cfg, family);
+    r = probe_bind(cfg);
     if (r < 0) {
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "cannot bind %s port %d: %s",
                cfg->address, cfg->port, sipnat_strerror(r));
@@ -783,17 +749,6 @@ SIPNAT_API int sipnat_transport_explain(sipnat_transport *t,
     return (int)len;
 }
 
-static bool valid_sip_uri(const char *uri)
-{
-    su_home_t home[1] = {SU_HOME_INIT(home)};
-    url_t *u = url_make(home, uri);
-    bool ok = u && (u->url_type == url_sip || u->url_type == url_sips) &&
-              u->url_host && u->url_host[0];
-
-    su_home_deinit(home);
-    return ok;
-}
-
 SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
                                              const char *uri,
                                              sipnat_event_func func,
@@ -809,7 +764,7 @@ SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
     SN_RETURN_IF(!t || !uri, -EINVAL);
     SN_RETURN_IF(!t->ctx || t->state != SN_T_OPEN, -ESHUTDOWN);
     len = strlen(uri);
-    SN_RETURN_IF(len == 0 || len > 2048 || !valid_sip_uri(uri), -EINVAL);
+    SN_RETURN_IF(len == 0 || len > 2048 || !sn_sip_uri_ok(uri), -EINVAL);
     r = sn_route_for_uri(t, uri, NULL, &route);
     if (r < 0) {
         sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport", "OPTIONS %s: %s", uri,
