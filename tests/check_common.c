@@ -30,6 +30,9 @@ START_TEST(test_event_names)
     ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_NONE), "none");
     ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_RESPONSE), "response");
     ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_SHUTDOWN), "shutdown");
+    ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_CONTACT), "contact");
+    ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_SESSION), "session");
+    ck_assert_str_eq(sipnat_event_type_name(SIPNAT_EVENT_MEDIA), "media");
     ck_assert_str_eq(sipnat_event_type_name((sipnat_event_type)999), "unknown");
     ck_assert_str_eq(sipnat_event_type_name((sipnat_event_type)-1), "unknown");
 }

@@ -45,7 +45,15 @@ typedef enum sipnat_event_type {
     /* A transport finished its asynchronous shutdown. */
     SIPNAT_EVENT_SHUTDOWN = 2,
     /* An outbound registration changed state (or retried). */
-    SIPNAT_EVENT_REGISTRATION = 3
+    SIPNAT_EVENT_REGISTRATION = 3,
+    /* A contact of an endpoint's AOR was added, refreshed, removed or
+     * expired, or its qualify result changed (state: sipnat_contact_state). */
+    SIPNAT_EVENT_CONTACT = 4,
+    /* A call changed state (state: sipnat_session_state). */
+    SIPNAT_EVENT_SESSION = 5,
+    /* Media of an anchor: latched, timed out, DTMF (state:
+     * sipnat_media_state). */
+    SIPNAT_EVENT_MEDIA = 6
 } sipnat_event_type;
 
 /* An event. Valid only for the duration of the callback that receives it.
@@ -63,6 +71,15 @@ typedef struct sipnat_event {
     int state;              /* sipnat_registration_state */
     unsigned expires;       /* seconds granted, when registered */
     unsigned retry_after;   /* seconds until the next attempt, or 0 */
+    /* SIPNAT_EVENT_CONTACT, _SESSION, _MEDIA */
+    const char *name;       /* the endpoint's name, or NULL */
+    const char *address;    /* numeric: a contact's packet source, a
+                             * latched media source; or NULL */
+    int port;
+    unsigned rtt_usec;      /* qualify round trip, when reachable */
+    char digit;             /* SIPNAT_EVENT_MEDIA DTMF: '0'-'9', '*', '#',
+                             * 'A'-'D'; else 0 */
+    unsigned duration_ms;   /* DTMF duration */
 } sipnat_event;
 
 SIPNAT_API const char *sipnat_strerror(int err);

@@ -38,6 +38,12 @@ SIPNAT_API const char *sipnat_event_type_name(sipnat_event_type type)
         return "shutdown";
     case SIPNAT_EVENT_REGISTRATION:
         return "registration";
+    case SIPNAT_EVENT_CONTACT:
+        return "contact";
+    case SIPNAT_EVENT_SESSION:
+        return "session";
+    case SIPNAT_EVENT_MEDIA:
+        return "media";
     }
     return "unknown";
 }
