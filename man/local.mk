@@ -87,6 +87,16 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_ref.3 \
 	man/sipnat_endpoint_unref.3 \
 	man/sipnat_endpoint_get_name.3 \
+	man/sipnat_endpoint_cfg_set_auth.3 \
+	man/sipnat_endpoint_cfg_set_rewrite_contact.3 \
+	man/sipnat_endpoint_cfg_set_max_contacts.3 \
+	man/sipnat_endpoint_cfg_set_remove_existing.3 \
+	man/sipnat_endpoint_cfg_add_contact.3 \
+	man/sipnat_endpoint_cfg_set_qualify_frequency.3 \
+	man/sipnat_endpoint_cfg_set_expiration.3 \
+	man/sipnat_endpoint_cfg_set_event_func.3 \
+	man/sipnat_endpoint_get_contact.3 \
+	man/sipnat_endpoint_qualify.3 \
 	man/sipnat_transport_identify.3
 
 EXTRA_DIST += tests/man-lint.sh

@@ -180,6 +180,21 @@ void mock_peer_send_request(mock_peer *peer, int port, const char *method,
                      (ssize_t)strlen(msg));
 }
 
+void mock_peer_send_raw(mock_peer *peer, int port, const char *msg,
+                        const char *call_id)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET};
+
+    snprintf(peer->awaited_call_id, sizeof peer->awaited_call_id,
+             "Call-ID: %s\r\n", call_id);
+    peer->awaited_status = 0;
+    to.sin_port = htons((uint16_t)port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(sendto(peer->fd, msg, strlen(msg), 0, (struct sockaddr *)&to,
+                            sizeof to),
+                     (ssize_t)strlen(msg));
+}
+
 void record_event(const sipnat_event *ev, void *user_data)
 {
     event_log *log = user_data;

@@ -38,6 +38,11 @@ int mock_peer_serve(mock_peer *peer);
 void mock_peer_send_request(mock_peer *peer, int port, const char *method,
                             const char *extra_headers, const char *body);
 
+/* Send a whole message (CRLFs included) to 127.0.0.1:port; its final
+ * response is awaited by `call_id` (the Call-ID header's value). */
+void mock_peer_send_raw(mock_peer *peer, int port, const char *msg,
+                        const char *call_id);
+
 /* Captured events. */
 typedef struct event_log {
     int n;
@@ -68,6 +73,7 @@ Suite *policy_suite(void);
 Suite *fuzz_suite(void);
 Suite *registration_suite(void);
 Suite *endpoint_suite(void);
+Suite *registrar_suite(void);
 
 #define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
 

@@ -5,7 +5,8 @@
  * A/AAAA records give when the endpoint is created (getaddrinfo: blocks
  * the caller once, as Asterisk resolves identify at load time).
  */
-#include "sip/sofia.h"
+#include "sip/endpoint.h"
+#include "sip/route.h"
 #include "core/addr.h"
 
 #include <netdb.h>
@@ -13,38 +14,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SN_MAX_MATCHES 32
-
-struct sipnat_endpoint_cfg {
-    char *name;
-    char *matches[SN_MAX_MATCHES];
-    size_t n_matches;
-};
-
-struct sipnat_endpoint {
-    unsigned n_ref;
-    sipnat_transport *t;
-    struct sipnat_endpoint *next; /* in t->endpoints */
-    bool linked;
-    char *name;
-    sn_cidr *blocks;
-    size_t n_blocks;
-};
-
 SIPNAT_API int sipnat_endpoint_cfg_new(sipnat_endpoint_cfg **ret)
 {
     SN_RETURN_IF(!ret, -EINVAL);
     *ret = calloc(1, sizeof **ret);
-    return *ret ? 0 : -ENOMEM;
+    if (!*ret)
+        return -ENOMEM;
+    (*ret)->exp_min = 60;
+    (*ret)->exp_default = 3600;
+    (*ret)->exp_max = 7200;
+    return 0;
+}
+
+static void cfg_clear(sipnat_endpoint_cfg *cfg)
+{
+    free(cfg->name);
+    for (size_t i = 0; i < cfg->n_matches; i++)
+        free(cfg->matches[i]);
+    for (size_t i = 0; i < cfg->n_contacts; i++)
+        free(cfg->contacts[i]);
+    free(cfg->auth_user);
+    free(cfg->auth_pass);
+    free(cfg->auth_realm);
 }
 
 SIPNAT_API sipnat_endpoint_cfg *sipnat_endpoint_cfg_free(sipnat_endpoint_cfg *cfg)
 {
     if (!cfg)
         return NULL;
-    free(cfg->name);
-    for (size_t i = 0; i < cfg->n_matches; i++)
-        free(cfg->matches[i]);
+    cfg_clear(cfg);
     free(cfg);
     return NULL;
 }
@@ -105,6 +103,145 @@ SIPNAT_API int sipnat_endpoint_cfg_add_match(sipnat_endpoint_cfg *cfg,
     return 0;
 }
 
+/* Credentials and realms: printable, no quotes or backslashes (they go
+ * into quoted strings of the challenge). */
+static bool token_ok(const char *s, size_t max)
+{
+    size_t n = 0;
+
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e ||
+            s[n] == '"' || s[n] == '\\')
+            return false;
+    return n > 0 && n <= max;
+}
+
+static int replace_str(char **slot, const char *value)
+{
+    char *copy = NULL;
+
+    if (value && !(copy = strdup(value)))
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_auth(sipnat_endpoint_cfg *cfg,
+                                            const char *username,
+                                            const char *password,
+                                            const char *realm)
+{
+    char *u = NULL, *p = NULL;
+    int r;
+
+    SN_RETURN_IF(!cfg || !username || !password, -EINVAL);
+    SN_RETURN_IF(!token_ok(username, 128) || strchr(username, ':') ||
+                     !token_ok(password, 256) ||
+                     (realm && !token_ok(realm, 128)),
+                 -EINVAL);
+    if ((r = replace_str(&u, username)) < 0 || (r = replace_str(&p, password)) < 0 ||
+        (r = replace_str(&cfg->auth_realm, realm ? realm : "libsipnat")) < 0) {
+        free(u);
+        free(p);
+        return r;
+    }
+    free(cfg->auth_user);
+    free(cfg->auth_pass);
+    cfg->auth_user = u;
+    cfg->auth_pass = p;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_rewrite_contact(sipnat_endpoint_cfg *cfg,
+                                                       int on)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->rewrite_contact = on != 0;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_max_contacts(sipnat_endpoint_cfg *cfg,
+                                                    unsigned max)
+{
+    SN_RETURN_IF(!cfg || max > SN_MAX_CONTACTS, -EINVAL);
+    cfg->max_contacts = max;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_remove_existing(sipnat_endpoint_cfg *cfg,
+                                                       int on)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->remove_existing = on != 0;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_add_contact(sipnat_endpoint_cfg *cfg,
+                                               const char *uri)
+{
+    SN_RETURN_IF(!cfg || !uri || strlen(uri) > 1024 || !sn_sip_uri_ok(uri),
+                 -EINVAL);
+    SN_RETURN_IF(cfg->n_contacts == SN_MAX_STATIC_CONTACTS, -ENOSPC);
+    cfg->contacts[cfg->n_contacts] = strdup(uri);
+    if (!cfg->contacts[cfg->n_contacts])
+        return -ENOMEM;
+    cfg->n_contacts++;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_qualify_frequency(sipnat_endpoint_cfg *cfg,
+                                                         unsigned seconds)
+{
+    SN_RETURN_IF(!cfg || seconds > 86400, -EINVAL);
+    cfg->qualify_frequency = seconds;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_expiration(sipnat_endpoint_cfg *cfg,
+                                                  unsigned minimum,
+                                                  unsigned def,
+                                                  unsigned maximum)
+{
+    SN_RETURN_IF(!cfg || minimum == 0 || minimum > def || def > maximum ||
+                     maximum > 31536000,
+                 -EINVAL);
+    cfg->exp_min = minimum;
+    cfg->exp_default = def;
+    cfg->exp_max = maximum;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_event_func(sipnat_endpoint_cfg *cfg,
+                                                  sipnat_event_func func,
+                                                  void *user_data)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->func = func;
+    cfg->user_data = user_data;
+    return 0;
+}
+
+/* The endpoint keeps its own copy of what it needs after _new(). */
+static int cfg_copy(sipnat_endpoint_cfg *dst, const sipnat_endpoint_cfg *src)
+{
+    int r = 0;
+
+    *dst = *src;
+    dst->name = NULL;
+    dst->n_matches = 0;
+    dst->auth_user = dst->auth_pass = dst->auth_realm = NULL;
+    dst->n_contacts = 0;
+    if ((r = replace_str(&dst->auth_user, src->auth_user)) < 0 ||
+        (r = replace_str(&dst->auth_pass, src->auth_pass)) < 0 ||
+        (r = replace_str(&dst->auth_realm, src->auth_realm)) < 0)
+        return r;
+    for (size_t i = 0; i < src->n_contacts; i++, dst->n_contacts++)
+        if (!(dst->contacts[i] = strdup(src->contacts[i])))
+            return -ENOMEM;
+    return 0;
+}
+
 static int add_block(sipnat_endpoint *ep, const sn_cidr *c)
 {
     sn_cidr *b = realloc(ep->blocks, (ep->n_blocks + 1) * sizeof *b);
@@ -140,6 +277,8 @@ static int resolve_match(sipnat_endpoint *ep, const char *match)
 
 static void endpoint_free(sipnat_endpoint *ep)
 {
+    sn_registrar_fini(ep);
+    cfg_clear(&ep->cfg);
     free(ep->blocks);
     free(ep->name);
     free(ep);
@@ -158,10 +297,13 @@ SIPNAT_API int sipnat_endpoint_new(sipnat_endpoint **ret, sipnat_transport *t,
     for (sipnat_endpoint *o = t->endpoints; o; o = o->next)
         SN_RETURN_IF(strcmp(o->name, cfg->name) == 0, -EEXIST);
     ep = calloc(1, sizeof *ep);
-    if (!ep || !(ep->name = strdup(cfg->name))) {
-        free(ep);
+    if (!ep)
+        return -ENOMEM;
+    if (!(ep->name = strdup(cfg->name)) || cfg_copy(&ep->cfg, cfg) < 0) {
+        endpoint_free(ep);
         return -ENOMEM;
     }
+    ep->t = t; /* not referenced until it is linked */
     for (size_t i = 0; i < cfg->n_matches; i++) {
         r = resolve_match(ep, cfg->matches[i]);
         if (r < 0) {
@@ -170,6 +312,13 @@ SIPNAT_API int sipnat_endpoint_new(sipnat_endpoint **ret, sipnat_transport *t,
             endpoint_free(ep);
             return r;
         }
+    }
+    r = sn_registrar_init(ep);
+    if (r < 0) {
+        sn_log(t->ctx, SIPNAT_LOG_ERR, "endpoint", "%s: %s", cfg->name,
+               sipnat_strerror(r));
+        endpoint_free(ep);
+        return r;
     }
     ep->n_ref = 1;
     ep->t = sipnat_transport_ref(t);
@@ -197,8 +346,9 @@ SIPNAT_API sipnat_endpoint *sipnat_endpoint_unref(sipnat_endpoint *ep)
                 *pp = ep->next;
                 break;
             }
-    sipnat_transport_unref(ep->t);
+    sipnat_transport *t = ep->t;
     endpoint_free(ep);
+    sipnat_transport_unref(t);
     return NULL;
 }
 

@@ -7,7 +7,7 @@
  * NUA and outside NUA's callbacks (sn_transports_reap, run by every
  * process call): sofia aborts the process otherwise.
  */
-#include "sip/sofia.h"
+#include "sip/endpoint.h"
 #include "sip/route.h"
 #include "core/addr.h"
 
@@ -211,7 +211,8 @@ static void pending_cancel_all(sipnat_transport *t)
  * an identified source gets `status`; any other gets 403 and a log line.
  * Our Contact is what the policy advertises to that source. */
 static void answer_request(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
-                           const char *method, int status, const char *phrase)
+                           sip_t const *sip, const char *method, int status,
+                           const char *phrase)
 {
     msg_t *req = nua_current_request(nua); /* borrowed, not referenced */
     su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
@@ -219,6 +220,8 @@ static void answer_request(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
     sn_addr src;
     int port = 0;
     sn_route route;
+    sipnat_endpoint *ep = NULL;
+    bool by_user = false;
 
     if (!ai || sn_addr_from_sockaddr(ai->ai_addr, &src, &port) < 0)
         memset(&src, 0, sizeof src);
@@ -227,11 +230,16 @@ static void answer_request(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
 
     /* NUTAG_WITH_THIS: the response is for the request in hand (NUA
      * answers 500 "Non-Existing Request" to OPTIONS otherwise). */
-    if (t->endpoints && (!src.family || !sn_endpoint_identify(t, &src))) {
+    if (t->endpoints)
+        ep = sn_endpoint_for_request(t, src.family ? &src : NULL, sip, &by_user);
+    if (t->endpoints && !ep) {
         sn_log(t->ctx, SIPNAT_LOG_NOTICE, "endpoint",
                "%s from %s:%d matches no endpoint: rejected (403)", method,
                from[0] ? from : "?", port);
         nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(nua), TAG_END());
+    } else if (ep && (by_user || strcmp(method, "INVITE") == 0) &&
+               !sn_endpoint_authenticate(ep, nua, nh, sip)) {
+        ; /* challenged or refused */
     } else if (from[0] && sn_route_for_addr(t, from, port, NULL, &route) == 0) {
         nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua),
                     SIPTAG_CONTACT_STR(route.contact), TAG_END());
@@ -320,12 +328,12 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
         return;
 
     case nua_i_options:
-        answer_request(t, nua, nh, "OPTIONS", 200, "OK");
+        answer_request(t, nua, nh, sip, "OPTIONS", 200, "OK");
         return;
 
     case nua_i_invite:
         /* Calls are not taken yet: identified callers hear 480. */
-        answer_request(t, nua, nh, "INVITE", 480, "Temporarily Unavailable");
+        answer_request(t, nua, nh, sip, "INVITE", 480, "Temporarily Unavailable");
         return;
 
     case nua_i_bye:
@@ -337,8 +345,12 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
     case nua_i_chat:
     case nua_i_subscribe:
     case nua_i_notify:
-    case nua_i_method:
     case nua_i_register:
+        sn_registrar_request(t, nua, nh, sip);
+        nua_handle_destroy(nh);
+        return;
+
+    case nua_i_method:
         /* NUA answered these itself; the handle it made is nobody's. */
         if (nh && !hmagic)
             nua_handle_destroy(nh);
@@ -503,8 +515,10 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                          * natify would re-register behind its back. */
                         NUTAG_OUTBOUND("no-natify no-validate "
                                        "no-options-keepalive"),
-                        /* OPTIONS too: NUA would answer anyone. */
-                        NUTAG_APPL_METHOD("OPTIONS"),
+                        /* OPTIONS too: NUA would answer anyone. REGISTER
+                         * goes to the endpoints' AORs (registrar.c). */
+                        NUTAG_APPL_METHOD("OPTIONS, REGISTER"),
+                        NUTAG_ALLOW("REGISTER"),
                         /* TLS: our certificates; TLS_VERSION 0 negotiates
                          * the highest version (1 would pin TLS 1.0). */
                         TAG_IF(cfg->tls_dir, TPTAG_CERTIFICATE(cfg->tls_dir)),

@@ -7,13 +7,16 @@
  *                    [--register SERVER_URI --aor URI --contact-user USER
  *                     --auth USER:PASSWORD@REALM] [--keepalive S]
  *                    [--retry-interval S] [--max-retries N] [--wait S]
- *                    [--endpoint NAME [--match M]...]
+ *                    [--endpoint NAME [--match M]...
+ *                     [--inbound-auth USER:PASSWORD] [--max-contacts N]
+ *                     [--rewrite-contact] [--qualify S]]
  *                    [--options URI]... [--hold S] [-v]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
  * unregisters, and prints one line per event:
  *   registration <state> <status> expires=<n> retry_after=<n>
  *   options <uri> <status>
+ *   contact <state> <uri> from=<address>:<port> rtt=<usec>
  * Exit status 0 when every OPTIONS got a 2xx and the registration (if
  * any) reached "registered" and ended "unregistered".
  */
@@ -49,6 +52,19 @@ static void on_reg(const sipnat_event *ev, void *ud)
         unregistered = 1;
     if (ev->state == SIPNAT_REGISTRATION_FAILED)
         failed = 1;
+}
+
+static const char *const contact_states[] = {
+    "?", "added", "refreshed", "removed", "expired", "reachable", "unreachable",
+};
+
+static void on_contact(const sipnat_event *ev, void *ud)
+{
+    (void)ud;
+    printf("contact %s %s from=%s:%d rtt=%u\n",
+           ev->state >= 1 && ev->state <= 6 ? contact_states[ev->state] : "?",
+           ev->uri, ev->address ? ev->address : "-", ev->port, ev->rtt_usec);
+    fflush(stdout);
 }
 
 static void on_options(const sipnat_event *ev, void *ud)
@@ -102,7 +118,8 @@ int main(int argc, char **argv)
     const char *bind = "0.0.0.0", *external = NULL, *server = NULL, *aor = NULL;
     const char *cuser = NULL, *auth = NULL, *opts[8];
     const char *nets[8], *ep_name = NULL, *matches[8];
-    int n_matches = 0;
+    int n_matches = 0, max_contacts = 0, rewrite = 0, qualify = 0;
+    const char *in_auth = NULL;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
     int retry = 0, max_retries = -1;
     double wait_registered = 10;
@@ -112,6 +129,7 @@ int main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--learned")) { learned = 1; continue; }
         if (!strcmp(a, "-v")) { verbose = 1; continue; }
+        if (!strcmp(a, "--rewrite-contact")) { rewrite = 1; continue; }
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--bind")) bind = v;
@@ -130,6 +148,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--hold")) hold = atof(v);
         else if (!strcmp(a, "--endpoint")) ep_name = v;
         else if (!strcmp(a, "--match") && n_matches < 8) matches[n_matches++] = v;
+        else if (!strcmp(a, "--inbound-auth")) in_auth = v;
+        else if (!strcmp(a, "--max-contacts")) max_contacts = atoi(v);
+        else if (!strcmp(a, "--qualify")) qualify = atoi(v);
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
 
@@ -163,6 +184,22 @@ int main(int argc, char **argv)
         check(sipnat_endpoint_cfg_set_name(ec, ep_name), ep_name);
         for (int i = 0; i < n_matches; i++)
             check(sipnat_endpoint_cfg_add_match(ec, matches[i]), matches[i]);
+        if (in_auth) {
+            char user[128], *pass;
+            snprintf(user, sizeof user, "%s", in_auth);
+            if (!(pass = strchr(user, ':'))) {
+                fprintf(stderr, "--inbound-auth USER:PASSWORD\n");
+                return 2;
+            }
+            *pass++ = '\0';
+            check(sipnat_endpoint_cfg_set_auth(ec, user, pass, NULL), "inbound auth");
+        }
+        check(sipnat_endpoint_cfg_set_max_contacts(ec, (unsigned)max_contacts),
+              "max contacts");
+        check(sipnat_endpoint_cfg_set_rewrite_contact(ec, rewrite), "rewrite");
+        check(sipnat_endpoint_cfg_set_qualify_frequency(ec, (unsigned)qualify),
+              "qualify");
+        check(sipnat_endpoint_cfg_set_event_func(ec, on_contact, NULL), "events");
         check(sipnat_endpoint_new(&ep, t, ec), "endpoint");
         sipnat_endpoint_cfg_free(ec);
     }
