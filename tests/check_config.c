@@ -602,6 +602,48 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
+/* ---- damaged copies of the seed: never a crash, always a verdict ------ */
+
+static void ck_verdict(const char *text, size_t len)
+{
+    sipnat_config *cfg = NULL;
+    diags ds;
+    int r = load_text(text, len, &cfg, &ds);
+
+    ck_assert_msg(r == 0 || r == -EINVAL, "%d", r);
+    ck_assert_int_eq(r == 0, ds.errors == 0);
+    ck_assert_int_eq(r == 0, cfg != NULL);
+    for (unsigned k = 0; k < ds.n; k++)
+        if (ds.d[k].severity == SIPNAT_LOG_ERR)
+            ck_assert_msg(ds.d[k].line > 0, "no line: %s", ds.d[k].msg);
+    sipnat_config_unref(cfg);
+}
+
+START_TEST(test_damaged_seed)
+{
+    static const char bytes[] = {'[', ']', '=', ';', ',', '(', '\0', '\n',
+                                 '\r', '#', (char)0xff};
+    FILE *f = fopen(CONFIG_FIXTURES "/good/seed.conf", "rb");
+    char seed[4096], copy[4096];
+    size_t len;
+
+    ck_assert_ptr_nonnull(f);
+    len = fread(seed, 1, sizeof seed, f);
+    fclose(f);
+    ck_assert_uint_gt(len, 1000);
+    /* every prefix: a file cut short anywhere */
+    for (size_t n = 0; n <= len; n++)
+        ck_verdict(seed, n);
+    /* one byte changed, at every third position */
+    for (size_t i = 0; i < len; i += 3)
+        for (size_t b = 0; b < sizeof bytes; b++) {
+            memcpy(copy, seed, len);
+            copy[i] = bytes[b];
+            ck_verdict(copy, len);
+        }
+}
+END_TEST
+
 /* ---- allocation failures ------------------------------------------------ */
 
 /* Fail the 1st, 2nd, ... allocation of a load until one succeeds: every
@@ -791,12 +833,16 @@ static Suite *config_suite(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
 
+    /* a limit against hangs on a loaded machine, not a measurement */
+    tcase_set_timeout(tc, 120);
+
     tcase_add_test(tc, test_seed);
     tcase_add_test(tc, test_templates);
     tcase_add_test(tc, test_includes);
     tcase_add_test(tc, test_crlf_and_more_types);
     tcase_add_test(tc, test_syntax_corners);
     tcase_add_test(tc, test_bad_files);
+    tcase_add_test(tc, test_damaged_seed);
     tcase_add_test(tc, test_failmalloc);
     tcase_add_test(tc, test_dump);
     tcase_add_test(tc, test_api);
