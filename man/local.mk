@@ -97,6 +97,22 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_cfg_set_event_func.3 \
 	man/sipnat_endpoint_get_contact.3 \
 	man/sipnat_endpoint_qualify.3 \
-	man/sipnat_transport_identify.3
+	man/sipnat_transport_identify.3 \
+	man/sipnat_config.3 \
+	man/sipnat_config_load.3 \
+	man/sipnat_config_ref.3 \
+	man/sipnat_config_unref.3 \
+	man/sipnat_config_type_name.3 \
+	man/sipnat_config_count.3 \
+	man/sipnat_config_get_name.3 \
+	man/sipnat_config_get.3 \
+	man/sipnat_config_count_values.3 \
+	man/sipnat_config_get_uint.3 \
+	man/sipnat_config_get_bool.3 \
+	man/sipnat_config_get_location.3 \
+	man/sipnat_config_dump.3
+
+# The configuration file (section 5).
+dist_man5_MANS = man/sipnat.conf.5
 
 EXTRA_DIST += tests/man-lint.sh
