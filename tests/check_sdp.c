@@ -781,6 +781,75 @@ START_TEST(test_print_refuses)
 }
 END_TEST
 
+/* What sofia-sip 1.12.11's sdp_parse() does with the inputs lib/sip/sdp.c
+ * guards against or relies on (see the notes there). If a sofia-sip
+ * update changes one of these, the guard or the reliance needs a look. */
+static sdp_session_t *sofia(su_home_t *home, const char *text, size_t len,
+                            sdp_parser_t **pp)
+{
+    *pp = sdp_parse(home, text, (issize_t)len, 0);
+    return sdp_session(*pp);
+}
+
+START_TEST(test_sofia_behaviour)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    static char text[1024];
+    sdp_parser_t *p;
+    sdp_session_t *s;
+    size_t len;
+
+    /* A NUL ends the message: the a=sendonly after it is lost. */
+    len = (size_t)snprintf(text, sizeof text, "%sm=audio 4000 RTP/AVP 0\r\n@a=sendonly\r\n", base);
+    *strchr(text, '@') = '\0';
+    s = sofia(home, text, len, &p);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->sdp_media->m_mode, sdp_sendrecv);
+    sdp_parser_free(p);
+    /* A one-character line ends parsing with success. */
+    len = (size_t)snprintf(text, sizeof text, "%sm=audio 4000 RTP/AVP 0\r\nx\r\na=sendonly\r\n", base);
+    s = sofia(home, text, len, &p);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->sdp_media->m_mode, sdp_sendrecv);
+    sdp_parser_free(p);
+    /* Ports are not range-checked; an RTP m= line needs no formats. */
+    len = (size_t)snprintf(text, sizeof text, "%sm=audio 99999 RTP/AVP\r\n", base);
+    s = sofia(home, text, len, &p);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->sdp_media->m_port, 99999);
+    ck_assert_ptr_null(s->sdp_media->m_rtpmaps);
+    sdp_parser_free(p);
+    /* A dynamic PT without rtpmap: encoding "", predefined; a static one
+     * gets the table's name; a session direction gives media its default
+     * and stays in the session attributes. */
+    len = (size_t)snprintf(text, sizeof text, "%sa=recvonly\r\nm=audio 4000 RTP/AVP 96 8\r\n", base);
+    s = sofia(home, text, len, &p);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(s->sdp_media->m_rtpmaps->rm_encoding, "");
+    ck_assert(s->sdp_media->m_rtpmaps->rm_predef);
+    ck_assert_str_eq(s->sdp_media->m_rtpmaps->rm_next->rm_encoding, "PCMA");
+    ck_assert_int_eq(s->sdp_media->m_mode, sdp_recvonly);
+    ck_assert_int_eq(sdp_attribute_mode(s->sdp_attributes, sdp_sendrecv), sdp_recvonly);
+    sdp_parser_free(p);
+    /* c=0.0.0.0 is not turned into a direction. */
+    len = (size_t)snprintf(text, sizeof text, "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\n"
+                           "c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
+    s = sofia(home, text, len, &p);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->sdp_media->m_mode, sdp_sendrecv);
+    sdp_parser_free(p);
+    /* Not run here: 'm=image 4000 udptl "x' makes it allocate until
+     * memory runs out (lib/sip/sdp.c); ours refuses it. */
+    static sn_sdesc d;
+    char why[160];
+    len = (size_t)snprintf(text, sizeof text, "%sm=image 4000 udptl \"x\r\n", base);
+    ck_assert_int_eq(sn_sdp_parse(text, len, &d, why, sizeof why), -EBADMSG);
+    len = (size_t)snprintf(text, sizeof text, "%sm=audio 4000 RT\xf2/AVP 0\r\n", base);
+    ck_assert_int_eq(sn_sdp_parse(text, len, &d, why, sizeof why), -EBADMSG);
+    su_home_deinit(home);
+}
+END_TEST
+
 /* Deterministic mutation run: xorshift64, a fixed seed. */
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -962,6 +1031,7 @@ int main(void)
     tcase_add_test(tc, test_malformed_inline);
     tcase_add_test(tc, test_nul_and_huge);
     tcase_add_test(tc, test_print_refuses);
+    tcase_add_test(tc, test_sofia_behaviour);
     tcase_add_test(to, test_offer_and_answer_roles);
     tcase_add_test(to, test_accept_answer_violations);
     tcase_add_test(to, test_versions);

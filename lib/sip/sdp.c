@@ -6,7 +6,8 @@
  * any network type but IN and any address type but IP4/IP6 is an error;
  * the sanity check on, so o= is required and every stream needs a c= of
  * its own or the session's). What sofia-sip 1.12.11 does on bad input,
- * read in its sdp_parse.c and checked by tests/check_sdp.c, and what we
+ * read in its sdp_parse.c and pinned by test_sofia_behaviour in
+ * tests/check_sdp.c, and what we
  * add because of it:
  *   - it copies the text with strncpy: a NUL byte silently ends the
  *     message, so we refuse NUL bytes first;
@@ -15,12 +16,14 @@
  *     after the first m= a line without '=' in second place is skipped.
  *     So we check every line is "<letter>=..." before sofia sees it
  *     (empty lines, which it skips, are allowed);
- *   - Debian's 1.12.11 loops for ever, allocating, on an m= line of a
- *     non-RTP protocol whose format list holds a character outside the
- *     SDP token set ("m=image 4000 udptl t38/x"): its format loop makes
- *     no progress and has no exit (later sofia-sip added one). A remote
- *     peer could exhaust memory with one INVITE, so we check the whole m=
- *     line against the RFC 4566 grammar ourselves first;
+ *   - Debian's 1.12.11 allocates list entries until memory runs out on
+ *     an m= line of a non-RTP protocol (an unknown one included, e.g. a
+ *     mangled "RT?/AVP") whose format list has an entry starting with a
+ *     character outside the SDP token set ('m=image 4000 udptl "x'): its
+ *     format loop makes no progress and has no exit (later sofia-sip
+ *     added one). One INVITE could take the host's memory, so we check
+ *     the whole m= line against the RFC 4566 grammar ourselves first;
+ *   - "c=IN IP4 /2" gives an empty address: we refuse it;
  *   - the m= port is any unsigned long (strtoul: "-1" and "99999" pass):
  *     we check 0..65535, and the same for a port count;
  *   - an RTP m= line may have no formats at all: we refuse it;
@@ -39,7 +42,10 @@
  *   - an FQDN in c= is accepted as text (we keep it, see mdesc.h).
  * Printing is our own: the struct maps to text line by line, and sofia's
  * printer would first need the struct rebuilt as its own tree. The tests
- * feed every printed body back to sdp_parse().
+ * feed every printed body back to sdp_parse() with sdp_f_strict.
+ * This file includes <sofia-sip/sdp.h> itself rather than sip/sofia.h:
+ * the codec needs nothing of the stack (no root, no NUA, no GLib), so its
+ * test links libsofia-sip-ua alone.
  */
 #include "config.h"
 
