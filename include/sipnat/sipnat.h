@@ -13,5 +13,6 @@
 #include <sipnat/policy.h>
 #include <sipnat/registration.h>
 #include <sipnat/endpoint.h>
+#include <sipnat/anchor.h>
 
 #endif /* SIPNAT_SIPNAT_H */
