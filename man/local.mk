@@ -10,6 +10,7 @@ dist_man3_MANS += \
 	man/sipnat_policy.3 \
 	man/sipnat_registration.3 \
 	man/sipnat_endpoint.3 \
+	man/sipnat_anchor.3 \
 	man/sipnat_strerror.3 \
 	man/sipnat_version_num.3 \
 	man/sipnat_version_string.3 \
@@ -110,7 +111,28 @@ dist_man3_MANS += \
 	man/sipnat_config_get_uint.3 \
 	man/sipnat_config_get_bool.3 \
 	man/sipnat_config_get_location.3 \
-	man/sipnat_config_dump.3
+	man/sipnat_config_dump.3 \
+	man/sipnat_anchor_cfg_new.3 \
+	man/sipnat_anchor_cfg_free.3 \
+	man/sipnat_anchor_cfg_set_bind.3 \
+	man/sipnat_anchor_cfg_set_port_range.3 \
+	man/sipnat_anchor_cfg_set_symmetric.3 \
+	man/sipnat_anchor_cfg_set_probation.3 \
+	man/sipnat_anchor_cfg_set_timeout.3 \
+	man/sipnat_anchor_cfg_set_keepalive.3 \
+	man/sipnat_anchor_cfg_set_event_func.3 \
+	man/sipnat_anchor_new.3 \
+	man/sipnat_anchor_ref.3 \
+	man/sipnat_anchor_unref.3 \
+	man/sipnat_anchor_get_local.3 \
+	man/sipnat_anchor_set_remote.3 \
+	man/sipnat_anchor_set_direction.3 \
+	man/sipnat_anchor_set_codec.3 \
+	man/sipnat_anchor_bridge.3 \
+	man/sipnat_anchor_set_audio_func.3 \
+	man/sipnat_anchor_send_audio.3 \
+	man/sipnat_anchor_send_dtmf.3 \
+	man/sipnat_anchor_get_stats.3
 
 # The configuration file (section 5).
 dist_man5_MANS = man/sipnat.conf.5

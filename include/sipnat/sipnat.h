@@ -14,5 +14,6 @@
 #include <sipnat/registration.h>
 #include <sipnat/endpoint.h>
 #include <sipnat/config.h>
+#include <sipnat/anchor.h>
 
 #endif /* SIPNAT_SIPNAT_H */

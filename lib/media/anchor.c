@@ -1,0 +1,579 @@
+/*
+ * libsipnat - the RTP anchor: configuration, lifetime, signalled state,
+ * timers (rtp_timeout, keep-alive, DTMF pacing), and the anchor's own
+ * stream (host audio, DTMF, keep-alives). The receive path is relay.c.
+ */
+#include "media/anchor.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define PORT_MIN_DEFAULT 10000
+#define PORT_MAX_DEFAULT 20000
+#define PROBATION_DEFAULT 4
+#define PROBATION_MAX 1000
+#define TIMEOUT_MAX 86400
+#define KEEPALIVE_MAX 3600
+#define DTMF_MS_MIN 10
+#define DTMF_MS_MAX 8000 /* the 16-bit duration field at 8 kHz */
+#define PTIME_DEFAULT 20
+#define DTMF_VOLUME 10
+#define USEC 1000000u
+
+/* -- configuration --------------------------------------------------------- */
+
+SIPNAT_API int sipnat_anchor_cfg_new(sipnat_anchor_cfg **ret)
+{
+    sipnat_anchor_cfg *cfg;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return -ENOMEM;
+    sn_addr_parse("0.0.0.0", &cfg->bind);
+    cfg->port_min = PORT_MIN_DEFAULT;
+    cfg->port_max = PORT_MAX_DEFAULT;
+    cfg->symmetric = true;
+    cfg->probation = PROBATION_DEFAULT;
+    *ret = cfg;
+    return 0;
+}
+
+SIPNAT_API sipnat_anchor_cfg *sipnat_anchor_cfg_free(sipnat_anchor_cfg *cfg)
+{
+    free(cfg);
+    return NULL;
+}
+
+SIPNAT_API int sipnat_anchor_cfg_set_bind(sipnat_anchor_cfg *cfg, const char *address)
+{
+    sn_addr a;
+
+    SN_RETURN_IF(!cfg || !address, -EINVAL);
+    SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
+    cfg->bind = a;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_cfg_set_port_range(sipnat_anchor_cfg *cfg, int min, int max)
+{
+    SN_RETURN_IF(!cfg || min < 1 || max > 65535 || min > max, -EINVAL);
+    /* Room for one even RTP port and the odd RTCP port after it. */
+    SN_RETURN_IF(((min + 1) & ~1) + 1 > max, -EINVAL);
+    cfg->port_min = min;
+    cfg->port_max = max;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_cfg_set_symmetric(sipnat_anchor_cfg *cfg, int on)
+{
+    SN_RETURN_IF(!cfg || (on != 0 && on != 1), -EINVAL);
+    cfg->symmetric = on;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_cfg_set_probation(sipnat_anchor_cfg *cfg, unsigned packets)
+{
+    SN_RETURN_IF(!cfg || packets < 1 || packets > PROBATION_MAX, -EINVAL);
+    cfg->probation = packets;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_cfg_set_timeout(sipnat_anchor_cfg *cfg, unsigned seconds)
+{
+    SN_RETURN_IF(!cfg || seconds > TIMEOUT_MAX, -EINVAL);
+    cfg->timeout = seconds;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_cfg_set_keepalive(sipnat_anchor_cfg *cfg, unsigned seconds)
+{
+    SN_RETURN_IF(!cfg || seconds > KEEPALIVE_MAX, -EINVAL);
+    cfg->keepalive = seconds;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_cfg_set_event_func(sipnat_anchor_cfg *cfg,
+                                                sipnat_event_func func,
+                                                void *user_data)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->func = func;
+    cfg->user_data = user_data;
+    return 0;
+}
+
+/* -- helpers --------------------------------------------------------------- */
+
+/* Timers armed from the host's own call reach a push-mode host now;
+ * inside a process call the loop publishes them on its way out. */
+static void publish(sipnat_ctx *ctx)
+{
+    if (!ctx->in_process && !ctx->in_callback)
+        sn_loop_commit(ctx);
+}
+
+static int format_sockaddr(const sn_sockaddr *s, char *buf, size_t size, int *port)
+{
+    sn_addr a;
+
+    if (sn_addr_from_sockaddr(&s->sa, &a, port) < 0)
+        return -EINVAL;
+    return sn_addr_format(&a, buf, size);
+}
+
+const sn_sockaddr *sn_anchor_rtp_dest(const sipnat_anchor *a)
+{
+    if (a->cfg.symmetric && a->latch.latched)
+        return &a->latch.src;
+    return a->have_remote ? &a->sdp_rtp : NULL;
+}
+
+const sn_sockaddr *sn_anchor_rtcp_dest(const sipnat_anchor *a, sn_sockaddr *tmp)
+{
+    if (a->cfg.symmetric && a->latch.rtcp_latched)
+        return &a->latch.rtcp_src;
+    if (a->cfg.symmetric && a->latch.latched) {
+        /* No RTCP from the peer yet: its latched host, at the signalled
+         * RTCP port (right through port-preserving NATs), else RTP + 1. */
+        int port = a->have_remote ? sn_sockaddr_port(&a->sdp_rtcp)
+                                  : sn_sockaddr_port(&a->latch.src) + 1;
+        *tmp = a->latch.src;
+        if (tmp->sa.sa_family == AF_INET)
+            tmp->in.sin_port = htons((uint16_t)port);
+        else
+            tmp->in6.sin6_port = htons((uint16_t)port);
+        return tmp;
+    }
+    return a->have_remote ? &a->sdp_rtcp : NULL;
+}
+
+void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
+                    unsigned duration_ms)
+{
+    static const char *const phrases[] = {"", "latched", "media timeout", "DTMF"};
+    char addr[SIPNAT_ADDRSTRLEN] = "";
+    int port = 0;
+
+    if (a->latch.latched)
+        format_sockaddr(&a->latch.src, addr, sizeof addr, &port);
+    if (state == SIPNAT_MEDIA_LATCHED)
+        sn_log(a->ctx, SIPNAT_LOG_INFO, "media", "port %d latched %s port %d",
+               a->port, addr, port);
+    else if (state == SIPNAT_MEDIA_TIMEOUT)
+        sn_log(a->ctx, SIPNAT_LOG_NOTICE, "media",
+               "port %d: no media for %u s", a->port, a->cfg.timeout);
+    if (!a->cfg.func)
+        return;
+    sipnat_event ev = {
+        .size = sizeof ev,
+        .type = SIPNAT_EVENT_MEDIA,
+        .phrase = phrases[state],
+        .state = (int)state,
+        .address = addr[0] ? addr : NULL,
+        .port = port,
+        .digit = digit,
+        .duration_ms = duration_ms,
+    };
+    sipnat_anchor_ref(a);
+    sn_cb_enter(a->ctx);
+    a->cfg.func(&ev, a->cfg.user_data);
+    sn_cb_leave(a->ctx);
+    sipnat_anchor_unref(a);
+}
+
+/* Our own stream's packet to the peer: host audio, DTMF, keep-alive. */
+static int send_own(sipnat_anchor *a, const uint8_t *p, size_t len)
+{
+    const sn_sockaddr *dst = sn_anchor_rtp_dest(a);
+    ssize_t r;
+
+    if (!dst) {
+        a->st.tx_dropped++;
+        return -ENOTCONN;
+    }
+    do
+        r = sendto(a->rtp.fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
+    while (r < 0 && errno == EINTR);
+    a->seq++;
+    a->last_tx = sn_now_usec();
+    if (r < 0) {
+        a->st.tx_dropped++;
+        return -errno;
+    }
+    a->st.tx_packets++;
+    a->st.tx_bytes += len;
+    return 0;
+}
+
+/* -- timers ---------------------------------------------------------------- */
+
+static void on_timeout(sn_timer *t, void *arg)
+{
+    sipnat_anchor *a = arg;
+    uint64_t period = (uint64_t)a->cfg.timeout * USEC;
+    uint64_t idle = sn_now_usec() - a->last_rx;
+
+    if (!a->recv || !a->cfg.timeout)
+        return;
+    if (idle < period) {
+        sn_ctx_timer_arm(a->ctx, t, period - idle);
+        return;
+    }
+    sn_ctx_timer_arm(a->ctx, t, period);
+    if (!a->timeout_reported) {
+        a->timeout_reported = true;
+        sn_anchor_emit(a, SIPNAT_MEDIA_TIMEOUT, 0, 0);
+    }
+}
+
+static void arm_timeout(sipnat_anchor *a)
+{
+    if (!a->cfg.timeout || !a->recv || !a->have_remote) {
+        sn_ctx_timer_stop(a->ctx, &a->timeout_timer);
+        return;
+    }
+    if (sn_timer_armed(&a->timeout_timer))
+        return;
+    /* Counted from when receiving starts. */
+    a->last_rx = sn_now_usec();
+    a->timeout_reported = false;
+    sn_ctx_timer_arm(a->ctx, &a->timeout_timer, (uint64_t)a->cfg.timeout * USEC);
+}
+
+static void on_keepalive(sn_timer *t, void *arg)
+{
+    sipnat_anchor *a = arg;
+    uint64_t period = (uint64_t)a->cfg.keepalive * USEC;
+    uint64_t idle = sn_now_usec() - a->last_tx;
+
+    if (idle >= period) {
+        /* RFC 6263 4.2: a comfort noise packet, the lowest noise level. */
+        uint8_t p[SN_RTP_HEADER + 1];
+        sn_rtp_write_header(p, SN_RTP_PT_CN, false, a->seq, a->ts, a->ssrc);
+        p[SN_RTP_HEADER] = 127;
+        send_own(a, p, sizeof p);
+        idle = 0;
+    }
+    sn_ctx_timer_arm(a->ctx, t, period - idle);
+}
+
+static void dtmf_packet(sipnat_anchor *a, bool first)
+{
+    uint8_t p[SN_RTP_HEADER + 4];
+    sn_rtp_event ev = {
+        .event = a->dtmf_tx_event,
+        .end = a->dtmf_tx_ends > 0,
+        .volume = DTMF_VOLUME,
+        .duration = a->dtmf_tx_duration,
+    };
+
+    sn_rtp_write_header(p, (uint8_t)a->dtmf_pt, first, a->seq, a->ts, a->ssrc);
+    sn_rtp_event_write(p + SN_RTP_HEADER, &ev);
+    send_own(a, p, sizeof p);
+}
+
+static void on_dtmf(sn_timer *t, void *arg)
+{
+    sipnat_anchor *a = arg;
+    uint16_t step = (uint16_t)(a->ptime * (SN_MEDIA_RATE / 1000));
+
+    if (!a->dtmf_tx_active)
+        return;
+    if (a->dtmf_tx_ends == 0) {
+        unsigned d = (unsigned)a->dtmf_tx_duration + step;
+        a->dtmf_tx_duration = (uint16_t)(d < a->dtmf_tx_total ? d : a->dtmf_tx_total);
+        if (a->dtmf_tx_duration == a->dtmf_tx_total)
+            a->dtmf_tx_ends = 1;
+    } else {
+        a->dtmf_tx_ends++;
+    }
+    dtmf_packet(a, false);
+    if (a->dtmf_tx_ends >= 3) {
+        /* RFC 4733 2.5.1.4: the end packet three times, then the stream's
+         * clock moves on past the event. */
+        a->ts += a->dtmf_tx_total;
+        a->dtmf_tx_active = false;
+        return;
+    }
+    sn_ctx_timer_arm(a->ctx, t, (uint64_t)a->ptime * 1000u);
+}
+
+/* -- lifetime -------------------------------------------------------------- */
+
+SIPNAT_API int sipnat_anchor_new(sipnat_anchor **ret, sipnat_ctx *ctx,
+                                 const sipnat_anchor_cfg *cfg)
+{
+    sipnat_anchor *a;
+    uint32_t rnd[3];
+    int r;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    SN_RETURN_IF(!ctx || !cfg, -EINVAL);
+    SN_RETURN_IF(ctx->dying, -ESHUTDOWN);
+
+    a = calloc(1, sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    a->n_ref = 1;
+    a->cfg = *cfg;
+    a->rtp.fd = a->rtcp.fd = -1;
+    a->send = a->recv = true;
+    a->pt = -1;
+    a->dtmf_pt = -1;
+    a->ptime = PTIME_DEFAULT;
+    a->st.size = sizeof a->st;
+    sn_timer_init(&a->timeout_timer, on_timeout, a);
+    sn_timer_init(&a->keepalive_timer, on_keepalive, a);
+    sn_timer_init(&a->dtmf_timer, on_dtmf, a);
+    sn_latch_init(&a->latch, cfg->probation, sn_now_usec());
+    /* RFC 3550 5.1: random initial SSRC, sequence number and timestamp. */
+    if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd) {
+        uint64_t x = sn_now_usec() ^ ((uint64_t)(uintptr_t)a << 16) ^ (uint64_t)getpid();
+        rnd[0] = (uint32_t)x;
+        rnd[1] = (uint32_t)(x >> 32) * 2654435761u;
+        rnd[2] = rnd[0] * 2246822519u;
+    }
+    a->ssrc = rnd[0];
+    a->seq = (uint16_t)rnd[1];
+    a->ts = rnd[2];
+
+    r = sn_media_get(ctx, &a->media);
+    if (r < 0) {
+        free(a);
+        return r;
+    }
+    a->ctx = sipnat_ctx_ref(ctx);
+    r = sn_media_open(a->media, a);
+    if (r < 0) {
+        sn_log(ctx, SIPNAT_LOG_ERR, "media", "no RTP port pair in %d-%d: %s",
+               cfg->port_min, cfg->port_max, sipnat_strerror(r));
+        sn_anchor_free(a);
+        return r;
+    }
+    publish(ctx);
+    *ret = a;
+    return 0;
+}
+
+SIPNAT_API sipnat_anchor *sipnat_anchor_ref(sipnat_anchor *a)
+{
+    if (a)
+        a->n_ref++;
+    return a;
+}
+
+void sn_anchor_free(sipnat_anchor *a)
+{
+    sipnat_ctx *ctx = a->ctx;
+
+    sn_media_put(a->media);
+    free(a);
+    if (ctx) {
+        publish(ctx);
+        sipnat_ctx_unref(ctx);
+    }
+}
+
+SIPNAT_API sipnat_anchor *sipnat_anchor_unref(sipnat_anchor *a)
+{
+    if (!a || --a->n_ref > 0)
+        return NULL;
+    sipnat_anchor_bridge(a, NULL);
+    sn_ctx_timer_stop(a->ctx, &a->timeout_timer);
+    sn_ctx_timer_stop(a->ctx, &a->keepalive_timer);
+    sn_ctx_timer_stop(a->ctx, &a->dtmf_timer);
+    sn_media_close(a->media, a);
+    if (!sn_media_defer_free(a->media, a))
+        sn_anchor_free(a);
+    return NULL;
+}
+
+/* -- signalled state ------------------------------------------------------- */
+
+SIPNAT_API int sipnat_anchor_get_local(const sipnat_anchor *a,
+                                       char address[SIPNAT_ADDRSTRLEN],
+                                       int *rtp_port)
+{
+    SN_RETURN_IF(!a || !address || !rtp_port, -EINVAL);
+    if (sn_addr_format(&a->cfg.bind, address, SIPNAT_ADDRSTRLEN) < 0)
+        return -EINVAL;
+    *rtp_port = a->port;
+    return 0;
+}
+
+static void set_port(sn_sockaddr *s, int port)
+{
+    if (s->sa.sa_family == AF_INET)
+        s->in.sin_port = htons((uint16_t)port);
+    else
+        s->in6.sin6_port = htons((uint16_t)port);
+}
+
+SIPNAT_API int sipnat_anchor_set_remote(sipnat_anchor *a, const char *address,
+                                        int rtp_port, int rtcp_port)
+{
+    struct sockaddr_storage ss;
+    sn_addr addr;
+
+    SN_RETURN_IF(!a || !address || rtp_port < 1 || rtp_port > 65535, -EINVAL);
+    SN_RETURN_IF(rtcp_port < 0 || rtcp_port > 65535, -EINVAL);
+    SN_RETURN_IF(rtcp_port == 0 && rtp_port == 65535, -EINVAL);
+    SN_RETURN_IF(sn_addr_parse(address, &addr) < 0, -EINVAL);
+    SN_RETURN_IF(addr.family != a->cfg.bind.family, -EAFNOSUPPORT);
+    sn_addr_to_sockaddr(&addr, rtp_port, &ss);
+    memset(&a->sdp_rtp, 0, sizeof a->sdp_rtp);
+    memcpy(&a->sdp_rtp, &ss, addr.family == AF_INET6 ? sizeof a->sdp_rtp.in6
+                                                     : sizeof a->sdp_rtp.in);
+    a->sdp_rtcp = a->sdp_rtp;
+    set_port(&a->sdp_rtcp, rtcp_port ? rtcp_port : rtp_port + 1);
+    a->have_remote = true;
+    sn_latch_open(&a->latch, sn_now_usec());
+    arm_timeout(a);
+    if (a->cfg.keepalive && !sn_timer_armed(&a->keepalive_timer))
+        sn_ctx_timer_arm(a->ctx, &a->keepalive_timer, (uint64_t)a->cfg.keepalive * USEC);
+    publish(a->ctx);
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_set_direction(sipnat_anchor *a, int send, int recv)
+{
+    SN_RETURN_IF(!a || (send != 0 && send != 1) || (recv != 0 && recv != 1), -EINVAL);
+    a->send = send;
+    a->recv = recv;
+    arm_timeout(a);
+    publish(a->ctx);
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_set_codec(sipnat_anchor *a, int payload_type,
+                                       const char *name, int dtmf_payload_type,
+                                       unsigned ptime_ms)
+{
+    sn_g711_law law;
+
+    SN_RETURN_IF(!a || !name || payload_type < 0 || payload_type > 127, -EINVAL);
+    SN_RETURN_IF(dtmf_payload_type < -1 || dtmf_payload_type > 127 ||
+                 dtmf_payload_type == payload_type, -EINVAL);
+    SN_RETURN_IF(ptime_ms != 0 && (ptime_ms < 10 || ptime_ms > 180 || ptime_ms % 10), -EINVAL);
+    law = sn_g711_law_from_name(name);
+    SN_RETURN_IF(law == SN_G711_NONE, -ENOTSUP);
+    a->pt = payload_type;
+    a->law = law;
+    a->dtmf_pt = dtmf_payload_type;
+    a->ptime = ptime_ms ? ptime_ms : PTIME_DEFAULT;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_bridge(sipnat_anchor *a, sipnat_anchor *b)
+{
+    SN_RETURN_IF(!a || a == b, -EINVAL);
+    SN_RETURN_IF(b && b->ctx != a->ctx, -EINVAL);
+    if (a->peer)
+        a->peer->peer = NULL;
+    a->peer = NULL;
+    if (b) {
+        if (b->peer)
+            b->peer->peer = NULL;
+        b->peer = a;
+        a->peer = b;
+    }
+    return 0;
+}
+
+/* -- host mode ------------------------------------------------------------- */
+
+SIPNAT_API int sipnat_anchor_set_audio_func(sipnat_anchor *a, sipnat_audio_func func,
+                                            void *user_data)
+{
+    SN_RETURN_IF(!a, -EINVAL);
+    a->audio_func = func;
+    a->audio_user_data = user_data;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_send_audio(sipnat_anchor *a, const int16_t *samples, size_t n)
+{
+    uint8_t p[SN_RTP_HEADER + SN_MEDIA_MAX_SAMPLES];
+    int r;
+
+    SN_RETURN_IF(!a || !samples || n == 0 || n > SN_MEDIA_MAX_SAMPLES, -EINVAL);
+    SN_RETURN_IF(a->law == SN_G711_NONE, -ENOPROTOOPT);
+    SN_RETURN_IF(!sn_anchor_rtp_dest(a), -ENOTCONN);
+    /* Withheld on hold, and while a DTMF event owns the stream. */
+    if (!a->send || a->dtmf_tx_active)
+        return 0;
+    sn_rtp_write_header(p, (uint8_t)a->pt, !a->tx_started, a->seq, a->ts, a->ssrc);
+    sn_g711_encode(a->law, samples, p + SN_RTP_HEADER, n);
+    r = send_own(a, p, SN_RTP_HEADER + n);
+    a->tx_started = true;
+    a->ts += (uint32_t)n;
+    return r < 0 ? r : 1;
+}
+
+SIPNAT_API int sipnat_anchor_send_dtmf(sipnat_anchor *a, char digit, unsigned duration_ms)
+{
+    int event = sn_dtmf_event_from_digit(digit);
+    int r;
+
+    SN_RETURN_IF(!a || event < 0 || duration_ms < DTMF_MS_MIN || duration_ms > DTMF_MS_MAX,
+                 -EINVAL);
+    SN_RETURN_IF(a->dtmf_pt < 0, -ENOPROTOOPT);
+    SN_RETURN_IF(!sn_anchor_rtp_dest(a), -ENOTCONN);
+    SN_RETURN_IF(a->dtmf_tx_active, -EBUSY);
+    if (!a->send)
+        return 0;
+    a->dtmf_tx_active = true;
+    a->dtmf_tx_event = (uint8_t)event;
+    a->dtmf_tx_ends = 0;
+    a->dtmf_tx_total = (uint16_t)(duration_ms * (SN_MEDIA_RATE / 1000));
+    a->dtmf_tx_duration = (uint16_t)(a->ptime * (SN_MEDIA_RATE / 1000));
+    if (a->dtmf_tx_duration >= a->dtmf_tx_total) {
+        a->dtmf_tx_duration = a->dtmf_tx_total;
+        a->dtmf_tx_ends = 1;
+    }
+    /* The first packet of an event carries the marker bit (2.5.1.3). */
+    dtmf_packet(a, true);
+    a->tx_started = true;
+    r = sn_ctx_timer_arm(a->ctx, &a->dtmf_timer, (uint64_t)a->ptime * 1000u);
+    if (r < 0) {
+        a->dtmf_tx_active = false;
+        return r;
+    }
+    publish(a->ctx);
+    return 1;
+}
+
+/* -- statistics ------------------------------------------------------------ */
+
+SIPNAT_API int sipnat_anchor_get_stats(const sipnat_anchor *a, sipnat_anchor_stats *st)
+{
+    sipnat_anchor_stats s;
+    size_t size;
+
+    SN_RETURN_IF(!a || !st, -EINVAL);
+    size = st->size;
+    SN_RETURN_IF(size < offsetof(sipnat_anchor_stats, rx_packets) + sizeof s.rx_packets,
+                 -EINVAL);
+    s = a->st;
+    s.size = size < sizeof s ? size : sizeof s;
+    if (a->latch.latched) {
+        s.latched = 1;
+        format_sockaddr(&a->latch.src, s.latched_address, sizeof s.latched_address,
+                        &s.latched_port);
+        s.rx_ssrc = a->latch.ssrc;
+        if (a->latch.rtcp_latched)
+            s.latched_rtcp_port = sn_sockaddr_port(&a->latch.rtcp_src);
+    }
+    s.rx_expected = sn_rtp_rx_expected(&a->rx);
+    s.rx_lost = sn_rtp_rx_lost(&a->rx);
+    s.rx_jitter = sn_rtp_rx_jitter(&a->rx);
+    s.rx_jitter_usec = (uint32_t)((uint64_t)s.rx_jitter * USEC / SN_MEDIA_RATE);
+    s.rr_jitter_usec = (uint32_t)((uint64_t)s.rr_jitter * USEC / SN_MEDIA_RATE);
+    memcpy(st, &s, s.size);
+    return 0;
+}
