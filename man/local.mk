@@ -10,6 +10,7 @@ dist_man3_MANS += \
 	man/sipnat_policy.3 \
 	man/sipnat_registration.3 \
 	man/sipnat_endpoint.3 \
+	man/sipnat_session.3 \
 	man/sipnat_anchor.3 \
 	man/sipnat_strerror.3 \
 	man/sipnat_version_num.3 \
@@ -98,6 +99,31 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_cfg_set_event_func.3 \
 	man/sipnat_endpoint_get_contact.3 \
 	man/sipnat_endpoint_qualify.3 \
+	man/sipnat_endpoint_get_transport.3 \
+	man/sipnat_session_call.3 \
+	man/sipnat_session_ref.3 \
+	man/sipnat_session_unref.3 \
+	man/sipnat_session_set_event_func.3 \
+	man/sipnat_session_ring.3 \
+	man/sipnat_session_answer.3 \
+	man/sipnat_session_reject.3 \
+	man/sipnat_session_hangup.3 \
+	man/sipnat_session_hold.3 \
+	man/sipnat_session_resume.3 \
+	man/sipnat_session_bridge.3 \
+	man/sipnat_session_get_state.3 \
+	man/sipnat_session_state_name.3 \
+	man/sipnat_session_get_endpoint.3 \
+	man/sipnat_session_get_remote_uri.3 \
+	man/sipnat_session_get_anchor.3 \
+	man/sipnat_endpoint_cfg_set_incoming_func.3 \
+	man/sipnat_endpoint_cfg_set_codecs.3 \
+	man/sipnat_endpoint_cfg_set_from.3 \
+	man/sipnat_endpoint_cfg_set_rtp_symmetric.3 \
+	man/sipnat_endpoint_cfg_set_direct_media.3 \
+	man/sipnat_endpoint_cfg_set_media_address.3 \
+	man/sipnat_endpoint_cfg_set_rtp_timeout.3 \
+	man/sipnat_transport_cfg_set_rtp_ports.3 \
 	man/sipnat_transport_identify.3 \
 	man/sipnat_config.3 \
 	man/sipnat_config_load.3 \

@@ -111,6 +111,10 @@ int mock_peer_serve(mock_peer *peer)
         if (strncmp(buf, "REGISTER ", 9) == 0)
             peer->n_register++;
         memcpy(peer->last_request, buf, (size_t)n + 1);
+        if (strncmp(buf, "INVITE ", 7) == 0)
+            memcpy(peer->last_invite, buf, (size_t)n + 1);
+        if (strncmp(buf, "ACK ", 4) == 0)
+            continue; /* never answered */
         int status = peer->status;
         if (peer->n_statuses) {
             unsigned i = peer->n_requests - 1;
@@ -133,7 +137,16 @@ int mock_peer_serve(mock_peer *peer)
             copy_header(buf, "Contact", resp, sizeof resp, ex);
         }
         strncat(resp, peer->extra, sizeof resp - strlen(resp) - 1);
-        strncat(resp, "Content-Length: 0\r\n\r\n", sizeof resp - strlen(resp) - 1);
+        if (peer->sdp[0] && status / 100 == 2 && strncmp(buf, "INVITE ", 7) == 0) {
+            size_t l = strlen(resp);
+            snprintf(resp + l, sizeof resp - l,
+                     "Contact: <sip:mock@127.0.0.1:%d>\r\n"
+                     "Content-Type: application/sdp\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     peer->port, strlen(peer->sdp), peer->sdp);
+        } else {
+            strncat(resp, "Content-Length: 0\r\n\r\n", sizeof resp - strlen(resp) - 1);
+        }
         sendto(peer->fd, resp, strlen(resp), 0, (struct sockaddr *)&from, flen);
         answered++;
     }

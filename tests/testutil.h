@@ -27,6 +27,8 @@ typedef struct mock_peer {
     char awaited_call_id[64]; /* of the last mock_peer_send_request() */
     int awaited_status;       /* final status answering it, or 0 */
     char last_request[4096];
+    char sdp[1024];          /* body of its 2xx answers to INVITE, or "" */
+    char last_invite[4096];  /* the last INVITE it received */
 } mock_peer;
 
 void mock_peer_open(mock_peer *peer, int status);
@@ -74,6 +76,7 @@ Suite *fuzz_suite(void);
 Suite *registration_suite(void);
 Suite *endpoint_suite(void);
 Suite *registrar_suite(void);
+Suite *session_suite(void);
 
 #define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
 

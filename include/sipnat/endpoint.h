@@ -101,6 +101,9 @@ SIPNAT_API int sipnat_endpoint_new(sipnat_endpoint **ret,
 SIPNAT_API sipnat_endpoint *sipnat_endpoint_ref(sipnat_endpoint *ep);
 SIPNAT_API sipnat_endpoint *sipnat_endpoint_unref(sipnat_endpoint *ep);
 SIPNAT_API const char *sipnat_endpoint_get_name(const sipnat_endpoint *ep);
+/* The endpoint's transport (not referenced). */
+SIPNAT_API sipnat_transport *
+sipnat_endpoint_get_transport(const sipnat_endpoint *ep);
 /* The index-th contact (permanent ones first): 0, or -ENOENT past the
  * end. */
 SIPNAT_API int sipnat_endpoint_get_contact(sipnat_endpoint *ep, size_t index,

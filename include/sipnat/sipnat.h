@@ -15,5 +15,6 @@
 #include <sipnat/endpoint.h>
 #include <sipnat/config.h>
 #include <sipnat/anchor.h>
+#include <sipnat/session.h>
 
 #endif /* SIPNAT_SIPNAT_H */

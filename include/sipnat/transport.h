@@ -48,6 +48,11 @@ SIPNAT_API int sipnat_transport_cfg_set_policy(sipnat_transport_cfg *cfg,
                                                sipnat_policy *policy);
 /* Answer requests at their source port even without ;rport (Asterisk's
  * force_rport; default on). */
+/* The UDP ports media anchors of this transport's calls take: RTP on an
+ * even port, RTCP on the next (default 10000-20000, as the seed's
+ * rtp.conf). */
+SIPNAT_API int sipnat_transport_cfg_set_rtp_ports(sipnat_transport_cfg *cfg,
+                                                  int min, int max);
 SIPNAT_API int sipnat_transport_cfg_set_force_rport(sipnat_transport_cfg *cfg,
                                                     int enable);
 

@@ -23,6 +23,12 @@ SIPNAT_API int sipnat_endpoint_cfg_new(sipnat_endpoint_cfg **ret)
     (*ret)->exp_min = 60;
     (*ret)->exp_default = 3600;
     (*ret)->exp_max = 7200;
+    (*ret)->rtp_symmetric = true;
+    if (!((*ret)->codecs = strdup("PCMU,PCMA"))) {
+        free(*ret);
+        *ret = NULL;
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -36,6 +42,10 @@ static void cfg_clear(sipnat_endpoint_cfg *cfg)
     free(cfg->auth_user);
     free(cfg->auth_pass);
     free(cfg->auth_realm);
+    free(cfg->codecs);
+    free(cfg->from_user);
+    free(cfg->from_domain);
+    free(cfg->media_address);
 }
 
 SIPNAT_API sipnat_endpoint_cfg *sipnat_endpoint_cfg_free(sipnat_endpoint_cfg *cfg)
@@ -116,7 +126,7 @@ static bool token_ok(const char *s, size_t max)
     return n > 0 && n <= max;
 }
 
-static int replace_str(char **slot, const char *value)
+int sn_replace_str(char **slot, const char *value)
 {
     char *copy = NULL;
 
@@ -140,8 +150,8 @@ SIPNAT_API int sipnat_endpoint_cfg_set_auth(sipnat_endpoint_cfg *cfg,
                      !token_ok(password, 256) ||
                      (realm && !token_ok(realm, 128)),
                  -EINVAL);
-    if ((r = replace_str(&u, username)) < 0 || (r = replace_str(&p, password)) < 0 ||
-        (r = replace_str(&cfg->auth_realm, realm ? realm : "libsipnat")) < 0) {
+    if ((r = sn_replace_str(&u, username)) < 0 || (r = sn_replace_str(&p, password)) < 0 ||
+        (r = sn_replace_str(&cfg->auth_realm, realm ? realm : "libsipnat")) < 0) {
         free(u);
         free(p);
         return r;
@@ -232,9 +242,14 @@ static int cfg_copy(sipnat_endpoint_cfg *dst, const sipnat_endpoint_cfg *src)
     dst->n_matches = 0;
     dst->auth_user = dst->auth_pass = dst->auth_realm = NULL;
     dst->n_contacts = 0;
-    if ((r = replace_str(&dst->auth_user, src->auth_user)) < 0 ||
-        (r = replace_str(&dst->auth_pass, src->auth_pass)) < 0 ||
-        (r = replace_str(&dst->auth_realm, src->auth_realm)) < 0)
+    dst->codecs = dst->from_user = dst->from_domain = dst->media_address = NULL;
+    if ((r = sn_replace_str(&dst->codecs, src->codecs)) < 0 ||
+        (r = sn_replace_str(&dst->from_user, src->from_user)) < 0 ||
+        (r = sn_replace_str(&dst->from_domain, src->from_domain)) < 0 ||
+        (r = sn_replace_str(&dst->media_address, src->media_address)) < 0 ||
+        (r = sn_replace_str(&dst->auth_user, src->auth_user)) < 0 ||
+        (r = sn_replace_str(&dst->auth_pass, src->auth_pass)) < 0 ||
+        (r = sn_replace_str(&dst->auth_realm, src->auth_realm)) < 0)
         return r;
     for (size_t i = 0; i < src->n_contacts; i++, dst->n_contacts++)
         if (!(dst->contacts[i] = strdup(src->contacts[i])))
@@ -355,6 +370,11 @@ SIPNAT_API sipnat_endpoint *sipnat_endpoint_unref(sipnat_endpoint *ep)
 SIPNAT_API const char *sipnat_endpoint_get_name(const sipnat_endpoint *ep)
 {
     return ep ? ep->name : NULL;
+}
+
+SIPNAT_API sipnat_transport *sipnat_endpoint_get_transport(const sipnat_endpoint *ep)
+{
+    return ep ? ep->t : NULL;
 }
 
 sipnat_endpoint *sn_endpoint_identify(sipnat_transport *t, const void *addr)

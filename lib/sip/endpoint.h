@@ -8,6 +8,8 @@
 #include "sip/sofia.h"
 #include "core/addr.h"
 
+#include <sipnat/session.h>
+
 #include <sofia-sip/auth_module.h>
 
 #define SN_MAX_MATCHES 32
@@ -27,6 +29,14 @@ struct sipnat_endpoint_cfg {
     unsigned exp_min, exp_default, exp_max;
     sipnat_event_func func;
     void *user_data;
+    /* calls (lib/sip/session.c) */
+    sipnat_incoming_func incoming_func;
+    void *incoming_user_data;
+    char *codecs;              /* "PCMU,PCMA": allow, in order */
+    char *from_user, *from_domain;
+    char *media_address;
+    bool rtp_symmetric, direct_media;
+    unsigned rtp_timeout;
 };
 
 typedef struct sn_contact {
@@ -62,6 +72,9 @@ struct sipnat_endpoint {
     sn_timer expiry_timer;
     sn_timer qualify_timer;
 };
+
+/* Replace *slot by a copy of value (NULL frees): 0 or -ENOMEM. */
+int sn_replace_str(char **slot, const char *value);
 
 /* lib/sip/registrar.c */
 int sn_registrar_init(sipnat_endpoint *ep);

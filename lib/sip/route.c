@@ -70,6 +70,7 @@ int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
     r = local_for(t, &d, local, sizeof local);
     if (r < 0)
         return r;
+    snprintf(out->local, sizeof out->local, "%s", local);
 
     if (t->policy) {
         sipnat_advert_query q = {

@@ -16,6 +16,7 @@
 typedef struct sn_route {
     char dest[SIPNAT_ADDRSTRLEN]; /* next hop, numeric */
     int dest_port;
+    char local[SIPNAT_ADDRSTRLEN]; /* our address toward dest (system's) */
     char via[SIPNAT_ADDRSTRLEN + 64];      /* SIPTAG_VIA_STR */
     char contact[SIPNAT_ADDRSTRLEN + 160]; /* SIPTAG_CONTACT_STR */
     char proxy[SIPNAT_ADDRSTRLEN + 48];    /* NUTAG_PROXY */

@@ -35,7 +35,11 @@ size_t sn_stack_fds(sn_stack *stack, int *fds, size_t max);
 typedef struct sn_pending sn_pending;
 
 /* What a NUA handle's magic points to: the first member of each owner. */
-typedef enum sn_hkind { SN_H_REQUEST = 1, SN_H_REGISTRATION = 2 } sn_hkind;
+typedef enum sn_hkind {
+    SN_H_REQUEST = 1,
+    SN_H_REGISTRATION = 2,
+    SN_H_SESSION = 3
+} sn_hkind;
 typedef struct sn_hmagic {
     sn_hkind kind;
 } sn_hmagic;
@@ -52,6 +56,7 @@ struct sipnat_transport {
     struct sockaddr_storage bound;
     sipnat_policy *policy;    /* NULL: advertise the bound address */
     bool force_rport;
+    int rtp_min, rtp_max;     /* media anchors' port range */
 
     enum { SN_T_OPEN, SN_T_CLOSING, SN_T_CLOSED } state;
     sipnat_event_func shutdown_func;

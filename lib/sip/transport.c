@@ -7,7 +7,7 @@
  * NUA and outside NUA's callbacks (sn_transports_reap, run by every
  * process call): sofia aborts the process otherwise.
  */
-#include "sip/endpoint.h"
+#include "sip/session.h"
 #include "sip/route.h"
 #include "core/addr.h"
 
@@ -30,6 +30,7 @@ struct sipnat_transport_cfg {
     bool force_rport;
     char *tls_dir;
     bool tls_verify;
+    int rtp_min, rtp_max;
 };
 
 struct sn_pending {
@@ -59,6 +60,8 @@ SIPNAT_API int sipnat_transport_cfg_new(sipnat_transport_cfg **ret)
     cfg->protocol = SIPNAT_PROTOCOL_UDP;
     strcpy(cfg->address, "0.0.0.0");
     cfg->port = 5060;
+    cfg->rtp_min = 10000;
+    cfg->rtp_max = 20000;
     cfg->force_rport = true;
     *ret = cfg;
     return 0;
@@ -108,6 +111,16 @@ SIPNAT_API int sipnat_transport_cfg_set_force_rport(sipnat_transport_cfg *cfg,
 {
     SN_RETURN_IF(!cfg || (enable != 0 && enable != 1), -EINVAL);
     cfg->force_rport = enable;
+    return 0;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_rtp_ports(sipnat_transport_cfg *cfg,
+                                                  int min, int max)
+{
+    /* RTP on even ports, RTCP on the next: at least one pair. */
+    SN_RETURN_IF(!cfg || min < 1024 || max > 65535 || max - min < 1, -EINVAL);
+    cfg->rtp_min = min;
+    cfg->rtp_max = max;
     return 0;
 }
 
@@ -249,6 +262,29 @@ static void answer_request(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
     nua_handle_destroy(nh);
 }
 
+/* An INVITE for an endpoint with an incoming-call function becomes a
+ * session (after the endpoint's digest check). */
+static bool invite_to_session(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
+                              sip_t const *sip)
+{
+    msg_t *req = nua_current_request(nua);
+    su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
+    sn_addr src;
+    bool by_user;
+    sipnat_endpoint *ep;
+
+    if (!t->endpoints || !ai || sn_addr_from_sockaddr(ai->ai_addr, &src, NULL) < 0)
+        return false;
+    ep = sn_endpoint_for_request(t, &src, sip, &by_user);
+    if (!ep || !ep->cfg.incoming_func)
+        return false;
+    if (!sn_endpoint_authenticate(ep, nua, nh, sip)) {
+        nua_handle_destroy(nh);
+        return true;
+    }
+    return sn_session_incoming(t, nua, nh, sip, ep);
+}
+
 /* A learned policy takes the public address the server saw us at from the
  * top Via of its response. */
 void sn_transport_learn(sipnat_transport *t, const char *server,
@@ -294,9 +330,13 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
                                   status, phrase, nh, sip);
         return;
     }
+    if (hm && hm->kind == SN_H_SESSION) {
+        sn_session_nua_event((struct sipnat_session *)hm, event, status,
+                             phrase, nh, sip, tags);
+        return;
+    }
 
     (void)nua;
-    (void)tags;
 
     switch (event) {
     case nua_r_options:
@@ -332,7 +372,9 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
         return;
 
     case nua_i_invite:
-        /* Calls are not taken yet: identified callers hear 480. */
+        /* An endpoint that takes calls gets a session; others hear 480. */
+        if (invite_to_session(t, nua, nh, sip))
+            return;
         answer_request(t, nua, nh, sip, "INVITE", 480, "Temporarily Unavailable");
         return;
 
@@ -481,6 +523,8 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     t->state = SN_T_OPEN;
     t->policy = sipnat_policy_ref(cfg->policy);
     t->force_rport = cfg->force_rport;
+    t->rtp_min = cfg->rtp_min;
+    t->rtp_max = cfg->rtp_max;
     if (t->protocol == SIPNAT_PROTOCOL_TLS)
         ctx->n_tls++;
     sn_timer_init(&t->unregister_timer, unregister_timeout, t);
@@ -517,7 +561,9 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                        "no-options-keepalive"),
                         /* OPTIONS too: NUA would answer anyone. REGISTER
                          * goes to the endpoints' AORs (registrar.c). */
-                        NUTAG_APPL_METHOD("OPTIONS, REGISTER"),
+                        NUTAG_APPL_METHOD("OPTIONS, REGISTER, UPDATE"),
+                        /* The SDP is ours (session_media.c). */
+                        NUTAG_MEDIA_ENABLE(0),
                         NUTAG_ALLOW("REGISTER"),
                         /* TLS: our certificates; TLS_VERSION 0 negotiates
                          * the highest version (1 would pin TLS 1.0). */

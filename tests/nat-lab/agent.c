@@ -11,12 +11,19 @@
  *                     [--inbound-auth USER:PASSWORD] [--max-contacts N]
  *                     [--rewrite-contact] [--qualify S]]
  *                    [--options URI]... [--hold S] [-v]
+ *                    [--bridge-to URI [--bridge-match CIDR]
+ *                     [--no-rtp-symmetric] [--rtp-timeout S]]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
  * unregisters, and prints one line per event:
  *   registration <state> <status> expires=<n> retry_after=<n>
  *   options <uri> <status>
  *   contact <state> <uri> from=<address>:<port> rtt=<usec>
+ *   call <in|out> <state> <status> <phrase>
+ *   media <in|out> rx=<n> tx=<n> foreign=<n> malformed=<n> latched=<a>:<p>
+ * --bridge-to: the endpoint takes calls and sends each on to URI (an
+ * endpoint "bridge" matching --bridge-match), bridging the media, as the
+ * seed's Asterisk sends the ITSP's DID to phone 6001.
  * Exit status 0 when every OPTIONS got a 2xx and the registration (if
  * any) reached "registered" and ended "unregistered".
  */
@@ -77,6 +84,93 @@ static void on_options(const sipnat_event *ev, void *ud)
         options_ok++;
 }
 
+/* -- the bridge: one incoming call at a time goes on to bridge_uri ----- */
+
+static sipnat_endpoint *bridge_ep;
+static const char *bridge_uri;
+static sipnat_session *call_in, *call_out;
+static int calls_bridged, calls_ended;
+
+static void print_media(const char *leg, sipnat_session *s)
+{
+    sipnat_anchor_stats st = {.size = sizeof st};
+
+    if (!s || sipnat_anchor_get_stats(sipnat_session_get_anchor(s), &st) < 0)
+        return;
+    printf("media %s rx=%llu tx=%llu foreign=%llu malformed=%llu latched=%s:%d\n", leg,
+           (unsigned long long)st.rx_packets, (unsigned long long)st.tx_packets,
+           (unsigned long long)st.dropped_foreign,
+           (unsigned long long)st.dropped_malformed,
+           st.latched_address[0] ? st.latched_address : "-", st.latched_port);
+    fflush(stdout);
+}
+
+static void end_call(void)
+{
+    print_media("in", call_in);
+    print_media("out", call_out);
+    call_in = sipnat_session_unref(call_in);
+    call_out = sipnat_session_unref(call_out);
+    calls_ended++;
+}
+
+static void on_out(const sipnat_event *ev, void *ud)
+{
+    (void)ud;
+    printf("call out %s %d %s\n", sipnat_session_state_name(ev->state), ev->status,
+           ev->phrase);
+    fflush(stdout);
+    if (!call_in)
+        return;
+    switch (ev->state) {
+    case SIPNAT_SESSION_RINGING:
+        sipnat_session_ring(call_in);
+        break;
+    case SIPNAT_SESSION_ESTABLISHED:
+        if (sipnat_session_answer(call_in) == 0 &&
+            sipnat_session_bridge(call_in, call_out) == 0)
+            calls_bridged++;
+        break;
+    case SIPNAT_SESSION_TERMINATED:
+        if (sipnat_session_get_state(call_in) != SIPNAT_SESSION_TERMINATED)
+            sipnat_session_hangup(call_in);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_in(const sipnat_event *ev, void *ud)
+{
+    (void)ud;
+    printf("call in %s %d %s\n", sipnat_session_state_name(ev->state), ev->status,
+           ev->phrase);
+    fflush(stdout);
+    if (ev->state == SIPNAT_SESSION_TERMINATED) {
+        if (call_out && sipnat_session_get_state(call_out) != SIPNAT_SESSION_TERMINATED)
+            sipnat_session_hangup(call_out);
+        end_call();
+    }
+}
+
+static void on_incoming(sipnat_session *s, void *ud)
+{
+    int r;
+
+    (void)ud;
+    if (call_in) {
+        sipnat_session_reject(s, 486);
+        return;
+    }
+    call_in = sipnat_session_ref(s);
+    sipnat_session_set_event_func(s, on_in, NULL);
+    r = sipnat_session_call(&call_out, bridge_ep, bridge_uri, on_out, NULL);
+    if (r < 0) {
+        fprintf(stderr, "call %s: %s\n", bridge_uri, sipnat_strerror(r));
+        sipnat_session_reject(s, 503);
+    }
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -119,7 +213,8 @@ int main(int argc, char **argv)
     const char *cuser = NULL, *auth = NULL, *opts[8];
     const char *nets[8], *ep_name = NULL, *matches[8];
     int n_matches = 0, max_contacts = 0, rewrite = 0, qualify = 0;
-    const char *in_auth = NULL;
+    const char *in_auth = NULL, *bridge_match = NULL;
+    int rtp_symmetric = 1, rtp_timeout = 0;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
     int retry = 0, max_retries = -1;
     double wait_registered = 10;
@@ -130,6 +225,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--learned")) { learned = 1; continue; }
         if (!strcmp(a, "-v")) { verbose = 1; continue; }
         if (!strcmp(a, "--rewrite-contact")) { rewrite = 1; continue; }
+        if (!strcmp(a, "--no-rtp-symmetric")) { rtp_symmetric = 0; continue; }
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--bind")) bind = v;
@@ -151,6 +247,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--inbound-auth")) in_auth = v;
         else if (!strcmp(a, "--max-contacts")) max_contacts = atoi(v);
         else if (!strcmp(a, "--qualify")) qualify = atoi(v);
+        else if (!strcmp(a, "--bridge-to")) bridge_uri = v;
+        else if (!strcmp(a, "--bridge-match")) bridge_match = v;
+        else if (!strcmp(a, "--rtp-timeout")) rtp_timeout = atoi(v);
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
 
@@ -200,8 +299,24 @@ int main(int argc, char **argv)
         check(sipnat_endpoint_cfg_set_qualify_frequency(ec, (unsigned)qualify),
               "qualify");
         check(sipnat_endpoint_cfg_set_event_func(ec, on_contact, NULL), "events");
+        check(sipnat_endpoint_cfg_set_rtp_symmetric(ec, rtp_symmetric), "symmetric");
+        check(sipnat_endpoint_cfg_set_rtp_timeout(ec, (unsigned)rtp_timeout), "timeout");
+        if (bridge_uri)
+            check(sipnat_endpoint_cfg_set_incoming_func(ec, on_incoming, NULL),
+                  "incoming");
         check(sipnat_endpoint_new(&ep, t, ec), "endpoint");
         sipnat_endpoint_cfg_free(ec);
+    }
+    if (bridge_uri) {
+        sipnat_endpoint_cfg *bc;
+        check(sipnat_endpoint_cfg_new(&bc), "bridge cfg");
+        check(sipnat_endpoint_cfg_set_name(bc, "bridge"), "bridge name");
+        if (bridge_match)
+            check(sipnat_endpoint_cfg_add_match(bc, bridge_match), bridge_match);
+        check(sipnat_endpoint_cfg_set_rtp_symmetric(bc, rtp_symmetric), "symmetric");
+        check(sipnat_endpoint_cfg_set_rtp_timeout(bc, (unsigned)rtp_timeout), "timeout");
+        check(sipnat_endpoint_new(&bridge_ep, t, bc), "bridge endpoint");
+        sipnat_endpoint_cfg_free(bc);
     }
 
     sipnat_registration *reg = NULL;
@@ -237,6 +352,11 @@ int main(int argc, char **argv)
     }
     int ok = options_ok == n_opts && (!reg || (registered && unregistered));
     sipnat_registration_unref(reg);
+    if (call_in || call_out)
+        end_call();
+    if (bridge_uri)
+        printf("calls bridged=%d ended=%d\n", calls_bridged, calls_ended);
+    sipnat_endpoint_unref(bridge_ep);
     sipnat_endpoint_unref(ep);
     sipnat_transport_unref(t);
     sipnat_policy_unref(pol);

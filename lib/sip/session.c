@@ -1,0 +1,832 @@
+/*
+ * libsipnat - calls: one INVITE dialog per session, on the endpoint's
+ * transport NUA with sofia's media (SOA) off. The SDP is ours
+ * (session_media.c); NUA keeps the dialog, the transactions, ACK, CANCEL
+ * and BYE.
+ *
+ * Every request we start carries our own Via and Contact, as the
+ * transport's policy answers for the peer's address (route.c); so does
+ * every response with SDP. A session holds one reference on itself while
+ * its dialog lives (dropped when NUA reports the call terminated), and the
+ * host holds the others.
+ */
+#include "sip/session.h"
+
+#include <sofia-sip/su_string.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sipnat_session {
+    sn_hmagic h; /* SN_H_SESSION: first, NUA's handle magic points here */
+    unsigned n_ref;
+    sipnat_endpoint *ep;      /* referenced */
+    sipnat_transport *t;      /* the endpoint's */
+    nua_handle_t *nh;
+    bool incoming;
+    bool dialog_ref;          /* the reference the live dialog holds */
+    int state;
+    sipnat_event_func func;
+    void *user_data;
+    char *remote_uri;
+    sn_route route;           /* toward the peer: Via, Contact, proxy */
+    char media_addr[SIPNAT_ADDRSTRLEN]; /* what our SDP names */
+    sn_session_media *media;
+    bool answered;            /* 200 sent or received */
+    bool local_hold, remote_hold;
+    bool offer_out;           /* our (re-)INVITE waits for its answer */
+    char *pending_answer;     /* incoming: the answer to send with 200 */
+    sipnat_session *bridged;  /* not referenced; unlinked on both sides */
+};
+
+/* -- events ----------------------------------------------------------- */
+
+SIPNAT_API const char *sipnat_session_state_name(int state)
+{
+    static const char *const names[] = {
+        "none", "incoming", "calling", "ringing", "early-media",
+        "established", "held", "resumed", "media-changed", "terminated",
+    };
+
+    return state >= 0 && state <= SIPNAT_SESSION_TERMINATED ? names[state]
+                                                            : "unknown";
+}
+
+static void session_event(sipnat_session *s, int state, int status,
+                          const char *phrase)
+{
+    sipnat_ctx *ctx = s->t->ctx;
+    sipnat_event ev = {
+        .size = sizeof ev,
+        .type = SIPNAT_EVENT_SESSION,
+        .status = status,
+        .phrase = phrase ? phrase : "",
+        .method = "INVITE",
+        .uri = s->remote_uri,
+        .state = state,
+        .name = s->ep->name,
+        .address = s->route.dest[0] ? s->route.dest : NULL,
+        .port = s->route.dest_port,
+    };
+
+    if (state == SIPNAT_SESSION_TERMINATED &&
+        s->state == SIPNAT_SESSION_TERMINATED)
+        return; /* told once: BYE answered, dialog gone, ... */
+    if (state != SIPNAT_SESSION_HELD && state != SIPNAT_SESSION_RESUMED &&
+        state != SIPNAT_SESSION_MEDIA_CHANGED)
+        s->state = state;
+    sn_log(ctx, SIPNAT_LOG_INFO, "session", "%s %s: %s (%d %s)", s->ep->name,
+           s->remote_uri ? s->remote_uri : "?", sipnat_session_state_name(state),
+           status, phrase ? phrase : "");
+    if (!s->func || !ctx)
+        return;
+    sipnat_session_ref(s);
+    sn_cb_enter(ctx);
+    s->func(&ev, s->user_data);
+    sn_cb_leave(ctx);
+    ctx->n_dispatched++;
+    sipnat_session_unref(s);
+}
+
+/* -- lifetime --------------------------------------------------------- */
+
+static void unbridge(sipnat_session *s)
+{
+    if (s->bridged) {
+        s->bridged->bridged = NULL;
+        s->bridged = NULL;
+    }
+}
+
+static void session_free(sipnat_session *s)
+{
+    unbridge(s);
+    if (s->nh) {
+        nua_handle_bind(s->nh, NULL);
+        nua_handle_destroy(s->nh);
+    }
+    if (s->media)
+        sn_media_free(s->media);
+    free(s->pending_answer);
+    free(s->remote_uri);
+    sipnat_endpoint_unref(s->ep);
+    free(s);
+}
+
+SIPNAT_API sipnat_session *sipnat_session_ref(sipnat_session *s)
+{
+    if (s)
+        s->n_ref++;
+    return s;
+}
+
+SIPNAT_API sipnat_session *sipnat_session_unref(sipnat_session *s)
+{
+    if (!s || --s->n_ref > 0)
+        return NULL;
+    session_free(s);
+    return NULL;
+}
+
+static sipnat_session *session_new(sipnat_endpoint *ep, const char *uri)
+{
+    sipnat_session *s = calloc(1, sizeof *s);
+
+    if (!s || !(s->remote_uri = strdup(uri))) {
+        free(s);
+        return NULL;
+    }
+    s->h.kind = SN_H_SESSION;
+    s->n_ref = 1;
+    s->ep = sipnat_endpoint_ref(ep);
+    s->t = ep->t;
+    return s;
+}
+
+/* The call is over for NUA: drop what the dialog held. */
+static void dialog_gone(sipnat_session *s, int status, const char *phrase)
+{
+    if (s->state != SIPNAT_SESSION_TERMINATED)
+        session_event(s, SIPNAT_SESSION_TERMINATED, status, phrase);
+    if (s->media)
+        sipnat_anchor_bridge(sn_media_anchor(s->media), NULL);
+    unbridge(s);
+    if (s->nh) {
+        nua_handle_bind(s->nh, NULL);
+        nua_handle_destroy(s->nh);
+        s->nh = NULL;
+    }
+    if (s->dialog_ref) {
+        s->dialog_ref = false;
+        sipnat_session_unref(s);
+    }
+}
+
+/* The address our SDP names toward the peer: the endpoint's
+ * media_address (else the local address toward the peer), through the
+ * transport's policy (external_media_address outside local_net). */
+static int choose_media_addr(sipnat_session *s)
+{
+    sipnat_advert a = {.size = sizeof a};
+    sipnat_advert_query q = {
+        .size = sizeof q,
+        .destination = s->route.dest,
+        .destination_port = s->route.dest_port,
+        .local_address = s->route.local,
+        .local_port = s->t->port,
+        .media_address = s->ep->cfg.media_address,
+    };
+    int r;
+
+    if (!s->t->policy) {
+        snprintf(s->media_addr, sizeof s->media_addr, "%s",
+                 s->ep->cfg.media_address ? s->ep->cfg.media_address
+                                          : s->route.local);
+        return 0;
+    }
+    r = sipnat_policy_advertise(s->t->policy, &q, &a);
+    if (r < 0)
+        return r;
+    snprintf(s->media_addr, sizeof s->media_addr, "%s", a.media_address);
+    sn_log(s->t->ctx, SIPNAT_LOG_DEBUG, "session", "media to %s: %s (%s)",
+           s->route.dest, s->media_addr, a.explanation);
+    return 0;
+}
+
+/* -- outgoing --------------------------------------------------------- */
+
+static const char *first_contact(sipnat_endpoint *ep)
+{
+    sipnat_contact_info info = {.size = sizeof info};
+    const char *any = NULL;
+
+    for (size_t i = 0; sipnat_endpoint_get_contact(ep, i, &info) == 0; i++) {
+        if (info.reachable == 1)
+            return info.uri;
+        if (!any && info.reachable != 0)
+            any = info.uri;
+    }
+    return any;
+}
+
+static void from_header(sipnat_session *s, char *buf, size_t len)
+{
+    const sipnat_endpoint_cfg *c = &s->ep->cfg;
+    const char *user = c->from_user ? c->from_user : "libsipnat";
+    char host[SIPNAT_ADDRSTRLEN + 2];
+
+    if (c->from_domain)
+        snprintf(host, sizeof host, "%s", c->from_domain);
+    else
+        snprintf(host, sizeof host, strchr(s->route.contact, '[') ? "[%s]" : "%s",
+                 s->media_addr);
+    snprintf(buf, len, "<sip:%s@%s>", user, host);
+}
+
+SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
+                                   const char *uri, sipnat_event_func func,
+                                   void *user_data)
+{
+    sipnat_session *s;
+    char from[300], *sdp = NULL;
+    int r;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    SN_RETURN_IF(!ep, -EINVAL);
+    SN_RETURN_IF(uri && (strlen(uri) > 1024 || !sn_sip_uri_ok(uri)), -EINVAL);
+    SN_RETURN_IF(!ep->t->ctx || ep->t->state != SN_T_OPEN, -ESHUTDOWN);
+    if (!uri && !(uri = first_contact(ep)))
+        return -ENOENT;
+    s = session_new(ep, uri);
+    if (!s)
+        return -ENOMEM;
+    s->func = func;
+    s->user_data = user_data;
+    r = sn_route_for_uri(s->t, uri, s->ep->cfg.from_user, &s->route);
+    if (r == 0)
+        r = choose_media_addr(s);
+    if (r == 0)
+        r = sn_media_new(&s->media, s, s->route.local);
+    if (r == 0)
+        r = sn_media_offer(s->media, s->media_addr, false, &sdp);
+    if (r < 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "call %s: %s", uri,
+               sipnat_strerror(r));
+        session_free(s);
+        return r;
+    }
+    from_header(s, from, sizeof from);
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    s->nh = nua_handle(s->t->nua, (nua_hmagic_t *)s, SIPTAG_TO_STR(uri),
+                       SIPTAG_FROM_STR(from), TAG_END());
+    if (!s->nh) {
+        sn_log_leave(prev);
+        free(sdp);
+        session_free(s);
+        return -ENOMEM;
+    }
+    sn_log(s->t->ctx, SIPNAT_LOG_DEBUG, "session", "INVITE %s via %s: %s", uri,
+           s->route.proxy, s->route.explanation);
+    nua_invite(s->nh, NUTAG_URL(uri), NUTAG_PROXY(s->route.proxy),
+               SIPTAG_VIA_STR(s->route.via), SIPTAG_CONTACT_STR(s->route.contact),
+               SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+               SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    sn_log_leave(prev);
+    free(sdp);
+    s->offer_out = true;
+    s->dialog_ref = true;
+    s->n_ref++;
+    s->state = SIPNAT_SESSION_CALLING;
+    *ret = s;
+    return 0;
+}
+
+/* -- incoming --------------------------------------------------------- */
+
+/* in_callback: answering the request NUA is reporting right now. */
+static void respond_sdp(sipnat_session *s, bool in_callback, int status,
+                        const char *phrase, const char *sdp)
+{
+    nua_respond(s->nh, status, phrase,
+                TAG_IF(in_callback, NUTAG_WITH_THIS(s->t->nua)),
+                SIPTAG_CONTACT_STR(s->route.contact),
+                TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+}
+
+/* The peer's offer (INVITE, re-INVITE or UPDATE): our answer, or the
+ * refusal. Returns the answer (malloc'ed) or NULL when refused. */
+static char *take_offer(sipnat_session *s, sip_t const *sip, int *status,
+                        char *why, size_t why_len, sn_media_change *chg)
+{
+    char *answer = NULL;
+    const sip_payload_t *pl = sip->sip_payload;
+
+    *status = 0;
+    if (sip->sip_content_type &&
+        !su_casematch(sip->sip_content_type->c_type, "application/sdp")) {
+        *status = 415;
+        snprintf(why, why_len, "Unsupported Media Type");
+        return NULL;
+    }
+    if (sn_media_take_offer(s->media, pl->pl_data, pl->pl_len, s->media_addr,
+                            s->local_hold, &answer, status, why, why_len,
+                            chg) < 0) {
+        if (!*status)
+            *status = 488;
+        return NULL;
+    }
+    return answer;
+}
+
+bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
+                         sip_t const *sip, sipnat_endpoint *ep)
+{
+    msg_t *req = nua_current_request(nua);
+    su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
+    char uri[1100], src[SIPNAT_ADDRSTRLEN], why[128] = "";
+    sn_addr a;
+    int port = 0, status = 0, r;
+    sipnat_session *s;
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    char *from;
+    sn_media_change chg;
+
+    if (!ep || !ep->cfg.incoming_func)
+        return false;
+    if (!ai || sn_addr_from_sockaddr(ai->ai_addr, &a, &port) < 0)
+        return false;
+    sn_addr_format(&a, src, sizeof src);
+    from = sip->sip_from ? url_as_string(home, sip->sip_from->a_url) : NULL;
+    snprintf(uri, sizeof uri, "%s", from ? from : "sip:unknown@invalid");
+    su_home_deinit(home);
+    s = session_new(ep, uri);
+    if (!s) {
+        nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua),
+                    TAG_END());
+        nua_handle_destroy(nh);
+        return true;
+    }
+    s->incoming = true;
+    s->nh = nh;
+    nua_handle_bind(nh, (nua_hmagic_t *)s);
+    /* Responses and in-dialog requests go to where the INVITE came from. */
+    r = sn_route_for_addr(t, src, port, NULL, &s->route);
+    if (r == 0)
+        r = choose_media_addr(s);
+    if (r == 0)
+        r = sn_media_new(&s->media, s, s->route.local);
+    if (r < 0) {
+        sn_log(t->ctx, SIPNAT_LOG_WARNING, "session", "INVITE from %s:%d: %s",
+               src, port, sipnat_strerror(r));
+        nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua),
+                    TAG_END());
+        session_free(s); /* destroys the handle after the response */
+        return true;
+    }
+    if (sip->sip_payload && sip->sip_payload->pl_len) {
+        s->pending_answer = take_offer(s, sip, &status, why, sizeof why, &chg);
+        if (!s->pending_answer) {
+            sn_log(t->ctx, SIPNAT_LOG_NOTICE, "session",
+                   "INVITE from %s:%d refused: %d %s", src, port, status, why);
+            nua_respond(nh, status, why[0] ? why : "Not Acceptable Here",
+                        NUTAG_WITH_THIS(nua), TAG_END());
+            session_free(s);
+            return true;
+        }
+        s->remote_hold = chg.remote_hold;
+    }
+    /* No SDP: a late offer; our 200 offers, the ACK answers. */
+    s->dialog_ref = true; /* the dialog's reference: the one we have */
+    s->state = SIPNAT_SESSION_INCOMING;
+    sn_log(t->ctx, SIPNAT_LOG_INFO, "session", "%s: INVITE from %s (%s:%d)",
+           ep->name, uri, src, port);
+    sipnat_session_ref(s);
+    sn_cb_enter(t->ctx);
+    ep->cfg.incoming_func(s, ep->cfg.incoming_user_data);
+    sn_cb_leave(t->ctx);
+    session_event(s, SIPNAT_SESSION_INCOMING, 0, "INVITE");
+    sipnat_session_unref(s);
+    return true;
+}
+
+SIPNAT_API int sipnat_session_ring(sipnat_session *s)
+{
+    SN_RETURN_IF(!s, -EINVAL);
+    SN_RETURN_IF(!s->incoming, -EPROTO);
+    SN_RETURN_IF(!s->nh || s->state != SIPNAT_SESSION_INCOMING, -EALREADY);
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    respond_sdp(s, false, SIP_180_RINGING, NULL);
+    sn_log_leave(prev);
+    session_event(s, SIPNAT_SESSION_RINGING, 180, "Ringing");
+    return 0;
+}
+
+SIPNAT_API int sipnat_session_answer(sipnat_session *s)
+{
+    char *offer = NULL;
+    int r;
+
+    SN_RETURN_IF(!s, -EINVAL);
+    SN_RETURN_IF(!s->incoming, -EPROTO);
+    SN_RETURN_IF(!s->nh || (s->state != SIPNAT_SESSION_INCOMING &&
+                            s->state != SIPNAT_SESSION_RINGING),
+                 -EALREADY);
+    if (!s->pending_answer) {
+        r = sn_media_offer(s->media, s->media_addr, s->local_hold, &offer);
+        if (r < 0)
+            return r;
+        s->offer_out = true;
+    }
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    respond_sdp(s, false, SIP_200_OK,
+                s->pending_answer ? s->pending_answer : offer);
+    sn_log_leave(prev);
+    free(offer);
+    free(s->pending_answer);
+    s->pending_answer = NULL;
+    s->answered = true;
+    session_event(s, SIPNAT_SESSION_ESTABLISHED, 200, "OK");
+    return 0;
+}
+
+SIPNAT_API int sipnat_session_reject(sipnat_session *s, int status)
+{
+    SN_RETURN_IF(!s || status < 300 || status > 699, -EINVAL);
+    SN_RETURN_IF(!s->incoming, -EPROTO);
+    SN_RETURN_IF(!s->nh || s->answered || s->state == SIPNAT_SESSION_TERMINATED,
+                 -EALREADY);
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    nua_respond(s->nh, status, sip_status_phrase(status), TAG_END());
+    sn_log_leave(prev);
+    session_event(s, SIPNAT_SESSION_TERMINATED, status,
+                  sip_status_phrase(status) ? sip_status_phrase(status) : "");
+    return 0;
+}
+
+SIPNAT_API int sipnat_session_hangup(sipnat_session *s)
+{
+    SN_RETURN_IF(!s, -EINVAL);
+    SN_RETURN_IF(!s->nh || s->state == SIPNAT_SESSION_TERMINATED, -EALREADY);
+    if (s->incoming && !s->answered)
+        return sipnat_session_reject(s, 486);
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    if (!s->answered)
+        nua_cancel(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
+    else
+        nua_bye(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
+    sn_log_leave(prev);
+    return 0;
+}
+
+/* A re-INVITE of ours: hold or resume. */
+static int reinvite(sipnat_session *s, bool hold)
+{
+    char *sdp = NULL;
+    int r;
+
+    SN_RETURN_IF(!s, -EINVAL);
+    SN_RETURN_IF(!s->nh || !s->answered || s->state == SIPNAT_SESSION_TERMINATED,
+                 -ENOTCONN);
+    SN_RETURN_IF(s->offer_out, -EBUSY);
+    r = sn_media_offer(s->media, s->media_addr, hold, &sdp);
+    if (r < 0)
+        return r;
+    s->local_hold = hold;
+    s->offer_out = true;
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via),
+               SIPTAG_CONTACT_STR(s->route.contact),
+               SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+               SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    sn_log_leave(prev);
+    free(sdp);
+    return 0;
+}
+
+SIPNAT_API int sipnat_session_hold(sipnat_session *s)
+{
+    return reinvite(s, true);
+}
+
+SIPNAT_API int sipnat_session_resume(sipnat_session *s)
+{
+    return reinvite(s, false);
+}
+
+SIPNAT_API int sipnat_session_bridge(sipnat_session *a, sipnat_session *b)
+{
+    int r;
+
+    SN_RETURN_IF(!a || a == b, -EINVAL);
+    SN_RETURN_IF(b && (a->t->ctx != b->t->ctx || !b->media), -EINVAL);
+    SN_RETURN_IF(!a->media, -EINVAL);
+    r = sipnat_anchor_bridge(sn_media_anchor(a->media),
+                             b ? sn_media_anchor(b->media) : NULL);
+    if (r < 0)
+        return r;
+    unbridge(a);
+    if (b) {
+        unbridge(b);
+        a->bridged = b;
+        b->bridged = a;
+    }
+    return 0;
+}
+
+/* -- accessors -------------------------------------------------------- */
+
+sipnat_endpoint *sn_session_endpoint(sipnat_session *s)
+{
+    return s->ep;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_incoming_func(sipnat_endpoint_cfg *cfg,
+                                                     sipnat_incoming_func func,
+                                                     void *user_data)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->incoming_func = func;
+    cfg->incoming_user_data = user_data;
+    return 0;
+}
+
+/* Asterisk's names and the RTP names, as one list "PCMU,PCMA". */
+SIPNAT_API int sipnat_endpoint_cfg_set_codecs(sipnat_endpoint_cfg *cfg,
+                                              const char *allow)
+{
+    char list[64] = "", item[32];
+    const char *p = allow;
+    size_t n;
+
+    SN_RETURN_IF(!cfg || !allow || strlen(allow) > 256, -EINVAL);
+    while (*p) {
+        const char *name;
+
+        p += strspn(p, " ,");
+        n = strcspn(p, " ,");
+        if (n == 0)
+            break;
+        SN_RETURN_IF(n >= sizeof item, -EINVAL);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        p += n;
+        if (su_casematch(item, "ulaw") || su_casematch(item, "PCMU") ||
+            su_casematch(item, "g711u"))
+            name = "PCMU";
+        else if (su_casematch(item, "alaw") || su_casematch(item, "PCMA") ||
+                 su_casematch(item, "g711a"))
+            name = "PCMA";
+        else
+            return -EINVAL;
+        if (!strstr(list, name))
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                     list[0] ? "," : "", name);
+    }
+    SN_RETURN_IF(!list[0], -EINVAL);
+    return sn_replace_str(&cfg->codecs, list);
+}
+
+static bool word_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] > 0x7e ||
+            strchr("<>\"@;,\\", s[i]))
+            return false;
+    return true;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_from(sipnat_endpoint_cfg *cfg,
+                                            const char *user,
+                                            const char *domain)
+{
+    int r;
+
+    SN_RETURN_IF(!cfg || (user && !word_ok(user, 128)) ||
+                     (domain && !word_ok(domain, 253)),
+                 -EINVAL);
+    if ((r = sn_replace_str(&cfg->from_user, user)) < 0)
+        return r;
+    return sn_replace_str(&cfg->from_domain, domain);
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_rtp_symmetric(sipnat_endpoint_cfg *cfg,
+                                                     int on)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->rtp_symmetric = on != 0;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_direct_media(sipnat_endpoint_cfg *cfg,
+                                                    int on)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->direct_media = on != 0;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_media_address(sipnat_endpoint_cfg *cfg,
+                                                     const char *address)
+{
+    sn_addr a;
+    char buf[SIPNAT_ADDRSTRLEN];
+
+    SN_RETURN_IF(!cfg, -EINVAL);
+    if (!address)
+        return sn_replace_str(&cfg->media_address, NULL);
+    SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
+    sn_addr_format(&a, buf, sizeof buf);
+    return sn_replace_str(&cfg->media_address, buf);
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_rtp_timeout(sipnat_endpoint_cfg *cfg,
+                                                   unsigned seconds)
+{
+    SN_RETURN_IF(!cfg || seconds > 86400, -EINVAL);
+    cfg->rtp_timeout = seconds;
+    return 0;
+}
+
+SIPNAT_API int sipnat_session_set_event_func(sipnat_session *s,
+                                             sipnat_event_func func,
+                                             void *user_data)
+{
+    SN_RETURN_IF(!s, -EINVAL);
+    s->func = func;
+    s->user_data = user_data;
+    return 0;
+}
+
+SIPNAT_API int sipnat_session_get_state(const sipnat_session *s)
+{
+    return s ? s->state : -EINVAL;
+}
+
+SIPNAT_API sipnat_endpoint *sipnat_session_get_endpoint(const sipnat_session *s)
+{
+    return s ? s->ep : NULL;
+}
+
+SIPNAT_API const char *sipnat_session_get_remote_uri(const sipnat_session *s)
+{
+    return s ? s->remote_uri : NULL;
+}
+
+SIPNAT_API sipnat_anchor *sipnat_session_get_anchor(const sipnat_session *s)
+{
+    return s && s->media ? sn_media_anchor(s->media) : NULL;
+}
+
+/* -- NUA events ------------------------------------------------------- */
+
+static void media_changed(sipnat_session *s, const sn_media_change *chg)
+{
+    if (chg->remote_hold != s->remote_hold) {
+        s->remote_hold = chg->remote_hold;
+        session_event(s, chg->remote_hold ? SIPNAT_SESSION_HELD
+                                          : SIPNAT_SESSION_RESUMED,
+                      0, chg->remote_hold ? "held by the peer"
+                                          : "resumed by the peer");
+    } else if (chg->moved) {
+        session_event(s, SIPNAT_SESSION_MEDIA_CHANGED, 0,
+                      "the peer's media moved");
+    }
+}
+
+/* The answer to our offer, in a 18x/2xx or (late offer) the ACK. */
+static void take_answer(sipnat_session *s, sip_t const *sip, bool reinvite)
+{
+    char why[128] = "";
+    sn_media_change chg = {0};
+
+    if (!sip || !sip->sip_payload || !sip->sip_payload->pl_len || !s->offer_out)
+        return; /* no SDP, or the 200 repeating the 183's answer */
+    s->offer_out = false;
+    if (sn_media_take_answer(s->media, sip->sip_payload->pl_data,
+                             sip->sip_payload->pl_len, why, sizeof why,
+                             &chg) < 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
+               "%s: unusable answer: %s; hanging up", s->remote_uri, why);
+        nua_bye(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
+        return;
+    }
+    if (reinvite) {
+        if (s->local_hold)
+            session_event(s, SIPNAT_SESSION_HELD, 200, "held");
+        else
+            session_event(s, SIPNAT_SESSION_RESUMED, 200, "resumed");
+    } else {
+        s->remote_hold = chg.remote_hold;
+    }
+}
+
+static void incoming_reoffer(sipnat_session *s, sip_t const *sip,
+                             nua_event_t event)
+{
+    char why[128] = "";
+    int status = 0;
+    sn_media_change chg = {0};
+    char *answer = NULL;
+
+    if (sip->sip_payload && sip->sip_payload->pl_len)
+        answer = take_offer(s, sip, &status, why, sizeof why, &chg);
+    else if (sn_media_offer(s->media, s->media_addr, s->local_hold, &answer) == 0)
+        s->offer_out = true; /* no offer: ours goes in the 200 */
+    if (!answer) {
+        nua_respond(s->nh, status ? status : 500, why[0] ? why : "Media Error",
+                    NUTAG_WITH_THIS(s->t->nua), TAG_END());
+        return;
+    }
+    (void)event;
+    respond_sdp(s, true, SIP_200_OK, answer);
+    free(answer);
+    media_changed(s, &chg);
+}
+
+void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
+                          char const *phrase, nua_handle_t *nh,
+                          sip_t const *sip, tagi_t tags[])
+{
+    int callstate = -1;
+
+    (void)nh;
+    sipnat_session_ref(s);
+    switch (event) {
+    case nua_r_invite:
+        if (status == 180 || status == 181 || status == 183) {
+            if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
+                take_answer(s, sip, false);
+                session_event(s, SIPNAT_SESSION_EARLY_MEDIA, status, phrase);
+            } else if (s->state == SIPNAT_SESSION_CALLING) {
+                session_event(s, SIPNAT_SESSION_RINGING, status, phrase);
+            }
+        } else if (status >= 200 && status < 300) {
+            bool reinv = s->answered;
+
+            take_answer(s, sip, reinv);
+            if (!reinv) {
+                s->answered = true;
+                session_event(s, SIPNAT_SESSION_ESTABLISHED, status, phrase);
+            }
+        } else if (status >= 300) {
+            s->offer_out = false;
+            if (s->answered)
+                sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
+                       "%s: re-INVITE refused: %d %s", s->remote_uri, status,
+                       phrase);
+            else
+                session_event(s, SIPNAT_SESSION_TERMINATED, status, phrase);
+        }
+        break;
+
+    case nua_i_invite:
+        /* A re-INVITE on our dialog (the first INVITE went through
+         * sn_session_incoming). */
+        if (s->answered && sip)
+            incoming_reoffer(s, sip, event);
+        break;
+
+    case nua_i_update:
+        if (sip)
+            incoming_reoffer(s, sip, event);
+        break;
+
+    case nua_i_ack:
+        if (s->offer_out)
+            take_answer(s, sip, false);
+        break;
+
+    case nua_i_cancel:
+        session_event(s, SIPNAT_SESSION_TERMINATED, 487, "Cancelled");
+        break;
+
+    case nua_i_bye:
+        session_event(s, SIPNAT_SESSION_TERMINATED, 200, "BYE from the peer");
+        break;
+
+    case nua_r_bye:
+        if (status >= 200)
+            session_event(s, SIPNAT_SESSION_TERMINATED, status, "hung up");
+        break;
+
+    case nua_i_state:
+        tl_gets(tags, NUTAG_CALLSTATE_REF(callstate), TAG_END());
+        if (callstate == nua_callstate_terminated)
+            dialog_gone(s, status, phrase);
+        break;
+
+    case nua_i_terminated:
+        dialog_gone(s, status, phrase);
+        break;
+
+    default:
+        break;
+    }
+    sipnat_session_unref(s);
+}
+
+/* -- rtp_timeout ------------------------------------------------------ */
+
+/* The anchor saw no media for rtp_timeout: Asterisk hangs up. */
+void sn_session_media_timeout(sipnat_session *s)
+{
+    if (!s->nh || s->state == SIPNAT_SESSION_TERMINATED)
+        return;
+    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session",
+           "%s: no media for %u s: hanging up", s->remote_uri,
+           s->ep->cfg.rtp_timeout);
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    if (s->answered)
+        nua_bye(s->nh, SIPTAG_VIA_STR(s->route.via),
+                SIPTAG_REASON_STR("Q.850;cause=16;text=\"rtp timeout\""),
+                TAG_END());
+    sn_log_leave(prev);
+    session_event(s, SIPNAT_SESSION_TERMINATED, 408, "RTP timeout");
+}

@@ -1,0 +1,50 @@
+/*
+ * libsipnat - calls inside lib/sip: the INVITE dialog (session.c) and its
+ * media, SDP and anchor (session_media.c).
+ */
+#ifndef SIPNAT_SIP_SESSION_H
+#define SIPNAT_SIP_SESSION_H
+
+#include "sip/endpoint.h"
+#include "sip/route.h"
+
+#include <sipnat/session.h>
+
+/* What an offer or answer from the peer changed. */
+typedef struct sn_media_change {
+    bool remote_hold;  /* the peer sends nothing to us (sendonly/inactive) */
+    bool moved;        /* its media address or port changed */
+} sn_media_change;
+
+typedef struct sn_session_media sn_session_media;
+
+/* The media of a session: an anchor on the transport's RTP ports, bound
+ * to `local` (the address the system uses toward the peer). */
+int sn_media_new(sn_session_media **ret, sipnat_session *s, const char *local);
+void sn_media_free(sn_session_media *m);
+sipnat_anchor *sn_media_anchor(sn_session_media *m);
+/* Our offer naming `addr` (hold: sendonly). *sdp is malloc'ed. */
+int sn_media_offer(sn_session_media *m, const char *addr, bool hold, char **sdp);
+/* The peer's offer: 0 and our answer in *sdp (malloc'ed); or a negative
+ * errno with *status the response to refuse it with (400, 488) and *why. */
+int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
+                        const char *addr, bool hold, char **sdp, int *status,
+                        char *why, size_t why_len, sn_media_change *change);
+/* The peer's answer to our offer. */
+int sn_media_take_answer(sn_session_media *m, const char *answer, size_t len,
+                         char *why, size_t why_len, sn_media_change *change);
+
+/* lib/sip/session.c, from the transport's NUA callback. */
+void sn_session_nua_event(struct sipnat_session *s, nua_event_t event,
+                          int status, char const *phrase, nua_handle_t *nh,
+                          sip_t const *sip, tagi_t tags[]);
+/* An INVITE on a new handle: true when a session took it. */
+bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
+                         sip_t const *sip, sipnat_endpoint *ep);
+
+/* The anchor saw no media for the endpoint's rtp_timeout. */
+void sn_session_media_timeout(struct sipnat_session *s);
+/* The endpoint of a session, for session_media.c. */
+sipnat_endpoint *sn_session_endpoint(struct sipnat_session *s);
+
+#endif /* SIPNAT_SIP_SESSION_H */

@@ -1,0 +1,253 @@
+/*
+ * libsipnat - the media of a session: our SDP (lib/media/mdesc.c, printed
+ * and parsed by lib/sip/sdp.c, never by sofia's SOA) and the anchor that
+ * carries the RTP (lib/media). Every description the peer sends updates
+ * the anchor: where to send, which payload types, which directions; a new
+ * address opens a new latching window there.
+ */
+#include "sip/session.h"
+#include "sip/sdp.h"
+#include "media/mdesc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+struct sn_session_media {
+    sipnat_session *s;          /* not referenced: it owns us */
+    sipnat_anchor *anchor;
+    sn_media_prefs prefs;
+    sn_local_addr ours;
+    sn_sdesc local;             /* the last description we sent */
+    bool have_local;
+    bool offer_out;             /* `local` is an offer awaiting its answer */
+    uint64_t sess_id;
+    char remote[SIPNAT_ADDRSTRLEN];
+    int remote_port;
+};
+
+static void on_media_event(const sipnat_event *ev, void *user_data)
+{
+    sn_session_media *m = user_data;
+
+    if (ev->type == SIPNAT_EVENT_MEDIA && ev->state == SIPNAT_MEDIA_TIMEOUT)
+        sn_session_media_timeout(m->s);
+}
+
+/* "PCMU,PCMA" as the Asterisk names the prefs take. */
+static int prefs_from(sn_media_prefs *p, const char *codecs)
+{
+    char list[64] = "";
+    const char *c = codecs;
+
+    sn_media_prefs_default(p);
+    while (c && *c) {
+        size_t n = strcspn(c, ",");
+        const char *name = n == 4 && strncmp(c, "PCMU", 4) == 0   ? "ulaw"
+                           : n == 4 && strncmp(c, "PCMA", 4) == 0 ? "alaw"
+                                                                   : NULL;
+        if (name)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                     list[0] ? "," : "", name);
+        c += n + (c[n] == ',');
+    }
+    return list[0] ? sn_media_prefs_allow(p, list) : 0;
+}
+
+int sn_media_new(sn_session_media **ret, sipnat_session *s, const char *local)
+{
+    sipnat_endpoint *ep = sn_session_endpoint(s);
+    sipnat_transport *t = ep->t;
+    sipnat_anchor_cfg *ac = NULL;
+    sn_session_media *m;
+    char addr[SIPNAT_ADDRSTRLEN];
+    int r, port = 0;
+
+    *ret = NULL;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    m->s = s;
+    if (getrandom(&m->sess_id, sizeof m->sess_id, 0) != sizeof m->sess_id)
+        m->sess_id = sn_now_usec();
+    m->sess_id &= 0x3fffffffffffffffULL; /* fits o= as a decimal */
+    r = prefs_from(&m->prefs, ep->cfg.codecs);
+    if (r == 0)
+        r = sipnat_anchor_cfg_new(&ac);
+    if (r == 0)
+        r = sipnat_anchor_cfg_set_bind(ac, local);
+    if (r == 0)
+        r = sipnat_anchor_cfg_set_port_range(ac, t->rtp_min, t->rtp_max);
+    if (r == 0)
+        r = sipnat_anchor_cfg_set_symmetric(ac, ep->cfg.rtp_symmetric);
+    if (r == 0)
+        r = sipnat_anchor_cfg_set_timeout(ac, ep->cfg.rtp_timeout);
+    if (r == 0)
+        r = sipnat_anchor_cfg_set_event_func(ac, on_media_event, m);
+    if (r == 0)
+        r = sipnat_anchor_new(&m->anchor, t->ctx, ac);
+    sipnat_anchor_cfg_free(ac);
+    if (r == 0)
+        r = sipnat_anchor_get_local(m->anchor, addr, &port);
+    if (r < 0) {
+        sn_media_free(m);
+        return r;
+    }
+    m->ours.rtp_port = (uint16_t)port;
+    m->ours.rtcp_port = (uint16_t)(port + 1);
+    *ret = m;
+    return 0;
+}
+
+void sn_media_free(sn_session_media *m)
+{
+    if (!m)
+        return;
+    sipnat_anchor_unref(m->anchor);
+    free(m);
+}
+
+sipnat_anchor *sn_media_anchor(sn_session_media *m)
+{
+    return m->anchor;
+}
+
+/* The address the SDP names: what the policy advertises. */
+static int set_addr(sn_session_media *m, const char *addr)
+{
+    return sn_addr_parse(addr, &m->ours.addr) < 0 ? -EINVAL : 0;
+}
+
+/* Stamp (origin, version) and print what we send; keep it. */
+static int emit(sn_session_media *m, sn_sdesc *d, char **sdp)
+{
+    char *buf;
+    int r = sn_mdesc_stamp(d, m->have_local ? &m->local : NULL, m->sess_id);
+
+    if (r < 0)
+        return r;
+    buf = malloc(4096);
+    if (!buf)
+        return -ENOMEM;
+    r = sn_sdp_print(d, buf, 4096);
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    m->local = *d;
+    m->have_local = true;
+    *sdp = buf;
+    return 0;
+}
+
+/* What the exchange decided, into the anchor. */
+static int apply(sn_session_media *m, const sn_negotiated *n, sn_media_change *chg)
+{
+    char remote[SIPNAT_ADDRSTRLEN], rtcp[SIPNAT_ADDRSTRLEN];
+    int r;
+
+    sn_addr_format(&n->remote, remote, sizeof remote);
+    sn_addr_format(&n->rtcp_remote, rtcp, sizeof rtcp);
+    memset(chg, 0, sizeof *chg);
+    chg->remote_hold = n->held;
+    chg->moved = m->remote_port &&
+                 (strcmp(remote, m->remote) != 0 || n->rtp_port != m->remote_port);
+    if (strcmp(remote, m->remote) != 0 || n->rtp_port != m->remote_port) {
+        /* A new address: the anchor opens a new latching window there. */
+        r = sipnat_anchor_set_remote(m->anchor, remote, n->rtp_port, n->rtcp_port);
+        if (r < 0)
+            return r;
+        snprintf(m->remote, sizeof m->remote, "%s", remote);
+        m->remote_port = n->rtp_port;
+    }
+    r = sipnat_anchor_set_codec(m->anchor, n->pt, n->codec, n->dtmf_pt, n->ptime);
+    if (r == 0)
+        r = sipnat_anchor_set_direction(m->anchor, n->send, n->recv);
+    return r;
+}
+
+int sn_media_offer(sn_session_media *m, const char *addr, bool hold, char **sdp)
+{
+    sn_sdesc d;
+    int r;
+
+    *sdp = NULL;
+    if ((r = set_addr(m, addr)) < 0)
+        return r;
+    r = sn_mdesc_offer(&m->prefs, &m->ours, hold ? SN_DIR_SENDONLY : SN_DIR_SENDRECV,
+                       &d);
+    if (r == 0)
+        r = emit(m, &d, sdp);
+    if (r == 0)
+        m->offer_out = true;
+    return r;
+}
+
+int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
+                        const char *addr, bool hold, char **sdp, int *status,
+                        char *why, size_t why_len, sn_media_change *change)
+{
+    sn_sdesc in, out;
+    sn_negotiated n;
+    int r;
+
+    *sdp = NULL;
+    *status = 0;
+    if ((r = set_addr(m, addr)) < 0) {
+        *status = 500;
+        return r;
+    }
+    r = sn_sdp_parse(offer, len, &in, why, why_len);
+    if (r < 0) {
+        *status = sn_sdp_status(r);
+        return r;
+    }
+    r = sn_mdesc_answer(&in, &m->prefs, &m->ours, hold ? SN_DIR_SENDONLY : SN_DIR_SENDRECV,
+                        &out);
+    if (r < 0) {
+        *status = r == -ENOTSUP ? 488 : 500;
+        snprintf(why, why_len, "%s", r == -ENOTSUP ? "Not Acceptable Here"
+                                                   : "cannot answer");
+        return r;
+    }
+    r = sn_mdesc_result(&out, &in, &n);
+    if (r == 0)
+        r = apply(m, &n, change);
+    if (r == 0)
+        r = emit(m, &out, sdp);
+    if (r < 0) {
+        *status = r == -ENOTSUP ? 488 : 500;
+        snprintf(why, why_len, "%s", sipnat_strerror(r));
+        free(*sdp);
+        *sdp = NULL;
+        return r;
+    }
+    m->offer_out = false;
+    return 0;
+}
+
+int sn_media_take_answer(sn_session_media *m, const char *answer, size_t len,
+                         char *why, size_t why_len, sn_media_change *change)
+{
+    sn_sdesc in;
+    sn_negotiated n;
+    int r;
+
+    if (!m->offer_out) {
+        snprintf(why, why_len, "an answer to no offer");
+        return -EPROTO;
+    }
+    r = sn_sdp_parse(answer, len, &in, why, why_len);
+    if (r < 0)
+        return r;
+    r = sn_mdesc_accept_answer(&m->local, &in, &n);
+    if (r < 0) {
+        snprintf(why, why_len, "%s",
+                 r == -EPROTO ? "the answer breaks offer/answer (RFC 3264)"
+                              : "no usable audio in the answer");
+        return r;
+    }
+    m->offer_out = false;
+    return apply(m, &n, change);
+}

@@ -1,0 +1,454 @@
+/* libsipnat tests - calls: INVITE both ways, offer/answer as it crosses
+ * the wire, refusals (488, 400), CANCEL, BYE, hold, and rtp_timeout.
+ * The peer is the in-process mock on 127.0.0.1. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct call_log {
+    int n;
+    int states[32];
+    int last_state;
+    int last_status;
+    char last_phrase[128];
+    sipnat_session *incoming; /* referenced */
+    int answer;               /* 1: answer at once; 2: ring only */
+} call_log;
+
+static void on_event(const sipnat_event *ev, void *ud)
+{
+    call_log *l = ud;
+
+    ck_assert_int_eq(ev->type, SIPNAT_EVENT_SESSION);
+    if (l->n < 32)
+        l->states[l->n] = ev->state;
+    l->n++;
+    l->last_state = ev->state;
+    l->last_status = ev->status;
+    snprintf(l->last_phrase, sizeof l->last_phrase, "%s", ev->phrase);
+}
+
+static bool saw(const call_log *l, int state)
+{
+    for (int i = 0; i < l->n && i < 32; i++)
+        if (l->states[i] == state)
+            return true;
+    return false;
+}
+
+static void on_incoming(sipnat_session *s, void *ud)
+{
+    call_log *l = ud;
+
+    l->incoming = sipnat_session_ref(s);
+    ck_assert_ok(sipnat_session_set_event_func(s, on_event, l));
+    ck_assert_int_eq(sipnat_session_get_state(s), SIPNAT_SESSION_INCOMING);
+    if (l->answer == 1)
+        ck_assert_ok(sipnat_session_answer(s));
+    else if (l->answer == 2)
+        ck_assert_ok(sipnat_session_ring(s));
+}
+
+static sipnat_transport *transport(sipnat_ctx *ctx)
+{
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_rtp_ports(cfg, 41000, 41999));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg);
+    return t;
+}
+
+static sipnat_endpoint *endpoint(sipnat_transport *t, call_log *l, unsigned rtp_timeout)
+{
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "peer"));
+    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_codecs(cfg, "alaw,ulaw"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_from(cfg, "19998887777", "example.com"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_rtp_timeout(cfg, rtp_timeout));
+    if (l)
+        ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, l));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    return ep;
+}
+
+static const char offer_pcmu[] =
+    "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 7000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+    "a=fmtp:101 0-16\r\na=sendrecv\r\n";
+
+/* An INVITE from the mock with `sdp` (NULL: none); its final status. */
+static int invite(sipnat_ctx *ctx, mock_peer *peer, int port, const char *call_id,
+                  unsigned cseq, const char *to_tag, const char *sdp, int wait_final)
+{
+    char msg[4096];
+
+    snprintf(msg, sizeof msg,
+             "INVITE sip:19998887777@127.0.0.1:%d SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%u;rport\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:2025550100@127.0.0.1>;tag=caller\r\n"
+             "To: <sip:19998887777@127.0.0.1>%s%s\r\n"
+             "Call-ID: %s\r\nCSeq: %u INVITE\r\n"
+             "Contact: <sip:2025550100@127.0.0.1:%d>\r\n"
+             "%s"
+             "Content-Length: %zu\r\n\r\n%s",
+             port, peer->port, call_id, cseq, to_tag ? ";tag=" : "", to_tag ? to_tag : "",
+             call_id, cseq, peer->port, sdp ? "Content-Type: application/sdp\r\n" : "",
+             sdp ? strlen(sdp) : 0, sdp ? sdp : "");
+    mock_peer_send_raw(peer, port, msg, call_id);
+    for (int k = 0; k < (wait_final ? 150 : 10) && peer->awaited_status == 0; k++)
+        run_pull(ctx, peer, NULL, 20);
+    return peer->awaited_status;
+}
+
+/* The To tag the library gave its answer. */
+static void to_tag(const char *resp, char *tag, size_t len)
+{
+    const char *to = strstr(resp, "\r\nTo: ");
+    const char *t = to ? strstr(to, ";tag=") : NULL;
+
+    ck_assert_ptr_nonnull(t);
+    snprintf(tag, len, "%.*s", (int)strcspn(t + 5, "\r\n;"), t + 5);
+}
+
+static void in_dialog(mock_peer *peer, int port, const char *method, const char *call_id,
+                      unsigned cseq, const char *tag)
+{
+    char msg[2048];
+
+    snprintf(msg, sizeof msg,
+             "%s sip:19998887777@127.0.0.1:%d SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%s-%u;rport\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:2025550100@127.0.0.1>;tag=caller\r\n"
+             "To: <sip:19998887777@127.0.0.1>;tag=%s\r\n"
+             "Call-ID: %s\r\nCSeq: %u %s\r\nContent-Length: 0\r\n\r\n",
+             method, port, peer->port, method, call_id, cseq, tag, call_id, cseq,
+             method);
+    mock_peer_send_raw(peer, port, msg, call_id);
+}
+
+START_TEST(test_incoming_call)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+    char tag[64], want[64];
+    int done = 0;
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = endpoint(t, &log, 0);
+
+    ck_assert_int_eq(invite(ctx, &peer, port, "in-1", 1, NULL, offer_pcmu, 1), 200);
+    ck_assert_ptr_nonnull(log.incoming);
+    ck_assert(saw(&log, SIPNAT_SESSION_INCOMING));
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    ck_assert_str_eq(sipnat_session_get_remote_uri(log.incoming), "sip:2025550100@127.0.0.1");
+    ck_assert_ptr_eq(sipnat_session_get_endpoint(log.incoming), ep);
+    /* Our answer: PCMA is not preferred by the offerer but is ours; the
+     * address is ours, the port of the transport's range, even. */
+    const char *body = strstr(peer.last_response, "\r\n\r\nv=0");
+    ck_assert_ptr_nonnull(body);
+    ck_assert_ptr_nonnull(strstr(body, "c=IN IP4 127.0.0.1"));
+    const char *m = strstr(body, "m=audio ");
+    ck_assert_ptr_nonnull(m);
+    int rtp = atoi(m + 8);
+    ck_assert_int_ge(rtp, 41000);
+    ck_assert_int_le(rtp, 41999);
+    ck_assert_int_eq(rtp % 2, 0);
+    ck_assert_ptr_nonnull(strstr(m, "RTP/AVP 8 101"));
+    snprintf(want, sizeof want, "a=rtcp:%d", rtp + 1);
+    ck_assert_ptr_nonnull(strstr(body, want));
+    sipnat_anchor *a = sipnat_session_get_anchor(log.incoming);
+    ck_assert_ptr_nonnull(a);
+    char addr[SIPNAT_ADDRSTRLEN];
+    int aport = 0;
+    ck_assert_ok(sipnat_anchor_get_local(a, addr, &aport));
+    ck_assert_int_eq(aport, rtp);
+
+    /* ACK, then the peer's BYE ends it. */
+    to_tag(peer.last_response, tag, sizeof tag);
+    in_dialog(&peer, port, "ACK", "in-1", 1, tag);
+    run_pull(ctx, &peer, &done, 50);
+    in_dialog(&peer, port, "BYE", "in-1", 2, tag);
+    for (int k = 0; k < 100 && peer.awaited_status == 0; k++)
+        run_pull(ctx, &peer, NULL, 20);
+    ck_assert_int_eq(peer.awaited_status, 200);
+    for (int k = 0; k < 50 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+    ck_assert_int_eq(sipnat_session_get_state(log.incoming), SIPNAT_SESSION_TERMINATED);
+
+    sipnat_session_unref(log.incoming);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* Offers we cannot take are refused with the right status, and nothing
+ * is left behind. */
+START_TEST(test_bad_offers)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = endpoint(t, &log, 0);
+
+    /* No common codec (G.729 only). */
+    ck_assert_int_eq(invite(ctx, &peer, port, "bad-1", 1, NULL,
+                            "v=0\r\no=m 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                            "t=0 0\r\nm=audio 7000 RTP/AVP 18\r\n",
+                            1),
+                     488);
+    /* Video only. */
+    ck_assert_int_eq(invite(ctx, &peer, port, "bad-2", 1, NULL,
+                            "v=0\r\no=m 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                            "t=0 0\r\nm=video 7000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
+                            1),
+                     488);
+    /* Not SDP at all. */
+    int st = invite(ctx, &peer, port, "bad-3", 1, NULL, "this is not a session description", 1);
+    ck_assert_msg(st == 400 || st == 488, "status %d", st);
+    /* Garbage with NUL-free binary bytes. */
+    st = invite(ctx, &peer, port, "bad-4", 1, NULL, "v=0\r\nm=audio 99999999 RTP/AVP 0\r\n\x01\x02", 1);
+    ck_assert_msg(st == 400 || st == 488, "status %d", st);
+    ck_assert_ptr_null(log.incoming);
+
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* The caller gives up before we answer. */
+START_TEST(test_cancelled)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 2};
+    char msg[1024];
+    int done = 0;
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = endpoint(t, &log, 0);
+
+    ck_assert_int_eq(invite(ctx, &peer, port, "can-1", 1, NULL, offer_pcmu, 0), 0);
+    for (int k = 0; k < 50 && !saw(&log, SIPNAT_SESSION_RINGING); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_RINGING));
+    ck_assert_ptr_nonnull(strstr(peer.last_response, "SIP/2.0 180"));
+    snprintf(msg, sizeof msg,
+             "CANCEL sip:19998887777@127.0.0.1:%d SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-can-1-1;rport\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:2025550100@127.0.0.1>;tag=caller\r\n"
+             "To: <sip:19998887777@127.0.0.1>\r\nCall-ID: can-1\r\nCSeq: 1 CANCEL\r\n"
+             "Content-Length: 0\r\n\r\n",
+             port, peer.port);
+    mock_peer_send_raw(&peer, port, msg, "can-1");
+    for (int k = 0; k < 100 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+    ck_assert_int_eq(log.last_status, 487);
+    ck_assert_int_eq(sipnat_session_answer(log.incoming), -EALREADY);
+
+    sipnat_session_unref(log.incoming);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* We call the mock; it answers; we hold, resume and hang up. */
+START_TEST(test_outgoing_hold_bye)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {0};
+    sipnat_session *s;
+    char uri[64];
+    int done = 0;
+
+    mock_peer_open(&peer, 200);
+    snprintf(peer.sdp, sizeof peer.sdp, "%s", offer_pcmu);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    sipnat_endpoint *ep = endpoint(t, NULL, 0);
+    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", peer.port);
+
+    ck_assert_ok(sipnat_session_call(&s, ep, uri, on_event, &log));
+    ck_assert_int_eq(sipnat_session_get_state(s), SIPNAT_SESSION_CALLING);
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_ESTABLISHED); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    /* Our offer, as the peer got it: PCMA first (our order), From ours. */
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "From: <sip:19998887777@example.com>"));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "m=audio "));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "RTP/AVP 8 0 101"));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "a=sendrecv"));
+
+    /* The peer answers a hold as RFC 3264 says: recvonly. */
+    snprintf(peer.sdp, sizeof peer.sdp, "%s", offer_pcmu);
+    memcpy(strstr(peer.sdp, "a=sendrecv"), "a=recvonly", 10);
+    ck_assert_ok(sipnat_session_hold(s));
+    ck_assert_int_eq(sipnat_session_hold(s), -EBUSY); /* one offer at a time */
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_HELD); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_HELD));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "a=sendonly"));
+    ck_assert_int_eq(sipnat_session_get_state(s), SIPNAT_SESSION_ESTABLISHED);
+    snprintf(peer.sdp, sizeof peer.sdp, "%s", offer_pcmu);
+    ck_assert_ok(sipnat_session_resume(s));
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_RESUMED); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_RESUMED));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "a=sendrecv"));
+
+    ck_assert_ok(sipnat_session_hangup(s));
+    for (int k = 0; k < 100 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "BYE sip:"));
+
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* A call whose media never comes ends after rtp_timeout, with an event. */
+START_TEST(test_rtp_timeout)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {0};
+    sipnat_session *s;
+    char uri[64];
+    int done = 0;
+
+    mock_peer_open(&peer, 200);
+    snprintf(peer.sdp, sizeof peer.sdp, "%s", offer_pcmu);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    sipnat_endpoint *ep = endpoint(t, NULL, 1);
+    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_session_call(&s, ep, uri, on_event, &log));
+    for (int k = 0; k < 250 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+    ck_assert_int_eq(log.last_status, 408);
+    ck_assert_str_eq(log.last_phrase, "RTP timeout");
+    for (int k = 0; k < 20; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "BYE sip:"));
+
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+START_TEST(test_session_invalid)
+{
+    sipnat_ctx *ctx;
+    sipnat_session *s = (sipnat_session *)1;
+    sipnat_endpoint_cfg *cfg;
+
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_codecs(cfg, "g729"), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_codecs(cfg, ""), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_codecs(NULL, "ulaw"), -EINVAL);
+    ck_assert_ok(sipnat_endpoint_cfg_set_codecs(cfg, "ulaw, alaw,ulaw"));
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_from(cfg, "a b", NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_media_address(cfg, "not.an.ip"), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_rtp_timeout(cfg, 86401), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_incoming_func(NULL, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_rtp_symmetric(NULL, 1), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_direct_media(NULL, 1), -EINVAL);
+    sipnat_endpoint_cfg_free(cfg);
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    sipnat_endpoint *ep = endpoint(t, NULL, 0);
+    ck_assert_int_eq(sipnat_session_call(NULL, ep, "sip:a@127.0.0.1", NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_call(&s, NULL, "sip:a@127.0.0.1", NULL, NULL), -EINVAL);
+    ck_assert_ptr_null(s);
+    ck_assert_int_eq(sipnat_session_call(&s, ep, "http://x", NULL, NULL), -EINVAL);
+    /* No URI and no contact to call. */
+    ck_assert_int_eq(sipnat_session_call(&s, ep, NULL, NULL, NULL), -ENOENT);
+    ck_assert_int_eq(sipnat_session_answer(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_ring(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_reject(NULL, 486), -EINVAL);
+    ck_assert_int_eq(sipnat_session_hangup(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_hold(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_resume(NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_bridge(NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_set_event_func(NULL, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_session_get_state(NULL), -EINVAL);
+    ck_assert_ptr_null(sipnat_session_get_anchor(NULL));
+    ck_assert_ptr_null(sipnat_session_get_endpoint(NULL));
+    ck_assert_ptr_null(sipnat_session_get_remote_uri(NULL));
+    ck_assert_ptr_null(sipnat_session_ref(NULL));
+    ck_assert_ptr_null(sipnat_session_unref(NULL));
+    ck_assert_str_eq(sipnat_session_state_name(SIPNAT_SESSION_HELD), "held");
+    ck_assert_str_eq(sipnat_session_state_name(99), "unknown");
+    /* Not an incoming call: nothing to answer. */
+    ck_assert_ok(sipnat_session_call(&s, ep, "sip:a@127.0.0.1:9", NULL, NULL));
+    ck_assert_int_eq(sipnat_session_answer(s), -EPROTO);
+    ck_assert_int_eq(sipnat_session_reject(s, 200), -EINVAL);
+    ck_assert_int_eq(sipnat_session_hold(s), -ENOTCONN);
+    ck_assert_int_eq(sipnat_session_bridge(s, s), -EINVAL);
+    ck_assert_ok(sipnat_session_hangup(s));
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+Suite *session_suite(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("session");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_incoming_call);
+    tcase_add_test(tc, test_bad_offers);
+    tcase_add_test(tc, test_cancelled);
+    tcase_add_test(tc, test_outgoing_hold_bye);
+    tcase_add_test(tc, test_rtp_timeout);
+    tcase_add_test(tc, test_session_invalid);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""RTP end of a lab call: sends a G.711 stream with a recognisable payload
+to the address the call's SDP named, and counts what comes back.
+
+    rtpcheck.py --bind IP:PORT --to IP:PORT --tag X [--count N] [--pps 50]
+                [--expect-tag Y] [--linger S] [--ssrc HEX]
+
+Every packet sent is RTP v2, PT 0, 172 bytes; its payload is the tag byte,
+the sequence number (2 bytes) and then bytes derived from the sequence
+number, so a receiver can tell a packet of the other end (tag Y) intact
+from anything else. Prints one JSON line:
+  {"sent":N,"received":N,"intact":N,"foreign":N,"bad":N,"sources":[...]}
+where "intact" counts packets with the expected tag and payload, "bad"
+those with the tag but a damaged payload, "foreign" anything else.
+Bounded: it sends --count packets and stops --linger seconds later.
+"""
+import argparse
+import json
+import select
+import socket
+import struct
+import time
+
+
+def payload(tag, seq):
+    body = bytes((seq * 7 + i) & 0xFF for i in range(157))
+    return tag.encode()[:1] + struct.pack("!H", seq & 0xFFFF) + body
+
+
+def hostport(s):
+    host, port = s.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bind", required=True)
+    ap.add_argument("--to", required=True)
+    ap.add_argument("--tag", required=True)
+    ap.add_argument("--expect-tag")
+    ap.add_argument("--count", type=int, default=150)
+    ap.add_argument("--pps", type=int, default=50)
+    ap.add_argument("--linger", type=float, default=1.0)
+    ap.add_argument("--ssrc", default="")
+    a = ap.parse_args()
+    if not 1 <= a.count <= 100000 or not 1 <= a.pps <= 10000:
+        ap.error("count and pps out of range")
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(hostport(a.bind))
+    to = hostport(a.to)
+    ssrc = int(a.ssrc, 16) if a.ssrc else (hash(a.tag + a.bind) & 0xFFFFFFFF)
+    sent = received = intact = foreign = bad = 0
+    sources = {}
+    interval = 1.0 / a.pps
+    start = time.monotonic()
+    end = None
+    seq = 0
+    while True:
+        now = time.monotonic()
+        if seq < a.count and now >= start + seq * interval:
+            hdr = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, seq * 160, ssrc)
+            s.sendto(hdr + payload(a.tag, seq), to)
+            sent += 1
+            seq += 1
+            if seq == a.count:
+                end = time.monotonic() + a.linger
+            continue
+        if end is not None and now >= end:
+            break
+        wait = (start + seq * interval - now) if seq < a.count else (end - now)
+        r, _, _ = select.select([s], [], [], max(0.0, min(wait, 0.05)))
+        if not r:
+            continue
+        data, src = s.recvfrom(2048)
+        received += 1
+        key = "%s:%d" % src
+        sources[key] = sources.get(key, 0) + 1
+        if a.expect_tag and len(data) == 172 and data[0] == 0x80 and \
+                data[12:13] == a.expect_tag.encode()[:1]:
+            rseq = struct.unpack("!H", data[13:15])[0]
+            if data[12:] == payload(a.expect_tag, rseq):
+                intact += 1
+            else:
+                bad += 1
+        else:
+            foreign += 1
+    print(json.dumps({"sent": sent, "received": received, "intact": intact,
+                      "foreign": foreign, "bad": bad,
+                      "sources": sorted(sources)}))
+
+
+if __name__ == "__main__":
+    main()
