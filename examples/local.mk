@@ -32,4 +32,11 @@ examples_sipnat_example_libevent_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 examples_sipnat_example_libevent_LDADD = lib/libsipnat.la $(LIBEVENT_LIBS)
 endif
 
+# The softphone: a real program on the library, installed.
+bin_PROGRAMS = examples/sipnat-phone
+examples_sipnat_phone_SOURCES = examples/sipnat-phone.c
+examples_sipnat_phone_CFLAGS = $(AM_CFLAGS) $(SNDFILE_CFLAGS)
+examples_sipnat_phone_LDADD = lib/libsipnat.la $(SNDFILE_LIBS) -lm
+TESTS += tests/phone-help.sh
+
 EXTRA_DIST += tests/examples-sipp.sh

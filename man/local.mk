@@ -138,6 +138,14 @@ dist_man3_MANS += \
 	man/sipnat_config_get_bool.3 \
 	man/sipnat_config_get_location.3 \
 	man/sipnat_config_dump.3 \
+	man/sipnat_config_apply.3 \
+	man/sipnat_setup_ref.3 \
+	man/sipnat_setup_unref.3 \
+	man/sipnat_setup_get_transport.3 \
+	man/sipnat_setup_get_endpoint.3 \
+	man/sipnat_setup_get_registration.3 \
+	man/sipnat_setup_start.3 \
+	man/sipnat_setup_stop.3 \
 	man/sipnat_anchor_cfg_new.3 \
 	man/sipnat_anchor_cfg_free.3 \
 	man/sipnat_anchor_cfg_set_bind.3 \
@@ -162,5 +170,8 @@ dist_man3_MANS += \
 
 # The configuration file (section 5).
 dist_man5_MANS = man/sipnat.conf.5
+
+# The softphone (section 1).
+dist_man1_MANS = man/sipnat-phone.1
 
 EXTRA_DIST += tests/man-lint.sh

@@ -12,6 +12,9 @@
 #include <stdio.h>
 
 #include <sipnat/common.h>
+#include <sipnat/ctx.h>
+#include <sipnat/registration.h>
+#include <sipnat/session.h>
 
 SIPNAT_BEGIN_DECLS
 
@@ -89,6 +92,36 @@ SIPNAT_API int sipnat_config_get_location(const sipnat_config *cfg,
 
 /* Write the model to `f` in the file's own syntax (loadable again). */
 SIPNAT_API int sipnat_config_dump(const sipnat_config *cfg, FILE *f);
+
+/* The objects a configuration describes, made with the public API:
+ * transports (a static policy from local_net and external_*), endpoints
+ * (identify, auth, aor, media options) and registrations. */
+typedef struct sipnat_setup sipnat_setup;
+
+/* What the host wants wired in; append-only, set `size`. */
+typedef struct sipnat_setup_hooks {
+    size_t size;
+    sipnat_incoming_func incoming;  /* every endpoint's incoming calls */
+    sipnat_event_func events;       /* registration and contact events */
+    void *user_data;                /* for incoming, events and diag */
+    sipnat_config_diag_func diag;   /* errors building an object */
+    unsigned keepalive;             /* registrations' keep-alive, seconds */
+} sipnat_setup_hooks;
+
+SIPNAT_API int sipnat_config_apply(sipnat_setup **ret, const sipnat_config *cfg,
+                                   sipnat_ctx *ctx,
+                                   const sipnat_setup_hooks *hooks);
+SIPNAT_API sipnat_setup *sipnat_setup_ref(sipnat_setup *setup);
+SIPNAT_API sipnat_setup *sipnat_setup_unref(sipnat_setup *setup);
+SIPNAT_API sipnat_transport *sipnat_setup_get_transport(const sipnat_setup *setup,
+                                                        const char *name);
+SIPNAT_API sipnat_endpoint *sipnat_setup_get_endpoint(const sipnat_setup *setup,
+                                                      const char *name);
+SIPNAT_API sipnat_registration *
+sipnat_setup_get_registration(const sipnat_setup *setup, const char *name);
+/* Start every registration (returns how many); stop them (unregister). */
+SIPNAT_API int sipnat_setup_start(sipnat_setup *setup);
+SIPNAT_API int sipnat_setup_stop(sipnat_setup *setup);
 
 SIPNAT_END_DECLS
 
