@@ -1,0 +1,556 @@
+/*
+ * bench/anchor - RTP relay throughput, CPU per packet and added latency of
+ * bridged libsipnat anchors, against a bare recvmmsg/sendmmsg forwarder
+ * measured in the same run (see bench/README).
+ *
+ * Three threads: the relay under test (this thread: a sipnat_ctx driven in
+ * pull mode, or the bare forwarder), a generator sending N G.711 streams
+ * (172-byte packets, 50 per second each, a send timestamp in the payload)
+ * from one socket, and a receiver collecting them on one socket. The
+ * relay's CPU time is its thread's CPU clock (user + system).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <sipnat/sipnat.h>
+
+#define PKT 172          /* 12 RTP + 160 G.711 */
+#define STREAM_PPS 50
+#define BATCH 32
+#define MAX_STREAMS 4500 /* 4 fds per anchored stream under a 20,000 fd limit */
+#define PORT_MIN 20000
+#define PORT_MAX 59999
+#define MAX_SAMPLES 2000000
+
+typedef enum relay_kind { RELAY_ANCHOR, RELAY_BARE } relay_kind;
+
+typedef struct trial {
+    relay_kind kind;
+    unsigned streams;
+    unsigned stream_pps;  /* per stream */
+    double seconds;
+    bool burst;           /* all streams at once every 1/stream_pps s */
+    bool latency;         /* keep latency samples */
+    /* results */
+    uint64_t sent, received;
+    double cpu_us_per_pkt;
+    double p50_us, p99_us;
+} trial;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what, int err)
+{
+    fprintf(stderr, "bench/anchor: %s: %s\n", what, strerror(err < 0 ? -err : err));
+    exit(2);
+}
+
+static int udp_socket(int port, int rcvbuf)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        die("socket", errno);
+    if (rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+        return -errno;
+    return fd;
+}
+
+static int local_port(int fd)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    getsockname(fd, (struct sockaddr *)&sin, &len);
+    return ntohs(sin.sin_port);
+}
+
+/* -- load: generator and receiver ------------------------------------------ */
+
+typedef struct load {
+    const trial *t;
+    int gen_fd, recv_fd;
+    int *ports;                /* relay input port of each stream */
+    atomic_bool gen_done;
+    atomic_bool stop_recv;
+    uint64_t sent, received;
+    uint32_t *lat_us;          /* latency samples */
+    size_t n_lat;
+} load;
+
+static void *generator(void *arg)
+{
+    load *l = arg;
+    const trial *t = l->t;
+    double rate = (double)t->streams * t->stream_pps;
+    uint64_t total = (uint64_t)(rate * t->seconds);
+    uint64_t start = now_ns(), sent = 0;
+    uint16_t *seq = calloc(t->streams, sizeof *seq);
+    static uint8_t bufs[BATCH][PKT];
+    struct sockaddr_in to[BATCH];
+    struct iovec iov[BATCH];
+    struct mmsghdr msg[BATCH];
+
+    prctl(PR_SET_TIMERSLACK, 1UL);
+    memset(msg, 0, sizeof msg);
+    while (sent < total) {
+        uint64_t now = now_ns(), due;
+        if (t->burst) {
+            /* whole rounds: every stream at once, each 1/stream_pps s */
+            uint64_t rounds = (now - start) * t->stream_pps / 1000000000u + 1;
+            due = rounds * t->streams;
+        } else {
+            due = (uint64_t)((double)(now - start) * rate / 1e9) + 1;
+        }
+        if (due > total)
+            due = total;
+        while (sent < due) {
+            unsigned n = 0;
+            uint64_t stamp = now_ns();
+            while (n < BATCH && sent + n < due) {
+                unsigned s = (unsigned)((sent + n) % t->streams);
+                uint8_t *p = bufs[n];
+                memset(p, 0xFF, PKT);
+                p[0] = 0x80;
+                p[1] = 0;
+                p[2] = (uint8_t)(seq[s] >> 8);
+                p[3] = (uint8_t)seq[s];
+                uint32_t ts = (uint32_t)seq[s] * 160u, ssrc = 0x10000u + s;
+                memcpy(p + 4, &ts, 4);
+                memcpy(p + 8, &ssrc, 4);
+                memcpy(p + 12, &stamp, 8);
+                memcpy(p + 20, &s, 4);
+                seq[s]++;
+                to[n] = (struct sockaddr_in){.sin_family = AF_INET,
+                                             .sin_port = htons((uint16_t)l->ports[s]),
+                                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                iov[n] = (struct iovec){.iov_base = p, .iov_len = PKT};
+                msg[n].msg_hdr = (struct msghdr){.msg_name = &to[n], .msg_namelen = sizeof to[n],
+                                                 .msg_iov = &iov[n], .msg_iovlen = 1};
+                n++;
+            }
+            unsigned done = 0;
+            while (done < n) {
+                int r = sendmmsg(l->gen_fd, msg + done, n - done, 0);
+                if (r > 0)
+                    done += (unsigned)r;
+                else if (errno == EAGAIN || errno == ENOBUFS)
+                    poll(&(struct pollfd){.fd = l->gen_fd, .events = POLLOUT}, 1, 1);
+                else
+                    done++; /* counted as sent, and lost */
+            }
+            sent += n;
+        }
+        if (sent >= total)
+            break;
+        /* sleep until the next packet (or round) is due */
+        uint64_t next = t->burst
+            ? start + (sent / t->streams) * 1000000000u / t->stream_pps
+            : start + (uint64_t)((double)sent * 1e9 / rate);
+        struct timespec ts = {.tv_sec = (time_t)(next / 1000000000u),
+                              .tv_nsec = (long)(next % 1000000000u)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    }
+    l->sent = sent;
+    free(seq);
+    atomic_store(&l->gen_done, true);
+    return NULL;
+}
+
+static void *receiver(void *arg)
+{
+    load *l = arg;
+    static uint8_t bufs[BATCH][2048];
+    struct iovec iov[BATCH];
+    struct mmsghdr msg[BATCH];
+
+    for (int i = 0; i < BATCH; i++) {
+        iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof bufs[i]};
+        msg[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+    }
+    while (!atomic_load(&l->stop_recv)) {
+        struct pollfd p = {.fd = l->recv_fd, .events = POLLIN};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        int n = recvmmsg(l->recv_fd, msg, BATCH, MSG_DONTWAIT, NULL);
+        uint64_t now = now_ns();
+        for (int i = 0; i < n; i++) {
+            uint64_t stamp;
+            if (msg[i].msg_len != PKT)
+                continue;
+            l->received++;
+            memcpy(&stamp, bufs[i] + 12, 8);
+            if (l->lat_us && l->n_lat < MAX_SAMPLES)
+                l->lat_us[l->n_lat++] = (uint32_t)((now - stamp) / 1000u);
+        }
+    }
+    return NULL;
+}
+
+/* -- relays under test ----------------------------------------------------- */
+
+typedef struct relay {
+    relay_kind kind;
+    unsigned n;
+    /* anchor */
+    sipnat_ctx *ctx;
+    sipnat_anchor **a;
+    /* bare */
+    int epfd;
+    int *in_fd, *out_fd;
+    struct sockaddr_in dst;
+} relay;
+
+static void relay_open(relay *r, relay_kind kind, unsigned n, int gen_port, int recv_port,
+                       int *ports)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->n = n;
+    if (kind == RELAY_ANCHOR) {
+        sipnat_anchor_cfg *cfg = NULL;
+        int e = sipnat_ctx_new(&r->ctx);
+        if (e == 0)
+            e = sipnat_anchor_cfg_new(&cfg);
+        if (e == 0)
+            e = sipnat_anchor_cfg_set_bind(cfg, "127.0.0.1");
+        if (e == 0)
+            e = sipnat_anchor_cfg_set_port_range(cfg, PORT_MIN, PORT_MAX);
+        if (e < 0)
+            die("ctx", e);
+        r->a = calloc(2 * n, sizeof *r->a);
+        for (unsigned i = 0; i < n; i++) {
+            sipnat_anchor **in = &r->a[2 * i], **out = &r->a[2 * i + 1];
+            char addr[SIPNAT_ADDRSTRLEN];
+            if ((e = sipnat_anchor_new(in, r->ctx, cfg)) < 0 ||
+                (e = sipnat_anchor_new(out, r->ctx, cfg)) < 0)
+                die("sipnat_anchor_new", e);
+            sipnat_anchor_set_remote(*in, "127.0.0.1", gen_port, 0);
+            sipnat_anchor_set_remote(*out, "127.0.0.1", recv_port, 0);
+            sipnat_anchor_bridge(*in, *out);
+            sipnat_anchor_get_local(*in, addr, &ports[i]);
+        }
+        sipnat_anchor_cfg_free(cfg);
+    } else {
+        r->epfd = epoll_create1(EPOLL_CLOEXEC);
+        r->in_fd = calloc(n, sizeof *r->in_fd);
+        r->out_fd = calloc(n, sizeof *r->out_fd);
+        r->dst = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)recv_port),
+                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        for (unsigned i = 0; i < n; i++) {
+            r->in_fd[i] = udp_socket(0, 0);
+            r->out_fd[i] = udp_socket(0, 0);
+            if (r->in_fd[i] < 0 || r->out_fd[i] < 0)
+                die("bare socket", r->in_fd[i] < 0 ? r->in_fd[i] : r->out_fd[i]);
+            ports[i] = local_port(r->in_fd[i]);
+            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+            epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->in_fd[i], &ev);
+        }
+    }
+}
+
+static void relay_close(relay *r)
+{
+    if (r->kind == RELAY_ANCHOR) {
+        for (unsigned i = 0; i < 2 * r->n; i++)
+            sipnat_anchor_unref(r->a[i]);
+        free(r->a);
+        sipnat_ctx_unref(r->ctx);
+    } else {
+        for (unsigned i = 0; i < r->n; i++) {
+            close(r->in_fd[i]);
+            close(r->out_fd[i]);
+        }
+        free(r->in_fd);
+        free(r->out_fd);
+        close(r->epfd);
+    }
+}
+
+/* The bare forwarder: the least a single-thread relay can do. */
+static void bare_round(relay *r, int timeout_ms)
+{
+    static uint8_t bufs[BATCH][2048];
+    static struct iovec iov[BATCH];
+    static struct mmsghdr msg[BATCH];
+    struct epoll_event evs[64];
+    int n = epoll_wait(r->epfd, evs, 64, timeout_ms);
+
+    for (int e = 0; e < n; e++) {
+        unsigned s = evs[e].data.u32;
+        for (int i = 0; i < BATCH; i++) {
+            iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof bufs[i]};
+            msg[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+        }
+        int k = recvmmsg(r->in_fd[s], msg, BATCH, MSG_DONTWAIT, NULL);
+        for (int i = 0; i < k; i++) {
+            iov[i].iov_len = msg[i].msg_len;
+            msg[i].msg_hdr.msg_name = &r->dst;
+            msg[i].msg_hdr.msg_namelen = sizeof r->dst;
+        }
+        for (int done = 0; done < k;) {
+            int w = sendmmsg(r->out_fd[s], msg + done, (unsigned)(k - done), 0);
+            done += w > 0 ? w : 1;
+        }
+    }
+}
+
+static void anchor_round(relay *r, int timeout_ms)
+{
+    struct pollfd p = {.fd = sipnat_ctx_get_fd(r->ctx), .events = POLLIN};
+    int t;
+
+    sipnat_ctx_get_timeout(r->ctx, &t);
+    if (t < 0 || t > timeout_ms)
+        t = timeout_ms;
+    poll(&p, 1, t);
+    sipnat_ctx_process(r->ctx);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void run_trial(trial *t)
+{
+    load l = {.t = t};
+    relay r;
+    pthread_t gen, rcv;
+
+    l.gen_fd = udp_socket(0, 0);
+    l.recv_fd = udp_socket(0, 16 << 20);
+    l.ports = calloc(t->streams, sizeof *l.ports);
+    if (t->latency)
+        l.lat_us = malloc(MAX_SAMPLES * sizeof *l.lat_us);
+    relay_open(&r, t->kind, t->streams, local_port(l.gen_fd), local_port(l.recv_fd), l.ports);
+
+    /* Latch first: probation packets of every stream, not measured. */
+    if (t->kind == RELAY_ANCHOR) {
+        uint8_t p[PKT] = {0x80};
+        for (uint16_t s = 0; s < 4; s++)
+            for (unsigned i = 0; i < t->streams; i++) {
+                struct sockaddr_in to = {.sin_family = AF_INET,
+                                         .sin_port = htons((uint16_t)l.ports[i]),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                p[2] = 0xF0;
+                p[3] = (uint8_t)s;
+                while (sendto(l.gen_fd, p, 20, 0, (struct sockaddr *)&to, sizeof to) < 0)
+                    poll(NULL, 0, 1);
+                if (i % 256 == 255)
+                    for (int k = 0; k < 8; k++)
+                        anchor_round(&r, 0);
+            }
+        for (int k = 0; k < 200; k++)
+            anchor_round(&r, 5);
+    }
+
+    uint64_t cpu0 = thread_cpu_ns();
+    pthread_create(&rcv, NULL, receiver, &l);
+    pthread_create(&gen, NULL, generator, &l);
+    uint64_t drain_end = 0;
+    for (;;) {
+        if (t->kind == RELAY_ANCHOR)
+            anchor_round(&r, 10);
+        else
+            bare_round(&r, 10);
+        if (atomic_load(&l.gen_done)) {
+            if (!drain_end)
+                drain_end = now_ns() + 200000000u;
+            else if (now_ns() > drain_end)
+                break;
+        }
+    }
+    uint64_t cpu = thread_cpu_ns() - cpu0;
+    atomic_store(&l.stop_recv, true);
+    pthread_join(gen, NULL);
+    pthread_join(rcv, NULL);
+
+    t->sent = l.sent;
+    t->received = l.received;
+    t->cpu_us_per_pkt = l.received ? (double)cpu / 1000.0 / (double)l.received : 0;
+    if (l.n_lat) {
+        qsort(l.lat_us, l.n_lat, sizeof *l.lat_us, cmp_u32);
+        t->p50_us = l.lat_us[l.n_lat / 2];
+        t->p99_us = l.lat_us[l.n_lat * 99 / 100];
+    }
+    relay_close(&r);
+    free(l.lat_us);
+    free(l.ports);
+    close(l.gen_fd);
+    close(l.recv_fd);
+}
+
+static double loss(const trial *t)
+{
+    return t->sent ? 1.0 - (double)t->received / (double)t->sent : 1.0;
+}
+
+static const char *name(relay_kind k)
+{
+    return k == RELAY_ANCHOR ? "anchor" : "bare";
+}
+
+/* Streams and per-stream rate for a total packet rate. */
+static void shape(trial *t, unsigned pps)
+{
+    t->stream_pps = STREAM_PPS;
+    t->streams = pps / STREAM_PPS;
+    if (t->streams > MAX_STREAMS) {
+        t->streams = MAX_STREAMS;
+        t->stream_pps = pps / MAX_STREAMS;
+    }
+    if (t->streams < 1)
+        t->streams = 1;
+}
+
+static void report(const trial *t, const char *what)
+{
+    printf("%-6s %-14s %5u streams x %3u pps: sent %8llu recv %8llu loss %6.3f%%  cpu %6.2f us/pkt",
+           name(t->kind), what, t->streams, t->stream_pps, (unsigned long long)t->sent,
+           (unsigned long long)t->received, 100.0 * loss(t), t->cpu_us_per_pkt);
+    if (t->latency)
+        printf("  p50 %5.0f us  p99 %6.0f us", t->p50_us, t->p99_us);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* Highest total rate with < 0.1 % loss: doubling, then bisection. */
+static unsigned search_max(relay_kind kind, double seconds, unsigned start, unsigned cap)
+{
+    unsigned ok = 0, bad = 0, rate = start;
+
+    while (!bad && rate <= cap) {
+        trial t = {.kind = kind, .seconds = seconds};
+        shape(&t, rate);
+        run_trial(&t);
+        report(&t, "search");
+        if (loss(&t) < 0.001)
+            ok = rate, rate *= 2;
+        else
+            bad = rate;
+    }
+    if (!bad)
+        return ok;
+    for (int i = 0; i < 4 && bad - ok > ok / 20; i++) {
+        rate = (ok + bad) / 2;
+        trial t = {.kind = kind, .seconds = seconds};
+        shape(&t, rate);
+        run_trial(&t);
+        report(&t, "search");
+        if (loss(&t) < 0.001)
+            ok = rate;
+        else
+            bad = rate;
+    }
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    bool smoke = false;
+    double seconds = 3;
+    unsigned cap = 400000;
+    struct rlimit rl;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--smoke") == 0)
+            smoke = true;
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--max-pps") == 0 && i + 1 < argc)
+            cap = (unsigned)atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--smoke] [--seconds S] [--max-pps N]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    if (smoke) {
+        /* Two streams for a second through each relay: it runs, it relays. */
+        int failed = 0;
+        for (int k = 0; k < 2; k++) {
+            trial t = {.kind = k ? RELAY_BARE : RELAY_ANCHOR, .streams = 2,
+                       .stream_pps = STREAM_PPS, .seconds = 1, .latency = true};
+            run_trial(&t);
+            report(&t, "smoke");
+            if (t.sent != 100 || t.received == 0) {
+                fprintf(stderr, "bench/anchor: %s relayed %llu of %llu packets\n", name(t.kind),
+                        (unsigned long long)t.received, (unsigned long long)t.sent);
+                failed = 1;
+            }
+        }
+        return failed;
+    }
+
+    unsigned max[2];
+    for (int k = 0; k < 2; k++)
+        max[k] = search_max(k ? RELAY_BARE : RELAY_ANCHOR, seconds, 25000, cap);
+
+    /* Half of the lower maximum, the same load for both: CPU and latency,
+     * paced (spread evenly) and in bursts (every stream at once). */
+    unsigned lower = max[0] < max[1] ? max[0] : max[1];
+    /* Half load, paced and in bursts; and a tenth, paced, where the load
+     * generator and receiver no longer compete with the relay for the
+     * cores of a small machine. */
+    static const char *const what[3] = {"half, paced", "half, bursts", "tenth, paced"};
+    unsigned rate[3] = {lower / 2, lower / 2, lower / 10};
+    trial res[3][2];
+    for (int b = 0; b < 3; b++)
+        for (int k = 0; k < 2; k++) {
+            trial *t = &res[b][k];
+            *t = (trial){.kind = k ? RELAY_BARE : RELAY_ANCHOR, .seconds = seconds,
+                         .burst = b == 1, .latency = true};
+            shape(t, rate[b]);
+            run_trial(t);
+            report(t, what[b]);
+        }
+
+    printf("\nmax rate < 0.1%% loss: anchor %u pps, bare %u pps (ratio %.2f)\n", max[0], max[1],
+           max[1] ? (double)max[0] / max[1] : 0);
+    for (int b = 0; b < 3; b++) {
+        trial *a = &res[b][0], *n = &res[b][1];
+        printf("%-12s at %u pps: cpu/pkt anchor %.2f us, bare %.2f us (ratio %.2f); "
+               "latency p50 %.0f/%.0f us, p99 %.0f/%.0f us (p99 ratio %.2f)\n",
+               what[b], rate[b], a->cpu_us_per_pkt, n->cpu_us_per_pkt,
+               n->cpu_us_per_pkt ? a->cpu_us_per_pkt / n->cpu_us_per_pkt : 0, a->p50_us,
+               n->p50_us, a->p99_us, n->p99_us, n->p99_us ? a->p99_us / n->p99_us : 0);
+    }
+    return 0;
+}
