@@ -315,9 +315,12 @@ static void on_event(const sipnat_event *ev, void *ud)
             ev->state >= 0 && ev->state <= 6 ? reg_names[ev->state] : "?", ev->status,
             detail, ev->uri);
     } else if (ev->type == SIPNAT_EVENT_CONTACT) {
+        static const char *const names[] = {"?", "added", "refreshed", "removed",
+                                            "expired", "reachable", "unreachable"};
         snprintf(detail, sizeof detail, "%s from %s:%d", ev->name ? ev->name : "",
                  ev->address ? ev->address : "-", ev->port);
-        say("contact", ev->phrase, ev->status, detail, ev->uri);
+        say("contact", ev->state >= 1 && ev->state <= 6 ? names[ev->state] : "?",
+            ev->status, detail, ev->uri);
     }
 }
 

@@ -29,7 +29,7 @@ for mode in cone symmetric; do
     sleep 1.5
     (cd "$work" && lab_exec rphone timeout 20 sipp -sf "$top/tests/sipp/phone-register.xml" \
         -oocsf "$top/tests/sipp/phone-ooc.xml" -i 10.0.0.20 -p 5062 198.51.100.5:5060 \
-        -m 1 -nostdin -trace_logs -log_file "$work/phone-$mode.log" >/dev/null 2>&1)
+        -m 1 -d 6000 -nostdin -trace_logs -log_file "$work/phone-$mode.log" >/dev/null 2>&1)
     [ $? -eq 0 ] && ok "$mode: the phone registered (digest) and unregistered: 200 both times" \
         || bad "$mode: the phone's scenario failed ($(tail -3 "$work/phone-$mode.log" 2>/dev/null | tr '\n' ' '))"
     wait "$agent_pid" 2>/dev/null   # --hold ends it; the next one needs the port
