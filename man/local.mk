@@ -160,6 +160,7 @@ dist_man3_MANS += \
 	man/sipnat_anchor_unref.3 \
 	man/sipnat_anchor_get_local.3 \
 	man/sipnat_anchor_set_remote.3 \
+	man/sipnat_anchor_restrict_sources.3 \
 	man/sipnat_anchor_set_direction.3 \
 	man/sipnat_anchor_set_codec.3 \
 	man/sipnat_anchor_bridge.3 \

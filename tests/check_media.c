@@ -260,6 +260,17 @@ START_TEST(test_latch_rules)
     ck_assert_int_eq(sn_latch_rtp(&l, &peer, 104, 1, 0), SN_LATCH_ACCEPT);
     for (uint16_t i = 0; i < 10; i++)
         ck_assert_int_eq(sn_latch_rtp(&l, &evil, i, 9, 0), SN_LATCH_FOREIGN);
+    /* Restricted to the peer's hosts: a stranger sending first, in
+     * sequence, never latches; the peer latches from any port. */
+    sn_latch_init(&l, 4, 0);
+    sn_sockaddr hosts[1] = {SA("192.0.2.20", 0)};
+    sn_latch_set_hosts(&l, hosts, 1);
+    for (uint16_t i = 0; i < 20; i++)
+        ck_assert_int_eq(sn_latch_rtp(&l, &evil, i, 9, 0), SN_LATCH_FOREIGN);
+    sn_sockaddr nat_port = SA("192.0.2.20", 31337);
+    for (uint16_t i = 0; i < 3; i++)
+        ck_assert_int_eq(sn_latch_rtp(&l, &nat_port, (uint16_t)(50 + i), 1, 0), SN_LATCH_LEARNING);
+    ck_assert_int_eq(sn_latch_rtp(&l, &nat_port, 53, 1, 0), SN_LATCH_LATCHED);
     /* Out of sequence restarts the count. */
     sn_latch_init(&l, 3, 0);
     sn_latch_rtp(&l, &peer, 1, 1, 0);

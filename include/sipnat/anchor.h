@@ -105,6 +105,12 @@ SIPNAT_API int sipnat_anchor_get_local(const sipnat_anchor *a,
                                        int *rtp_port);
 SIPNAT_API int sipnat_anchor_set_remote(sipnat_anchor *a, const char *address,
                                         int rtp_port, int rtcp_port);
+/* Only sources on the host of the last sipnat_anchor_set_remote() or on
+ * `address` (the host the peer's signalling comes from; NULL: the SDP's
+ * host alone) may latch, at any port; others are dropped and counted as
+ * foreign however they send. Sessions set this for every call. */
+SIPNAT_API int sipnat_anchor_restrict_sources(sipnat_anchor *a,
+                                              const char *address);
 SIPNAT_API int sipnat_anchor_set_direction(sipnat_anchor *a, int send,
                                            int recv);
 SIPNAT_API int sipnat_anchor_set_codec(sipnat_anchor *a, int payload_type,

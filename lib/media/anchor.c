@@ -414,6 +414,31 @@ static void set_port(sn_sockaddr *s, int port)
         s->in6.sin6_port = htons((uint16_t)port);
 }
 
+SIPNAT_API int sipnat_anchor_restrict_sources(sipnat_anchor *a,
+                                              const char *address)
+{
+    sn_sockaddr hosts[2];
+    struct sockaddr_storage ss;
+    sn_addr addr;
+    unsigned n = 0;
+
+    SN_RETURN_IF(!a, -EINVAL);
+    SN_RETURN_IF(!a->have_remote && !address, -ENOTCONN);
+    if (a->have_remote)
+        hosts[n++] = a->sdp_rtp;
+    if (address) {
+        SN_RETURN_IF(sn_addr_parse(address, &addr) < 0, -EINVAL);
+        SN_RETURN_IF(addr.family != a->cfg.bind.family, -EAFNOSUPPORT);
+        sn_addr_to_sockaddr(&addr, 0, &ss);
+        memset(&hosts[n], 0, sizeof hosts[n]);
+        memcpy(&hosts[n], &ss, addr.family == AF_INET6 ? sizeof hosts[n].in6
+                                                       : sizeof hosts[n].in);
+        n++;
+    }
+    sn_latch_set_hosts(&a->latch, hosts, n);
+    return 0;
+}
+
 SIPNAT_API int sipnat_anchor_set_remote(sipnat_anchor *a, const char *address,
                                         int rtp_port, int rtcp_port)
 {

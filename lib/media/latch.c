@@ -40,6 +40,25 @@ void sn_latch_init(sn_latch *l, unsigned probation, uint64_t now)
     sn_latch_open(l, now);
 }
 
+void sn_latch_set_hosts(sn_latch *l, const sn_sockaddr *hosts, unsigned n)
+{
+    if (n > SN_LATCH_HOSTS)
+        n = SN_LATCH_HOSTS;
+    for (unsigned i = 0; i < n; i++)
+        l->hosts[i] = hosts[i];
+    l->n_hosts = n;
+}
+
+static bool host_allowed(const sn_latch *l, const sn_sockaddr *src)
+{
+    if (!l->n_hosts)
+        return true;
+    for (unsigned i = 0; i < l->n_hosts; i++)
+        if (sn_sockaddr_same_host(&l->hosts[i], src))
+            return true;
+    return false;
+}
+
 void sn_latch_open(sn_latch *l, uint64_t now)
 {
     l->learning = true;
@@ -74,7 +93,7 @@ sn_latch_verdict sn_latch_rtp(sn_latch *l, const sn_sockaddr *src,
             l->learning = false;
         return SN_LATCH_ACCEPT;
     }
-    if (!l->learning)
+    if (!l->learning || !host_allowed(l, src))
         return SN_LATCH_FOREIGN;
 
     for (unsigned i = 0; i < SN_LATCH_CANDIDATES; i++)

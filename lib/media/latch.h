@@ -15,6 +15,12 @@
  * SN_LATCH_CONFIRM_USEC after the window opened. Outside a window only
  * the latched source is accepted.
  *
+ * Hosts: once the signalling names where the peer is (its SDP address and
+ * the address its SIP came from, sn_latch_set_hosts), only sources on
+ * those hosts may latch, at any port (a NAT changes ports, not the
+ * public address of one peer). A stranger spraying RTP at the port can
+ * then never win a learning window, whoever sends first.
+ *
  * RTCP is accepted only from the latched RTP source's address, and only
  * when its sender SSRC is the SSRC of the latched RTP stream; the first
  * such packet latches the RTCP source (address and port: the RTCP port
@@ -28,6 +34,7 @@
 #include <netinet/in.h>
 
 #define SN_LATCH_CANDIDATES 4
+#define SN_LATCH_HOSTS 2
 #define SN_LATCH_CONFIRM_USEC 5000000u
 
 /* An IPv4 or IPv6 socket address, as recvmmsg() fills it. */
@@ -66,9 +73,13 @@ typedef struct sn_latch {
     sn_sockaddr src;       /* latched RTP source */
     sn_sockaddr rtcp_src;  /* latched RTCP source */
     sn_latch_candidate cand[SN_LATCH_CANDIDATES];
+    sn_sockaddr hosts[SN_LATCH_HOSTS]; /* allowed source hosts (ports ignored) */
+    unsigned n_hosts;                  /* 0: any host may latch */
 } sn_latch;
 
 void sn_latch_init(sn_latch *l, unsigned probation, uint64_t now);
+/* Only sources on these hosts may latch from now on (n 0: any). */
+void sn_latch_set_hosts(sn_latch *l, const sn_sockaddr *hosts, unsigned n);
 /* Open a learning window (a new remote address was signalled). */
 void sn_latch_open(sn_latch *l, uint64_t now);
 sn_latch_verdict sn_latch_rtp(sn_latch *l, const sn_sockaddr *src,

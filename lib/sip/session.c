@@ -523,6 +523,11 @@ sipnat_endpoint *sn_session_endpoint(sipnat_session *s)
     return s->ep;
 }
 
+const char *sn_session_peer_address(sipnat_session *s)
+{
+    return s->route.dest[0] ? s->route.dest : NULL;
+}
+
 SIPNAT_API int sipnat_endpoint_cfg_set_incoming_func(sipnat_endpoint_cfg *cfg,
                                                      sipnat_incoming_func func,
                                                      void *user_data)

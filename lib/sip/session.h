@@ -44,6 +44,8 @@ bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
 
 /* The anchor saw no media for the endpoint's rtp_timeout. */
 void sn_session_media_timeout(struct sipnat_session *s);
+/* Where the peer's signalling comes from / goes to (numeric). */
+const char *sn_session_peer_address(struct sipnat_session *s);
 /* The endpoint of a session, for session_media.c. */
 sipnat_endpoint *sn_session_endpoint(struct sipnat_session *s);
 

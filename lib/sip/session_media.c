@@ -160,6 +160,10 @@ static int apply(sn_session_media *m, const sn_negotiated *n, sn_media_change *c
             return r;
         snprintf(m->remote, sizeof m->remote, "%s", remote);
         m->remote_port = n->rtp_port;
+        /* Only the peer's hosts may latch: its SDP's and its SIP's. */
+        r = sipnat_anchor_restrict_sources(m->anchor, sn_session_peer_address(m->s));
+        if (r < 0)
+            return r;
     }
     r = sipnat_anchor_set_codec(m->anchor, n->pt, n->codec, n->dtmf_pt, n->ptime);
     if (r == 0)

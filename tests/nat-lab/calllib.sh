@@ -1,0 +1,59 @@
+# Calls in the NAT lab, shared by the call tests (source after testlib.sh).
+# The library (the lab agent) runs at 192.0.2.10 behind the seed's router
+# and bridges each incoming call to the LAN phone 6001 (SIPp at
+# 192.0.2.20); a caller (SIPp, tests/sipp/itsp-call.xml) calls the DID at
+# 198.51.100.5; rtpcheck.py plays RTP at both ends.
+# shellcheck shell=bash
+
+# call_start TAG CALLER_NS CALLER_IP AGENT_ARGS...: agent, phone, caller.
+# Sets aport (the port the caller's answer names) and oport (the port the
+# phone's offer names); returns 1 when the call did not come up.
+call_start() {
+    local tag=$1 cns=$2 cip=$3
+    shift 3
+    lab_exec host timeout 40 "$agent" --bind 0.0.0.0 --port 5060 \
+        --local-net 192.0.2.0/24 --external 198.51.100.5 \
+        --bridge-to sip:6001@192.0.2.20:5060 --bridge-match 192.0.2.20 \
+        --hold 20 "$@" >"$work/agent-$tag.out" 2>"$work/agent-$tag.err" &
+    agent_pid=$!
+    track "$agent_pid"
+    (cd "$work" && lab_exec phone timeout 30 sipp -sf "$top/tests/sipp/phone-answer.xml" \
+        -i 192.0.2.20 -p 5060 -m 1 -nostdin -trace_logs -log_file "$work/phone-$tag.log" \
+        >/dev/null 2>&1) &
+    track $!
+    sleep 1.5
+    (cd "$work" && lab_exec "$cns" timeout 30 sipp -sf "$top/tests/sipp/itsp-call.xml" \
+        -i "$cip" -p 5060 198.51.100.5:5060 -m 1 -nostdin -trace_logs \
+        -log_file "$work/caller-$tag.log" >/dev/null 2>&1) &
+    track $!
+    aport="" oport=""
+    for _ in $(seq 1 50); do
+        aport=$(sed -n 's/^ANSWER \([0-9]*\).*/\1/p' "$work/caller-$tag.log" 2>/dev/null | head -1)
+        oport=$(sed -n 's/^OFFER \([0-9]*\).*/\1/p' "$work/phone-$tag.log" 2>/dev/null | head -1)
+        [ -n "$aport" ] && [ -n "$oport" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# call_rtp TAG CALLER_NS CALLER_IP N: N packets each way, results in
+# $work/caller-TAG.json and $work/phone-TAG.json.
+call_rtp() {
+    local tag=$1 cns=$2 cip=$3 n=$4 r1 r2
+    lab_exec "$cns" python3 "$LAB_DIR/rtpcheck.py" --bind "$cip:7000" \
+        --to "198.51.100.5:$aport" --tag I --expect-tag P --count "$n" >"$work/caller-$tag.json" &
+    r1=$!
+    lab_exec phone python3 "$LAB_DIR/rtpcheck.py" --bind 192.0.2.20:7002 \
+        --to "192.0.2.10:$oport" --tag P --expect-tag I --count "$n" >"$work/phone-$tag.json" &
+    r2=$!
+    wait "$r1" "$r2"
+}
+
+# json FILE KEY: one field of an rtpcheck result.
+json() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(",".join(v) if isinstance(v, list) else v)' "$1" "$2"; }
+
+# call_end TAG: wait for the agent (--hold ends it); print its media lines.
+call_end() {
+    wait "$agent_pid" 2>/dev/null
+    grep '^media' "$work/agent-$1.out" | sed 's/^/   /'
+}
