@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 typedef struct call_log {
     int n;
@@ -194,6 +198,115 @@ START_TEST(test_incoming_call)
     ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
     ck_assert_int_eq(sipnat_session_get_state(log.incoming), SIPNAT_SESSION_TERMINATED);
 
+    sipnat_session_unref(log.incoming);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* An RTP socket of the test on 127.0.0.1: its port, and send n packets
+ * of PCMU in sequence from it to `port`. */
+static int rtp_socket(int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void rtp_send(int fd, int port, uint16_t seq0, int n)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    unsigned char pkt[172] = {0x80, 0};
+
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; i++) {
+        uint16_t seq = (uint16_t)(seq0 + i);
+        pkt[2] = (unsigned char)(seq >> 8);
+        pkt[3] = (unsigned char)seq;
+        pkt[11] = 0x42; /* SSRC */
+        ck_assert_int_eq(sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to),
+                         (ssize_t)sizeof pkt);
+    }
+}
+
+/* The peer holds, resumes, then moves its media to another port by
+ * re-INVITE: events say so, our answers follow RFC 3264, and the anchor
+ * latches on the new source (audio keeps flowing). */
+START_TEST(test_peer_reinvite)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+    char tag[64], offer[512];
+    int done = 0, p1, p2;
+    sipnat_anchor_stats st = {.size = sizeof st};
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = endpoint(t, &log, 0);
+    int fd1 = rtp_socket(&p1), fd2 = rtp_socket(&p2);
+
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0\r\na=sendrecv\r\n", p1);
+    ck_assert_int_eq(invite(ctx, &peer, port, "re-1", 1, NULL, offer, 1), 200);
+    to_tag(peer.last_response, tag, sizeof tag);
+    int aport = atoi(strstr(strstr(peer.last_response, "\r\n\r\nv=0"), "m=audio ") + 8);
+    in_dialog(&peer, port, "ACK", "re-1", 1, tag);
+    sipnat_anchor *a = sipnat_session_get_anchor(log.incoming);
+    rtp_send(fd1, aport, 100, 10);
+    for (int k = 0; k < 10; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ok(sipnat_anchor_get_stats(a, &st));
+    ck_assert_int_eq(st.latched_port, p1);
+
+    /* Hold (sendonly): we answer recvonly. */
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0\r\na=sendonly\r\n", p1);
+    ck_assert_int_eq(invite(ctx, &peer, port, "re-1", 2, tag, offer, 1), 200);
+    ck_assert(saw(&log, SIPNAT_SESSION_HELD));
+    ck_assert_ptr_nonnull(strstr(peer.last_response, "a=recvonly"));
+    in_dialog(&peer, port, "ACK", "re-1", 2, tag);
+    /* Resume. */
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 3 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0\r\na=sendrecv\r\n", p1);
+    ck_assert_int_eq(invite(ctx, &peer, port, "re-1", 3, tag, offer, 1), 200);
+    ck_assert(saw(&log, SIPNAT_SESSION_RESUMED));
+    ck_assert_ptr_nonnull(strstr(peer.last_response, "a=sendrecv"));
+    in_dialog(&peer, port, "ACK", "re-1", 3, tag);
+    /* Move to another port: a new latching window there. */
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 4 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0\r\na=sendrecv\r\n", p2);
+    ck_assert_int_eq(invite(ctx, &peer, port, "re-1", 4, tag, offer, 1), 200);
+    ck_assert(saw(&log, SIPNAT_SESSION_MEDIA_CHANGED));
+    in_dialog(&peer, port, "ACK", "re-1", 4, tag);
+    uint64_t before = st.rx_packets;
+    rtp_send(fd2, aport, 5000, 10);
+    for (int k = 0; k < 10; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ok(sipnat_anchor_get_stats(a, &st));
+    ck_assert_int_eq(st.latched_port, p2);
+    ck_assert_uint_ge(st.rx_packets, before + 6); /* all but the probation */
+
+    close(fd1);
+    close(fd2);
+    sipnat_session_hangup(log.incoming);
+    for (int k = 0; k < 20; k++)
+        run_pull(ctx, &peer, &done, 20);
     sipnat_session_unref(log.incoming);
     sipnat_endpoint_unref(ep);
     sipnat_transport_unref(t);
@@ -445,6 +558,7 @@ Suite *session_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_incoming_call);
     tcase_add_test(tc, test_bad_offers);
+    tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);
     tcase_add_test(tc, test_rtp_timeout);
