@@ -155,6 +155,8 @@ dist_man3_MANS += \
 	man/sipnat_anchor_set_direction.3 \
 	man/sipnat_anchor_set_codec.3 \
 	man/sipnat_anchor_bridge.3 \
+	man/sipnat_anchor_set_srtp.3 \
+	man/sipnat_anchor_srtp_suite_supported.3 \
 	man/sipnat_anchor_set_audio_func.3 \
 	man/sipnat_anchor_send_audio.3 \
 	man/sipnat_anchor_send_dtmf.3 \
