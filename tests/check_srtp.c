@@ -19,6 +19,7 @@
 
 #include <sipnat/sipnat.h>
 
+#include "core/addr.h"
 #include "media/crypto_attr.h"
 #include "media/mdesc.h"
 #include "media/rtp.h"
@@ -623,6 +624,158 @@ START_TEST(test_anchor_srtp_invalid)
 }
 END_TEST
 
+
+/* -- offer/answer with a=crypto -------------------------------------------- */
+
+static void prefs_sdes(sn_media_prefs *p, bool sdes, bool optimistic)
+{
+    sn_media_prefs_default(p);
+    p->sdes = sdes;
+    p->optimistic = optimistic;
+    ok(sn_crypto_key_random(&p->keys[0], 0, SN_SRTP_AES_CM_128_HMAC_SHA1_80));
+    ok(sn_crypto_key_random(&p->keys[1], 0, SN_SRTP_AES_CM_128_HMAC_SHA1_32));
+    p->n_keys = 2;
+}
+
+static sn_local_addr local_at(const char *ip, uint16_t port)
+{
+    sn_local_addr l = {.rtp_port = port};
+    ok(sn_addr_parse(ip, &l.addr));
+    return l;
+}
+
+static bool same(const sn_crypto_key *a, const sn_crypto_key *b)
+{
+    return a->suite == b->suite && a->key_len == b->key_len &&
+           memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+START_TEST(test_oa_savp)
+{
+    static sn_sdesc offer, answer;
+    sn_media_prefs pa, pb;
+    sn_local_addr la = local_at("192.0.2.1", 4000), lb = local_at("192.0.2.2", 5000);
+    sn_negotiated na, nb;
+
+    prefs_sdes(&pa, true, false);
+    prefs_sdes(&pb, true, false);
+    ok(sn_mdesc_offer(&pa, &la, SN_DIR_SENDRECV, &offer));
+    ck_assert_int_eq(offer.m[0].proto, SN_PROTO_RTP_SAVP);
+    ck_assert_str_eq(sn_sdesc_str(&offer, offer.m[0].proto_name), "RTP/SAVP");
+    ck_assert_uint_eq(offer.m[0].n_crypto, 2);
+    ck_assert_uint_eq(offer.m[0].crypto[1].tag, 2);
+    ck_assert_str_eq(sn_sdesc_str(&offer, offer.m[0].crypto[1].suite), "AES_CM_128_HMAC_SHA1_32");
+    /* The answerer prefers _32 only: answered under the offer's tag 2. */
+    pb.keys[0] = pb.keys[1];
+    pb.n_keys = 1;
+    ok(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer));
+    ck_assert_int_eq(answer.m[0].proto, SN_PROTO_RTP_SAVP);
+    ck_assert_str_eq(sn_sdesc_str(&answer, answer.m[0].proto_name), "RTP/SAVP");
+    ck_assert_uint_eq(answer.m[0].n_crypto, 1);
+    ck_assert_uint_eq(answer.m[0].crypto[0].tag, 2);
+    ok(sn_mdesc_result(&answer, &offer, &nb));
+    ok(sn_mdesc_accept_answer(&offer, &answer, &na));
+    ck_assert(na.srtp && nb.srtp);
+    ck_assert(same(&na.tx_key, &pa.keys[1]));
+    ck_assert(same(&nb.tx_key, &pb.keys[0]));
+    ck_assert(same(&na.rx_key, &nb.tx_key));
+    ck_assert(same(&nb.rx_key, &na.tx_key));
+    /* A plain answerer cannot take RTP/SAVP: 488. */
+    prefs_sdes(&pb, false, false);
+    ck_assert_int_eq(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer), -ENOTSUP);
+    /* Neither can one with no key of an offered suite. */
+    prefs_sdes(&pb, true, false);
+    ok(sn_crypto_key_random(&pb.keys[0], 0, SN_SRTP_AEAD_AES_256_GCM));
+    pb.n_keys = 1;
+    ck_assert_int_eq(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer), -ENOTSUP);
+    /* An answer to our SAVP offer without a=crypto is unusable. */
+    prefs_sdes(&pb, true, false);
+    ok(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer));
+    answer.m[0].n_crypto = 0;
+    ck_assert_int_eq(sn_mdesc_accept_answer(&offer, &answer, &na), -ENOTSUP);
+}
+END_TEST
+
+START_TEST(test_oa_optimistic)
+{
+    static sn_sdesc offer, answer;
+    sn_media_prefs pa, pb;
+    sn_local_addr la = local_at("192.0.2.1", 4000), lb = local_at("192.0.2.2", 5000);
+    sn_negotiated na, nb;
+
+    prefs_sdes(&pa, true, true);
+    ok(sn_mdesc_offer(&pa, &la, SN_DIR_SENDRECV, &offer));
+    ck_assert_int_eq(offer.m[0].proto, SN_PROTO_RTP_AVP);
+    ck_assert_uint_eq(offer.m[0].n_crypto, 2);
+    /* A plain answerer ignores the keys: plain RTP both sides. */
+    prefs_sdes(&pb, false, false);
+    ok(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer));
+    ck_assert_uint_eq(answer.m[0].n_crypto, 0);
+    ok(sn_mdesc_accept_answer(&offer, &answer, &na));
+    ck_assert(!na.srtp);
+    /* An optimistic answerer takes them: RTP/AVP with a=crypto. */
+    prefs_sdes(&pb, true, true);
+    ok(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer));
+    ck_assert_int_eq(answer.m[0].proto, SN_PROTO_RTP_AVP);
+    ck_assert_uint_eq(answer.m[0].n_crypto, 1);
+    ck_assert_uint_eq(answer.m[0].crypto[0].tag, 1);
+    ok(sn_mdesc_accept_answer(&offer, &answer, &na));
+    ok(sn_mdesc_result(&answer, &offer, &nb));
+    ck_assert(na.srtp && nb.srtp);
+    ck_assert(same(&na.rx_key, &pb.keys[0]));
+    ck_assert(same(&nb.rx_key, &pa.keys[0]));
+    /* A strict SDES answerer refuses a plain offer, takes RTP/AVP with
+     * a=crypto only when optimistic. */
+    prefs_sdes(&pa, false, false);
+    ok(sn_mdesc_offer(&pa, &la, SN_DIR_SENDRECV, &offer));
+    prefs_sdes(&pb, true, false);
+    ck_assert_int_eq(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer), -ENOTSUP);
+    prefs_sdes(&pb, true, true);
+    ok(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer));
+    ck_assert_uint_eq(answer.m[0].n_crypto, 0);
+}
+END_TEST
+
+/* Every malformed or refused a=crypto line of an offer is skipped; an
+ * offer with nothing else is answered 488. */
+START_TEST(test_oa_bad_crypto)
+{
+    static const char *const bad[] = {
+        "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVB!",
+        "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtx",
+        "inline:" KEY80 "|2^49",
+        "inline:" KEY80 "|1:4",
+        "inline:" KEY80 "|2^20|1:4;inline:" KEY80 "|2^20|2:4",
+        KEY80,
+        "inline:" KEY80 " UNENCRYPTED_SRTCP",
+        "",
+    };
+    static sn_sdesc offer, answer;
+    sn_media_prefs pa, pb;
+    sn_local_addr la = local_at("192.0.2.1", 4000), lb = local_at("192.0.2.2", 5000);
+
+    prefs_sdes(&pa, true, false);
+    prefs_sdes(&pb, true, false);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ok(sn_mdesc_offer(&pa, &la, SN_DIR_SENDRECV, &offer));
+        sn_mline *m = &offer.m[0];
+        ok(sn_sdesc_intern(&offer, &m->crypto[0].params, bad[i], strlen(bad[i])));
+        m->n_crypto = 1;
+        ck_assert_msg(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer) == -ENOTSUP,
+                      "case %zu", i);
+        /* With a good line after it, that one is taken. */
+        m->n_crypto = 2;
+        ok(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer));
+        ck_assert_uint_eq(answer.m[0].crypto[0].tag, 2);
+    }
+    /* An unknown suite too. */
+    ok(sn_mdesc_offer(&pa, &la, SN_DIR_SENDRECV, &offer));
+    ok(sn_sdesc_intern(&offer, &offer.m[0].crypto[0].suite, "F8_128_HMAC_SHA1_80", 19));
+    offer.m[0].n_crypto = 1;
+    ck_assert_int_eq(sn_mdesc_answer(&offer, &pb, &lb, SN_DIR_SENDRECV, &answer), -ENOTSUP);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("srtp");
@@ -635,6 +788,9 @@ int main(void)
     tcase_add_test(tc, test_crypto_parse_bad);
     tcase_add_test(tc, test_srtp_suites);
     tcase_add_test(tc, test_srtp_round_trip);
+    tcase_add_test(tc, test_oa_savp);
+    tcase_add_test(tc, test_oa_optimistic);
+    tcase_add_test(tc, test_oa_bad_crypto);
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(ta, 30);
