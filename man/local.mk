@@ -121,6 +121,8 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_cfg_set_from.3 \
 	man/sipnat_endpoint_cfg_set_rtp_symmetric.3 \
 	man/sipnat_endpoint_cfg_set_direct_media.3 \
+	man/sipnat_endpoint_cfg_set_media_encryption.3 \
+	man/sipnat_endpoint_cfg_set_media_encryption_optimistic.3 \
 	man/sipnat_endpoint_cfg_set_media_address.3 \
 	man/sipnat_endpoint_cfg_set_rtp_timeout.3 \
 	man/sipnat_transport_cfg_set_rtp_ports.3 \
@@ -164,6 +166,8 @@ dist_man3_MANS += \
 	man/sipnat_anchor_set_direction.3 \
 	man/sipnat_anchor_set_codec.3 \
 	man/sipnat_anchor_bridge.3 \
+	man/sipnat_anchor_set_srtp.3 \
+	man/sipnat_anchor_srtp_suite_supported.3 \
 	man/sipnat_anchor_set_audio_func.3 \
 	man/sipnat_anchor_send_audio.3 \
 	man/sipnat_anchor_send_dtmf.3 \

@@ -30,7 +30,10 @@ typedef enum sipnat_media_state {
     /* No media came for the configured time while receiving. */
     SIPNAT_MEDIA_TIMEOUT = 2,
     /* A DTMF event ended (digit and duration_ms set). */
-    SIPNAT_MEDIA_DTMF = 3
+    SIPNAT_MEDIA_DTMF = 3,
+    /* SRTP: consecutive received packets failed authentication (wrong
+     * key, or a forger); reported once until a packet authenticates. */
+    SIPNAT_MEDIA_SRTP_FAILED = 4
 } sipnat_media_state;
 
 /* Host mode: decoded audio of one received packet, 16-bit linear PCM at
@@ -76,6 +79,10 @@ typedef struct sipnat_anchor_stats {
     int32_t rr_cumulative_lost;
     uint32_t rr_jitter;              /* timestamp units */
     uint32_t rr_jitter_usec;
+    /* SRTP/SRTCP (sipnat_anchor_set_srtp), dropped on receipt. */
+    uint64_t dropped_srtp_auth;      /* failed authentication */
+    uint64_t dropped_srtp_replay;    /* replayed, or older than the window */
+    uint64_t tx_srtp_failed;         /* could not be protected: not sent */
 } sipnat_anchor_stats;
 
 SIPNAT_API int sipnat_anchor_cfg_new(sipnat_anchor_cfg **ret);
@@ -117,6 +124,9 @@ SIPNAT_API int sipnat_anchor_set_codec(sipnat_anchor *a, int payload_type,
                                        const char *name,
                                        int dtmf_payload_type,
                                        unsigned ptime_ms);
+SIPNAT_API int sipnat_anchor_set_srtp(sipnat_anchor *a, const char *tx_crypto,
+                                      const char *rx_crypto);
+SIPNAT_API int sipnat_anchor_srtp_suite_supported(const char *suite);
 SIPNAT_API int sipnat_anchor_bridge(sipnat_anchor *a, sipnat_anchor *b);
 
 SIPNAT_API int sipnat_anchor_set_audio_func(sipnat_anchor *a,

@@ -50,6 +50,18 @@ SIPNAT_API int sipnat_endpoint_cfg_set_rtp_symmetric(sipnat_endpoint_cfg *cfg,
                                                      int on);
 SIPNAT_API int sipnat_endpoint_cfg_set_direct_media(sipnat_endpoint_cfg *cfg,
                                                     int on);
+/* media_encryption: SRTP with SDES keys (RFC 4568) or none. Values never
+ * change; new ones are appended. */
+typedef enum sipnat_media_encryption {
+    SIPNAT_MEDIA_ENCRYPTION_NO = 0,
+    SIPNAT_MEDIA_ENCRYPTION_SDES = 1
+} sipnat_media_encryption;
+SIPNAT_API int sipnat_endpoint_cfg_set_media_encryption(sipnat_endpoint_cfg *cfg,
+                                                        sipnat_media_encryption enc);
+/* media_encryption_optimistic: with SDES, offer RTP/AVP with keys and
+ * accept plain RTP too. */
+SIPNAT_API int sipnat_endpoint_cfg_set_media_encryption_optimistic(sipnat_endpoint_cfg *cfg,
+                                                                   int on);
 /* media_address: the local address the SDP names (before the policy's
  * external_media_address for destinations outside local_net). */
 SIPNAT_API int sipnat_endpoint_cfg_set_media_address(sipnat_endpoint_cfg *cfg,

@@ -154,7 +154,8 @@ const sn_sockaddr *sn_anchor_rtcp_dest(const sipnat_anchor *a, sn_sockaddr *tmp)
 void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
                     unsigned duration_ms)
 {
-    static const char *const phrases[] = {"", "latched", "media timeout", "DTMF"};
+    static const char *const phrases[] = {"", "latched", "media timeout", "DTMF",
+                                          "SRTP authentication failing"};
     char addr[SIPNAT_ADDRSTRLEN] = "";
     int port = 0;
 
@@ -166,6 +167,10 @@ void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
     else if (state == SIPNAT_MEDIA_TIMEOUT)
         sn_log(a->ctx, SIPNAT_LOG_NOTICE, "media",
                "port %d: no media for %u s", a->port, a->cfg.timeout);
+    else if (state == SIPNAT_MEDIA_SRTP_FAILED)
+        sn_log(a->ctx, SIPNAT_LOG_WARNING, "media",
+               "port %d: %u SRTP packets in a row failed authentication", a->port,
+               a->srtp_fail_run);
     if (!a->cfg.func)
         return;
     sipnat_event ev = {
@@ -185,8 +190,9 @@ void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
     sipnat_anchor_unref(a);
 }
 
-/* Our own stream's packet to the peer: host audio, DTMF, keep-alive. */
-static int send_own(sipnat_anchor *a, const uint8_t *p, size_t len)
+/* Our own stream's packet to the peer: host audio, DTMF, keep-alive. p
+ * has SN_SRTP_TAILROOM bytes after len, for SRTP. */
+static int send_own(sipnat_anchor *a, uint8_t *p, size_t len)
 {
     const sn_sockaddr *dst = sn_anchor_rtp_dest(a);
     ssize_t r;
@@ -194,6 +200,11 @@ static int send_own(sipnat_anchor *a, const uint8_t *p, size_t len)
     if (!dst) {
         a->st.tx_dropped++;
         return -ENOTCONN;
+    }
+    if (a->srtp_tx && sn_srtp_protect(a->srtp_tx, p, &len, false) < 0) {
+        a->seq++;
+        a->st.tx_srtp_failed++;
+        return -EIO;
     }
     do
         r = sendto(a->rtp.fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
@@ -252,10 +263,10 @@ static void on_keepalive(sn_timer *t, void *arg)
 
     if (idle >= period) {
         /* RFC 6263 4.2: a comfort noise packet, the lowest noise level. */
-        uint8_t p[SN_RTP_HEADER + 1];
+        uint8_t p[SN_RTP_HEADER + 1 + SN_SRTP_TAILROOM];
         sn_rtp_write_header(p, SN_RTP_PT_CN, false, a->seq, a->ts, a->ssrc);
         p[SN_RTP_HEADER] = 127;
-        send_own(a, p, sizeof p);
+        send_own(a, p, SN_RTP_HEADER + 1);
         idle = 0;
     }
     sn_ctx_timer_arm(a->ctx, t, period - idle);
@@ -263,7 +274,7 @@ static void on_keepalive(sn_timer *t, void *arg)
 
 static void dtmf_packet(sipnat_anchor *a, bool first)
 {
-    uint8_t p[SN_RTP_HEADER + 4];
+    uint8_t p[SN_RTP_HEADER + 4 + SN_SRTP_TAILROOM];
     sn_rtp_event ev = {
         .event = a->dtmf_tx_event,
         .end = a->dtmf_tx_ends > 0,
@@ -273,7 +284,7 @@ static void dtmf_packet(sipnat_anchor *a, bool first)
 
     sn_rtp_write_header(p, (uint8_t)a->dtmf_pt, first, a->seq, a->ts, a->ssrc);
     sn_rtp_event_write(p + SN_RTP_HEADER, &ev);
-    send_own(a, p, sizeof p);
+    send_own(a, p, SN_RTP_HEADER + 4);
 }
 
 static void on_dtmf(sn_timer *t, void *arg)
@@ -372,6 +383,10 @@ void sn_anchor_free(sipnat_anchor *a)
     sipnat_ctx *ctx = a->ctx;
 
     sn_media_put(a->media);
+    sn_srtp_free(a->srtp_tx);
+    sn_srtp_free(a->srtp_rx);
+    sn_crypto_key_clear(&a->tx_key);
+    sn_crypto_key_clear(&a->rx_key);
     free(a);
     if (ctx) {
         publish(ctx);
@@ -494,6 +509,80 @@ SIPNAT_API int sipnat_anchor_set_codec(sipnat_anchor *a, int payload_type,
     return 0;
 }
 
+/* -- SRTP ------------------------------------------------------------------ */
+
+static bool same_key(const sn_crypto_key *x, const sn_crypto_key *y)
+{
+    return x->suite == y->suite && x->key_len == y->key_len &&
+           memcmp(x->key, y->key, x->key_len) == 0;
+}
+
+int sn_anchor_set_srtp_keys(sipnat_anchor *a, const sn_crypto_key *tx,
+                            const sn_crypto_key *rx)
+{
+    sn_srtp *stx = NULL, *srx = NULL;
+    int r;
+
+    if (!tx != !rx)
+        return -EINVAL;
+    if (tx && a->srtp_tx && same_key(tx, &a->tx_key) && same_key(rx, &a->rx_key))
+        return 0;
+    if (tx) {
+        r = sn_srtp_new(&stx, tx, false);
+        if (r == 0)
+            r = sn_srtp_new(&srx, rx, true);
+        if (r < 0) {
+            sn_srtp_free(stx);
+            return r;
+        }
+    }
+    sn_srtp_free(a->srtp_tx);
+    sn_srtp_free(a->srtp_rx);
+    a->srtp_tx = stx;
+    a->srtp_rx = srx;
+    sn_crypto_key_clear(&a->tx_key);
+    sn_crypto_key_clear(&a->rx_key);
+    if (tx) {
+        a->tx_key = *tx;
+        a->rx_key = *rx;
+    }
+    a->srtp_fail_run = 0;
+    a->srtp_fail_reported = false;
+    return 0;
+}
+
+SIPNAT_API int sipnat_anchor_set_srtp(sipnat_anchor *a, const char *tx_crypto,
+                                      const char *rx_crypto)
+{
+    sn_crypto_key tx, rx;
+    int r;
+
+    SN_RETURN_IF(!a || !tx_crypto != !rx_crypto, -EINVAL);
+    if (!tx_crypto)
+        return sn_anchor_set_srtp_keys(a, NULL, NULL);
+    r = sn_crypto_parse_attr(tx_crypto, &tx);
+    if (r == 0)
+        r = sn_crypto_parse_attr(rx_crypto, &rx);
+    /* Both directions of a leg use one suite (RFC 4568 6.1). */
+    if (r == 0 && tx.suite != rx.suite)
+        r = -EINVAL;
+    if (r == 0)
+        r = sn_anchor_set_srtp_keys(a, &tx, &rx);
+    sn_crypto_key_clear(&tx);
+    sn_crypto_key_clear(&rx);
+    return r;
+}
+
+SIPNAT_API int sipnat_anchor_srtp_suite_supported(const char *suite)
+{
+    sn_srtp_suite s;
+
+    SN_RETURN_IF(!suite, -EINVAL);
+    s = sn_srtp_suite_from_name(suite);
+    SN_RETURN_IF(s == SN_SRTP_NONE, -ENOTSUP);
+    return sn_srtp_suite_available(s) ? 1 : 0;
+}
+
 SIPNAT_API int sipnat_anchor_bridge(sipnat_anchor *a, sipnat_anchor *b)
 {
     SN_RETURN_IF(!a || a == b, -EINVAL);
@@ -523,7 +612,7 @@ SIPNAT_API int sipnat_anchor_set_audio_func(sipnat_anchor *a, sipnat_audio_func 
 
 SIPNAT_API int sipnat_anchor_send_audio(sipnat_anchor *a, const int16_t *samples, size_t n)
 {
-    uint8_t p[SN_RTP_HEADER + SN_MEDIA_MAX_SAMPLES];
+    uint8_t p[SN_RTP_HEADER + SN_MEDIA_MAX_SAMPLES + SN_SRTP_TAILROOM];
     int r;
 
     SN_RETURN_IF(!a || !samples || n == 0 || n > SN_MEDIA_MAX_SAMPLES, -EINVAL);

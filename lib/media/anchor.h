@@ -20,6 +20,7 @@
 #include "media/g711.h"
 #include "media/latch.h"
 #include "media/rtp.h"
+#include "media/srtp.h"
 
 #include <sys/socket.h>
 
@@ -73,6 +74,13 @@ struct sipnat_anchor {
     unsigned ptime;
 
     sn_latch latch;
+    /* SRTP: both set, or neither (plain RTP). */
+    sn_srtp *srtp_tx;              /* what we send to the peer */
+    sn_srtp *srtp_rx;              /* what the peer sends */
+    sn_crypto_key tx_key;
+    sn_crypto_key rx_key;
+    unsigned srtp_fail_run;        /* consecutive failed authentications */
+    bool srtp_fail_reported;
     struct sipnat_anchor *peer;    /* bridged anchor (not referenced) */
     sipnat_audio_func audio_func;
     void *audio_user_data;
@@ -122,6 +130,12 @@ const sn_sockaddr *sn_anchor_rtcp_dest(const sipnat_anchor *a, sn_sockaddr *tmp)
 void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
                     unsigned duration_ms);
 void sn_anchor_free(sipnat_anchor *a);
+/* Key the anchor: tx protects what it sends, rx checks what it receives;
+ * both NULL: plain RTP. The same keys again keep the running sessions
+ * (their rollover counters and replay windows). 0, -EINVAL (only one),
+ * -ENOTSUP (suite not available here), -ENOMEM. */
+int sn_anchor_set_srtp_keys(sipnat_anchor *a, const sn_crypto_key *tx,
+                            const sn_crypto_key *rx);
 
 static inline socklen_t sn_sockaddr_len(const sn_sockaddr *s)
 {

@@ -228,6 +228,64 @@ static int set_audio_local(sn_sdesc *d, sn_mline *m, const sn_local_addr *ours,
     return 0;
 }
 
+/* An a=crypto line with our key k. */
+static int add_crypto(sn_sdesc *d, sn_mline *m, const sn_crypto_key *k)
+{
+    char params[SN_CRYPTO_ATTR_MAX];
+    sn_crypto *c = &m->crypto[m->n_crypto];
+    int r;
+
+    if (m->n_crypto == SN_SDP_MAX_CRYPTO)
+        return -EMSGSIZE;
+    if ((r = sn_crypto_format_params(k, params, sizeof params)) < 0)
+        return r == -ENOSPC ? -EMSGSIZE : r;
+    c->tag = k->tag;
+    if ((r = intern_str(d, &c->suite, sn_srtp_suite_name(k->suite))) < 0 ||
+        (r = intern_str(d, &c->params, params)) < 0)
+        return r;
+    m->n_crypto++;
+    return 0;
+}
+
+static int parse_crypto(const sn_sdesc *d, const sn_crypto *c, sn_crypto_key *out)
+{
+    return sn_crypto_parse(c->tag, sn_sdesc_str(d, c->suite), sn_sdesc_str(d, c->params), out);
+}
+
+/* The first of the offer's a=crypto lines that parses and is of a suite
+ * we have a key for: 0 with the peer's key and ours (index); -ENOTSUP. */
+static int pick_crypto(const sn_sdesc *offer, const sn_mline *om,
+                       const sn_media_prefs *prefs, sn_crypto_key *peer, size_t *ours)
+{
+    for (size_t i = 0; i < om->n_crypto; i++) {
+        if (parse_crypto(offer, &om->crypto[i], peer) < 0)
+            continue;
+        for (size_t k = 0; k < prefs->n_keys; k++)
+            if (prefs->keys[k].suite == peer->suite) {
+                *ours = k;
+                return 0;
+            }
+    }
+    sn_crypto_key_clear(peer);
+    return -ENOTSUP;
+}
+
+/* Whether line `om` may be answered under prefs' encryption, and with
+ * which keys: 1 with SRTP (*ours set), 0 plain, -ENOTSUP not at all. */
+static int answer_security(const sn_sdesc *offer, const sn_mline *om,
+                           const sn_media_prefs *prefs, size_t *ours)
+{
+    sn_crypto_key peer;
+    bool have = prefs->sdes && pick_crypto(offer, om, prefs, &peer, ours) == 0;
+
+    sn_crypto_key_clear(&peer);
+    if (om->proto == SN_PROTO_RTP_SAVP)
+        return have ? 1 : -ENOTSUP;
+    if (have && prefs->optimistic)
+        return 1;
+    return prefs->sdes && !prefs->optimistic ? -ENOTSUP : 0;
+}
+
 static bool local_ok(const sn_local_addr *ours)
 {
     return ours && (ours->addr.family == AF_INET || ours->addr.family == AF_INET6) &&
@@ -257,6 +315,21 @@ int sn_mdesc_offer(const sn_media_prefs *prefs, const sn_local_addr *ours,
     if (prefs->dtmf &&
         (r = add_fmt(offer, m, prefs->dtmf_pt, TELEPHONE_EVENT, 8000, 1, "0-16")) < 0)
         return r;
+    if (!prefs->sdes)
+        return 0;
+    if (prefs->n_keys == 0 || prefs->n_keys > SN_SDP_MAX_CRYPTO)
+        return -EINVAL;
+    if (!prefs->optimistic) {
+        m->proto = SN_PROTO_RTP_SAVP;
+        if ((r = intern_str(offer, &m->proto_name, "RTP/SAVP")) < 0)
+            return r;
+    }
+    for (size_t i = 0; i < prefs->n_keys; i++) {
+        sn_crypto_key k = prefs->keys[i];
+        k.tag = (uint32_t)i + 1;
+        if ((r = add_crypto(offer, m, &k)) < 0)
+            return r;
+    }
     return 0;
 }
 
@@ -304,7 +377,8 @@ static bool usable_audio(const sn_sdesc *d, size_t i)
     const sn_mline *m = &d->m[i];
     const sn_maddr *c = sn_mline_conn(d, i);
 
-    return m->type == SN_MT_AUDIO && m->proto == SN_PROTO_RTP_AVP &&
+    return m->type == SN_MT_AUDIO &&
+           (m->proto == SN_PROTO_RTP_AVP || m->proto == SN_PROTO_RTP_SAVP) &&
            m->port != 0 && m->n_ports <= 1 && c->numeric && !c->multicast;
 }
 
@@ -356,7 +430,7 @@ static const sn_rtpfmt *pick_codec(const sn_sdesc *offer, const sn_mline *om,
 
 static int accept_line(const sn_sdesc *offer, size_t i, const sn_rtpfmt *codec,
                        const sn_media_prefs *prefs, const sn_local_addr *ours,
-                       sn_mdir direction, sn_sdesc *answer)
+                       sn_mdir direction, int srtp, size_t key, sn_sdesc *answer)
 {
     const sn_mline *om = &offer->m[i];
     sn_mline *am = &answer->m[i];
@@ -380,7 +454,20 @@ static int accept_line(const sn_sdesc *offer, size_t i, const sn_rtpfmt *codec,
                                sn_sdesc_str(offer, te->fmtp))) < 0)
             return r;
     }
-    return 0;
+    am->proto = om->proto;
+    if (om->proto == SN_PROTO_RTP_SAVP &&
+        (r = intern_str(answer, &am->proto_name, "RTP/SAVP")) < 0)
+        return r;
+    if (srtp > 0) {
+        /* Our key of the suite the peer chose, under the peer's tag. */
+        sn_crypto_key peer, k = prefs->keys[key];
+        pick_crypto(offer, om, prefs, &peer, &key);
+        k.tag = peer.tag;
+        sn_crypto_key_clear(&peer);
+        r = add_crypto(answer, am, &k);
+        sn_crypto_key_clear(&k);
+    }
+    return r;
 }
 
 int sn_mdesc_answer(const sn_sdesc *offer, const sn_media_prefs *prefs,
@@ -400,12 +487,15 @@ int sn_mdesc_answer(const sn_sdesc *offer, const sn_media_prefs *prefs,
     for (size_t i = 0; i < offer->n_media; i++) {
         const sn_mline *om = &offer->m[i];
         const sn_rtpfmt *codec = NULL;
+        size_t key = 0;
+        int srtp = -ENOTSUP;
 
         if (!taken && usable_audio(offer, i) &&
-            sn_mline_conn(offer, i)->family == ours->addr.family)
+            sn_mline_conn(offer, i)->family == ours->addr.family &&
+            (srtp = answer_security(offer, om, prefs, &key)) >= 0)
             codec = pick_codec(offer, om, prefs);
         if (codec) {
-            r = accept_line(offer, i, codec, prefs, ours, direction, answer);
+            r = accept_line(offer, i, codec, prefs, ours, direction, srtp, key, answer);
             taken = true;
         } else {
             r = reject_line(offer, om, answer, &answer->m[i]);
@@ -417,6 +507,27 @@ int sn_mdesc_answer(const sn_sdesc *offer, const sn_media_prefs *prefs,
 }
 
 /* Results. ----------------------------------------------------------- */
+
+/* The keys of an exchange: the peer's a=crypto lines matched by tag and
+ * suite to ours (an answer has one line, under a tag of the offer). An
+ * RTP/SAVP stream without matching keys cannot be used. */
+static int result_keys(const sn_sdesc *local, const sn_mline *lm, const sn_sdesc *remote,
+                       const sn_mline *rm, sn_negotiated *out)
+{
+    for (size_t i = 0; i < rm->n_crypto; i++)
+        for (size_t j = 0; j < lm->n_crypto; j++) {
+            if (rm->crypto[i].tag != lm->crypto[j].tag ||
+                parse_crypto(remote, &rm->crypto[i], &out->rx_key) < 0 ||
+                parse_crypto(local, &lm->crypto[j], &out->tx_key) < 0 ||
+                out->rx_key.suite != out->tx_key.suite)
+                continue;
+            out->srtp = true;
+            return 0;
+        }
+    sn_crypto_key_clear(&out->rx_key);
+    sn_crypto_key_clear(&out->tx_key);
+    return rm->proto == SN_PROTO_RTP_SAVP || lm->proto == SN_PROTO_RTP_SAVP ? -ENOTSUP : 0;
+}
 
 int sn_mdesc_result(const sn_sdesc *local, const sn_sdesc *remote,
                     sn_negotiated *out)
@@ -476,7 +587,7 @@ int sn_mdesc_result(const sn_sdesc *local, const sn_sdesc *remote,
     out->send = (lm->dir & SN_DIR_SEND) && (rm->dir & SN_DIR_RECV) && !zero;
     out->recv = (lm->dir & SN_DIR_RECV) && (rm->dir & SN_DIR_SEND);
     out->held = zero || !(rm->dir & SN_DIR_RECV);
-    return 0;
+    return result_keys(local, lm, remote, rm, out);
 }
 
 /* RFC 3264 section 6.1: what an answer may say for an offered direction. */

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "media/crypto_attr.h"
 
 #define SN_SDP_MAX_MEDIA 16
 #define SN_SDP_MAX_FORMATS 32
@@ -136,6 +137,15 @@ typedef struct sn_media_prefs {
     bool dtmf;             /* RFC 4733 telephone-event */
     uint8_t dtmf_pt;       /* its payload type in our offers (101) */
     uint16_t ptime;        /* the a=ptime we ask for (20) */
+    /* SRTP with SDES keys (Asterisk's media_encryption=sdes): offer
+     * RTP/SAVP with an a=crypto per key and accept only SRTP; with
+     * `optimistic`, offer RTP/AVP with the same a=crypto lines and accept
+     * either. `keys`: ours, one per suite, in our order of preference
+     * (suites this libsrtp2 runs); the offer's tags are 1..n_keys. */
+    bool sdes;
+    bool optimistic;
+    sn_crypto_key keys[SN_SRTP_SUITES];
+    size_t n_keys;
 } sn_media_prefs;
 
 /* Where we receive, as the NAT policy decided to advertise it. */
@@ -161,6 +171,9 @@ typedef struct sn_negotiated {
     uint16_t ptime;        /* the peer's a=ptime, else 20 */
     bool send;             /* we may send to the peer */
     bool recv;             /* the peer may send to us */
+    bool srtp;             /* SDES keys agreed: */
+    sn_crypto_key tx_key;  /* ours, what we send is protected with */
+    sn_crypto_key rx_key;  /* the peer's */
     bool held;             /* the peer put us on hold: it does not receive
                             * (sendonly, inactive or c=0.0.0.0); from
                             * sn_mdesc_accept_answer() only when our offer

@@ -53,7 +53,9 @@ int sn_media_get(sipnat_ctx *ctx, sn_media **ret)
         m->cursor = (unsigned)getpid() ^ (unsigned)sn_now_usec();
     for (unsigned i = 0; i < SN_MEDIA_BATCH; i++) {
         m->rx_iov[i].iov_base = m->buf[i];
-        m->rx_iov[i].iov_len = SN_MEDIA_BUF;
+        /* Room after every datagram for an SRTP trailer: packets are
+         * protected in place on their way to an SRTP leg. */
+        m->rx_iov[i].iov_len = SN_MEDIA_BUF - SN_SRTP_TAILROOM;
     }
     m->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (m->epfd < 0) {
@@ -295,21 +297,85 @@ static void deliver(sipnat_anchor *a, sn_media *m, uint32_t audio, const pending
         sn_anchor_emit(a, p->ev[i].state, p->ev[i].digit, p->ev[i].ms);
 }
 
+/* A packet that did not unprotect: count it; a run of failed
+ * authentications is reported once (a wrong key, most likely). */
+static void srtp_rejected(sipnat_anchor *a, int r, pending *p)
+{
+    if (r == -EALREADY) {
+        a->st.dropped_srtp_replay++;
+        return;
+    }
+    if (r != -EBADMSG) {
+        a->st.dropped_malformed++;
+        return;
+    }
+    a->st.dropped_srtp_auth++;
+    if (++a->srtp_fail_run >= SN_SRTP_FAIL_REPORT && !a->srtp_fail_reported) {
+        a->srtp_fail_reported = true;
+        pend(p, SIPNAT_MEDIA_SRTP_FAILED, 0, 0);
+    }
+}
+
+/* Unprotect datagram i in place when the anchor receives SRTP. */
+static int srtp_in(sn_media *m, sipnat_anchor *a, unsigned i, bool rtcp, pending *p)
+{
+    size_t len = m->rx[i].msg_len;
+    int r;
+
+    if (!a->srtp_rx)
+        return 0;
+    r = sn_srtp_unprotect(a->srtp_rx, m->buf[i], &len, rtcp);
+    if (r < 0) {
+        srtp_rejected(a, r, p);
+        return r;
+    }
+    a->srtp_fail_run = 0;
+    a->srtp_fail_reported = false;
+    m->rx[i].msg_len = (unsigned)len;
+    return 0;
+}
+
+/* Queue the accepted datagrams of `fwd` for the peer, protected in place
+ * when it speaks SRTP. */
+static unsigned queue_fwd(sn_media *m, sipnat_anchor *peer, uint32_t fwd, bool rtcp,
+                          const sn_sockaddr *dst)
+{
+    unsigned ntx = 0;
+
+    for (unsigned i = 0; fwd && i < SN_MEDIA_BATCH; i++) {
+        size_t len = m->rx[i].msg_len;
+        if (!(fwd & (1u << i)))
+            continue;
+        if (peer->srtp_tx && sn_srtp_protect(peer->srtp_tx, m->buf[i], &len, rtcp) < 0) {
+            peer->st.tx_srtp_failed++;
+            continue;
+        }
+        queue_tx(m, &ntx, i, len, dst);
+    }
+    return ntx;
+}
+
 static void rtp_in(sn_media *m, sipnat_anchor *a, unsigned n, uint64_t now)
 {
     sipnat_anchor *peer = a->peer;
     const sn_sockaddr *dst = peer && peer->send ? sn_anchor_rtp_dest(peer) : NULL;
     uint32_t arrival = (uint32_t)(now * (SN_MEDIA_RATE / 1000) / 1000);
-    uint32_t audio = 0;
-    unsigned ntx = 0, nofwd = 0;
+    uint32_t audio = 0, fwd = 0;
+    unsigned ntx, nofwd = 0;
     pending p = {0};
 
     for (unsigned i = 0; i < n; i++) {
         size_t len = m->rx[i].msg_len;
         sn_rtp rtp;
 
-        if ((m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-            sn_rtp_parse(m->buf[i], len, &rtp) < 0) {
+        if (m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+            a->st.dropped_malformed++;
+            continue;
+        }
+        /* Only packets that authenticate reach the latch. */
+        if (srtp_in(m, a, i, false, &p) < 0)
+            continue;
+        if (sn_rtp_parse(m->buf[i], m->rx[i].msg_len, &rtp) < 0) {
             a->st.dropped_malformed++;
             continue;
         }
@@ -343,10 +409,20 @@ static void rtp_in(sn_media *m, sipnat_anchor *a, unsigned n, uint64_t now)
         else if (a->audio_func && a->law && rtp.pt == a->pt)
             audio |= 1u << i;
         if (dst)
-            queue_tx(m, &ntx, i, len, dst);
+            fwd |= 1u << i;
         else if (peer)
             nofwd++;
     }
+    if (audio && fwd && peer->srtp_tx) {
+        /* The host hears the plain audio before it is protected in place
+         * for the peer; its callback may have unbridged or freed us. */
+        pending none = {0};
+        deliver(a, m, audio, &none);
+        audio = 0;
+        if (a->dead || a->peer != peer)
+            fwd = 0;
+    }
+    ntx = fwd ? queue_fwd(m, peer, fwd, false, dst) : 0;
     if (ntx)
         flush_tx(m, peer, false, ntx, now);
     if (peer)
@@ -360,7 +436,9 @@ static void rtcp_in(sn_media *m, sipnat_anchor *a, unsigned n)
     sipnat_anchor *peer = a->peer;
     sn_sockaddr tmp;
     const sn_sockaddr *dst = peer ? sn_anchor_rtcp_dest(peer, &tmp) : NULL;
-    unsigned ntx = 0;
+    uint32_t fwd = 0;
+    unsigned ntx;
+    pending p = {0};
 
     for (unsigned i = 0; i < n; i++) {
         size_t len = m->rx[i].msg_len;
@@ -368,8 +446,13 @@ static void rtcp_in(sn_media *m, sipnat_anchor *a, unsigned n)
         bool has_rr;
         uint32_t ssrc;
 
-        if ((m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-            sn_rtcp_parse(m->buf[i], len, &ssrc, &rr, &has_rr) < 0) {
+        if (m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+            a->st.dropped_malformed++;
+            continue;
+        }
+        if (srtp_in(m, a, i, true, &p) < 0)
+            continue;
+        if (sn_rtcp_parse(m->buf[i], m->rx[i].msg_len, &ssrc, &rr, &has_rr) < 0) {
             a->st.dropped_malformed++;
             continue;
         }
@@ -393,12 +476,15 @@ static void rtcp_in(sn_media *m, sipnat_anchor *a, unsigned n)
             a->st.rr_jitter = rr.jitter;
         }
         if (dst)
-            queue_tx(m, &ntx, i, len, dst);
+            fwd |= 1u << i;
         else if (peer)
             peer->st.tx_dropped++;
     }
+    ntx = fwd ? queue_fwd(m, peer, fwd, true, dst) : 0;
     if (ntx)
         flush_tx(m, peer, true, ntx, sn_now_usec());
+    if (p.n)
+        deliver(a, m, 0, &p);
 }
 
 static void sock_ready(sn_media *m, sn_media_sock *s, uint64_t now)

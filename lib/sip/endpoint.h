@@ -36,6 +36,7 @@ struct sipnat_endpoint_cfg {
     char *from_user, *from_domain;
     char *media_address;
     bool rtp_symmetric, direct_media;
+    bool sdes, sdes_optimistic;  /* media_encryption(_optimistic) */
     unsigned rtp_timeout;
 };
 

@@ -617,6 +617,24 @@ SIPNAT_API int sipnat_endpoint_cfg_set_direct_media(sipnat_endpoint_cfg *cfg,
     return 0;
 }
 
+SIPNAT_API int sipnat_endpoint_cfg_set_media_encryption(sipnat_endpoint_cfg *cfg,
+                                                        sipnat_media_encryption enc)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    SN_RETURN_IF(enc != SIPNAT_MEDIA_ENCRYPTION_NO && enc != SIPNAT_MEDIA_ENCRYPTION_SDES,
+                 -EINVAL);
+    cfg->sdes = enc == SIPNAT_MEDIA_ENCRYPTION_SDES;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_media_encryption_optimistic(sipnat_endpoint_cfg *cfg,
+                                                                   int on)
+{
+    SN_RETURN_IF(!cfg || (on != 0 && on != 1), -EINVAL);
+    cfg->sdes_optimistic = on;
+    return 0;
+}
+
 SIPNAT_API int sipnat_endpoint_cfg_set_media_address(sipnat_endpoint_cfg *cfg,
                                                      const char *address)
 {

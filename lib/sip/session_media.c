@@ -7,6 +7,7 @@
  */
 #include "sip/session.h"
 #include "sip/sdp.h"
+#include "media/anchor.h"
 #include "media/mdesc.h"
 
 #include <stdio.h>
@@ -55,6 +56,29 @@ static int prefs_from(sn_media_prefs *p, const char *codecs)
     return list[0] ? sn_media_prefs_allow(p, list) : 0;
 }
 
+/* media_encryption=sdes: a fresh key per call for each suite this
+ * libsrtp2 runs, the AES-CM ones first (what most peers have). */
+static int prefs_keys(sn_media_prefs *p, const sipnat_endpoint *ep)
+{
+    static const sn_srtp_suite order[] = {
+        SN_SRTP_AES_CM_128_HMAC_SHA1_80, SN_SRTP_AES_CM_128_HMAC_SHA1_32,
+        SN_SRTP_AEAD_AES_128_GCM, SN_SRTP_AEAD_AES_256_GCM,
+    };
+    int r;
+
+    p->sdes = ep->cfg.sdes;
+    p->optimistic = ep->cfg.sdes_optimistic;
+    for (size_t i = 0; p->sdes && i < sizeof order / sizeof order[0]; i++) {
+        if (!sn_srtp_suite_available(order[i]))
+            continue;
+        r = sn_crypto_key_random(&p->keys[p->n_keys], 0, order[i]);
+        if (r < 0)
+            return r;
+        p->n_keys++;
+    }
+    return p->sdes && p->n_keys == 0 ? -ENOTSUP : 0;
+}
+
 int sn_media_new(sn_session_media **ret, sipnat_session *s, const char *local)
 {
     sipnat_endpoint *ep = sn_session_endpoint(s);
@@ -73,6 +97,8 @@ int sn_media_new(sn_session_media **ret, sipnat_session *s, const char *local)
         m->sess_id = sn_now_usec();
     m->sess_id &= 0x3fffffffffffffffULL; /* fits o= as a decimal */
     r = prefs_from(&m->prefs, ep->cfg.codecs);
+    if (r == 0)
+        r = prefs_keys(&m->prefs, ep);
     if (r == 0)
         r = sipnat_anchor_cfg_new(&ac);
     if (r == 0)
@@ -105,6 +131,7 @@ void sn_media_free(sn_session_media *m)
     if (!m)
         return;
     sipnat_anchor_unref(m->anchor);
+    explicit_bzero(m->prefs.keys, sizeof m->prefs.keys);
     free(m);
 }
 
@@ -166,6 +193,9 @@ static int apply(sn_session_media *m, const sn_negotiated *n, sn_media_change *c
             return r;
     }
     r = sipnat_anchor_set_codec(m->anchor, n->pt, n->codec, n->dtmf_pt, n->ptime);
+    if (r == 0)
+        r = sn_anchor_set_srtp_keys(m->anchor, n->srtp ? &n->tx_key : NULL,
+                                    n->srtp ? &n->rx_key : NULL);
     if (r == 0)
         r = sipnat_anchor_set_direction(m->anchor, n->send, n->recv);
     return r;
