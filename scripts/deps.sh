@@ -10,7 +10,8 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
   libsndfile1-dev"
 # Event loops of the examples, peers of the tests, man page lint.
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
-  iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl"
+  iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl
+  baresip-core"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;

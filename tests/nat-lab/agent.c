@@ -12,7 +12,7 @@
  *                     [--rewrite-contact] [--qualify S]]
  *                    [--options URI]... [--hold S] [-v]
  *                    [--bridge-to URI [--bridge-match CIDR]
- *                     [--no-rtp-symmetric] [--rtp-timeout S]]
+ *                     [--no-rtp-symmetric] [--rtp-timeout S] [--srtp]]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
  * unregisters, and prints one line per event:
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
     const char *nets[8], *ep_name = NULL, *matches[8];
     int n_matches = 0, max_contacts = 0, rewrite = 0, qualify = 0;
     const char *in_auth = NULL, *bridge_match = NULL;
-    int rtp_symmetric = 1, rtp_timeout = 0;
+    int rtp_symmetric = 1, rtp_timeout = 0, srtp = 0;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
     int retry = 0, max_retries = -1;
     double wait_registered = 10;
@@ -226,6 +226,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "-v")) { verbose = 1; continue; }
         if (!strcmp(a, "--rewrite-contact")) { rewrite = 1; continue; }
         if (!strcmp(a, "--no-rtp-symmetric")) { rtp_symmetric = 0; continue; }
+        if (!strcmp(a, "--srtp")) { srtp = 1; continue; }
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--bind")) bind = v;
@@ -304,6 +305,9 @@ int main(int argc, char **argv)
         if (bridge_uri)
             check(sipnat_endpoint_cfg_set_incoming_func(ec, on_incoming, NULL),
                   "incoming");
+        if (srtp)
+            check(sipnat_endpoint_cfg_set_media_encryption(ec, SIPNAT_MEDIA_ENCRYPTION_SDES),
+                  "srtp");
         check(sipnat_endpoint_new(&ep, t, ec), "endpoint");
         sipnat_endpoint_cfg_free(ec);
     }
