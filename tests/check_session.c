@@ -315,6 +315,66 @@ START_TEST(test_peer_reinvite)
 }
 END_TEST
 
+/* SRTP with a key that does not work: the call ends with a clear event
+ * (488, "SRTP authentication failed"), not with noise in the audio. */
+START_TEST(test_srtp_wrong_key)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+    char tag[64], offer[512];
+    int done = 0, p1;
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+
+    mock_peer_open(&peer, 200);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "itsp"));
+    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_media_encryption(cfg, SIPNAT_MEDIA_ENCRYPTION_SDES));
+    ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, &log));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    int fd = rtp_socket(&p1);
+
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/SAVP 0\r\n"
+             "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+             "a=sendrecv\r\n", p1);
+    ck_assert_int_eq(invite(ctx, &peer, port, "srtp-1", 1, NULL, offer, 1), 200);
+    ck_assert_ptr_nonnull(strstr(peer.last_response, "RTP/SAVP"));
+    ck_assert_ptr_nonnull(strstr(peer.last_response, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+    to_tag(peer.last_response, tag, sizeof tag);
+    int aport = atoi(strstr(strstr(peer.last_response, "\r\n\r\nv=0"), "m=audio ") + 8);
+    in_dialog(&peer, port, "ACK", "srtp-1", 1, tag);
+    /* The peer's packets do not authenticate with the key it offered. */
+    rtp_send(fd, aport, 1, 40);
+    for (int k = 0; k < 100 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+    ck_assert_int_eq(log.last_status, 488);
+    ck_assert_ptr_nonnull(strstr(log.last_phrase, "SRTP authentication failed"));
+    for (int k = 0; k < 10; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "BYE sip:"));
+    sipnat_anchor_stats st = {.size = sizeof st};
+    ck_assert_ok(sipnat_anchor_get_stats(sipnat_session_get_anchor(log.incoming), &st));
+    ck_assert_uint_ge(st.dropped_srtp_auth, 16);
+    ck_assert_int_eq(st.latched, 0);
+
+    close(fd);
+    sipnat_session_unref(log.incoming);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
 /* Offers we cannot take are refused with the right status, and nothing
  * is left behind. */
 START_TEST(test_bad_offers)
@@ -559,6 +619,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_incoming_call);
     tcase_add_test(tc, test_bad_offers);
     tcase_add_test(tc, test_peer_reinvite);
+    tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);
     tcase_add_test(tc, test_rtp_timeout);

@@ -835,21 +835,24 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
     sipnat_session_unref(s);
 }
 
-/* -- rtp_timeout ------------------------------------------------------ */
+/* -- media failures -------------------------------------------------- */
 
-/* The anchor saw no media for rtp_timeout: Asterisk hangs up. */
-void sn_session_media_timeout(sipnat_session *s)
+/* The anchor says the media is gone (rtp_timeout) or unusable (SRTP that
+ * never authenticates: a wrong key): hang up with a clear status. */
+void sn_session_media_failed(sipnat_session *s, int status, const char *why)
 {
     if (!s->nh || s->state == SIPNAT_SESSION_TERMINATED)
         return;
-    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session",
-           "%s: no media for %u s: hanging up", s->remote_uri,
-           s->ep->cfg.rtp_timeout);
+    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session", "%s: %s: hanging up",
+           s->remote_uri, why);
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
     if (s->answered)
         nua_bye(s->nh, SIPTAG_VIA_STR(s->route.via),
-                SIPTAG_REASON_STR("Q.850;cause=16;text=\"rtp timeout\""),
+                TAG_IF(status == 408,
+                       SIPTAG_REASON_STR("Q.850;cause=16;text=\"rtp timeout\"")),
                 TAG_END());
+    else if (!s->incoming)
+        nua_cancel(s->nh, TAG_END());
     sn_log_leave(prev);
-    session_event(s, SIPNAT_SESSION_TERMINATED, 408, "RTP timeout");
+    session_event(s, SIPNAT_SESSION_TERMINATED, status, why);
 }

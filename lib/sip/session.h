@@ -42,8 +42,10 @@ void sn_session_nua_event(struct sipnat_session *s, nua_event_t event,
 bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
                          sip_t const *sip, sipnat_endpoint *ep);
 
-/* The anchor saw no media for the endpoint's rtp_timeout. */
-void sn_session_media_timeout(struct sipnat_session *s);
+/* The anchor saw no media for rtp_timeout (status 408), or SRTP that never
+ * authenticates (488): end the call with that status and reason. */
+void sn_session_media_failed(struct sipnat_session *s, int status,
+                             const char *why);
 /* Where the peer's signalling comes from / goes to (numeric). */
 const char *sn_session_peer_address(struct sipnat_session *s);
 /* The endpoint of a session, for session_media.c. */

@@ -32,8 +32,12 @@ static void on_media_event(const sipnat_event *ev, void *user_data)
 {
     sn_session_media *m = user_data;
 
-    if (ev->type == SIPNAT_EVENT_MEDIA && ev->state == SIPNAT_MEDIA_TIMEOUT)
-        sn_session_media_timeout(m->s);
+    if (ev->type != SIPNAT_EVENT_MEDIA)
+        return;
+    if (ev->state == SIPNAT_MEDIA_TIMEOUT)
+        sn_session_media_failed(m->s, 408, "RTP timeout");
+    else if (ev->state == SIPNAT_MEDIA_SRTP_FAILED)
+        sn_session_media_failed(m->s, 488, "SRTP authentication failed (wrong key?)");
 }
 
 /* "PCMU,PCMA" as the Asterisk names the prefs take. */
