@@ -20,8 +20,10 @@ struct sn_session_media {
     sipnat_anchor *anchor;
     sn_media_prefs prefs;
     sn_local_addr ours;
-    sn_sdesc local;             /* the last description we sent */
-    bool have_local;
+    /* The last description we sent, as text: a parsed sn_sdesc is 12 KB,
+     * the text a few hundred bytes, and it is needed again only at the
+     * next offer/answer (to keep o= and to check the peer's answer). */
+    char *local;
     bool offer_out;             /* `local` is an offer awaiting its answer */
     uint64_t sess_id;
     char remote[SIPNAT_ADDRSTRLEN];
@@ -150,24 +152,48 @@ static int set_addr(sn_session_media *m, const char *addr)
     return sn_addr_parse(addr, &m->ours.addr) < 0 ? -EINVAL : 0;
 }
 
-/* Stamp (origin, version) and print what we send; keep it. */
+/* The last description we sent, parsed again (*out malloc'ed), or NULL. */
+static int last_sent(sn_session_media *m, sn_sdesc **out)
+{
+    char why[64];
+    int r;
+
+    *out = NULL;
+    if (!m->local)
+        return 0;
+    *out = malloc(sizeof **out);
+    if (!*out)
+        return -ENOMEM;
+    r = sn_sdp_parse(m->local, strlen(m->local), *out, why, sizeof why);
+    if (r < 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+/* Stamp (origin, version) and print what we send; keep its text. */
 static int emit(sn_session_media *m, sn_sdesc *d, char **sdp)
 {
-    char *buf;
-    int r = sn_mdesc_stamp(d, m->have_local ? &m->local : NULL, m->sess_id);
+    char *buf, *keep;
+    sn_sdesc *prev;
+    int r = last_sent(m, &prev);
 
+    if (r == 0)
+        r = sn_mdesc_stamp(d, prev, m->sess_id);
+    free(prev);
     if (r < 0)
         return r;
     buf = malloc(4096);
     if (!buf)
         return -ENOMEM;
     r = sn_sdp_print(d, buf, 4096);
-    if (r < 0) {
+    if (r < 0 || !(keep = strdup(buf))) {
         free(buf);
-        return r;
+        return r < 0 ? r : -ENOMEM;
     }
-    m->local = *d;
-    m->have_local = true;
+    free(m->local);
+    m->local = keep;
     *sdp = buf;
     return 0;
 }
@@ -279,7 +305,11 @@ int sn_media_take_answer(sn_session_media *m, const char *answer, size_t len,
     r = sn_sdp_parse(answer, len, &in, why, why_len);
     if (r < 0)
         return r;
-    r = sn_mdesc_accept_answer(&m->local, &in, &n);
+    sn_sdesc *offer;
+    r = last_sent(m, &offer);
+    if (r == 0)
+        r = offer ? sn_mdesc_accept_answer(offer, &in, &n) : -EPROTO;
+    free(offer);
     if (r < 0) {
         snprintf(why, why_len, "%s",
                  r == -EPROTO ? "the answer breaks offer/answer (RFC 3264)"
