@@ -301,6 +301,9 @@ static int apply_endpoint(apply_ctx *a, const char *name)
                    get(a, SIPNAT_CONFIG_ENDPOINT, name, "from_domain")))
         r = sipnat_endpoint_cfg_set_from(ec, get(a, SIPNAT_CONFIG_ENDPOINT, name, "from_user"),
                                          get(a, SIPNAT_CONFIG_ENDPOINT, name, "from_domain"));
+    v = get(a, SIPNAT_CONFIG_ENDPOINT, name, "media_encryption");
+    if (r == 0 && v && strcmp(v, "sdes") == 0)
+        r = sipnat_endpoint_cfg_set_media_encryption(ec, SIPNAT_MEDIA_ENCRYPTION_SDES);
     if (r == 0 && a->hooks && a->hooks->incoming)
         r = sipnat_endpoint_cfg_set_incoming_func(ec, a->hooks->incoming,
                                                   a->hooks->user_data);
