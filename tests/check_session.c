@@ -375,6 +375,93 @@ START_TEST(test_srtp_wrong_key)
 }
 END_TEST
 
+/* Two calls bridged with direct_media on both endpoints, neither peer
+ * behind a NAT: each peer is re-INVITEd with the other's media address;
+ * when one call ends, the other is brought back to its anchor. With
+ * direct_media off the bridge relays and nobody is re-INVITEd. */
+START_TEST(test_direct_media)
+{
+    sipnat_ctx *ctx;
+    mock_peer pa, pb;
+    call_log la = {0}, lb = {0};
+    sipnat_session *a, *b;
+    char uri[64], want[64];
+    int done = 0;
+
+    for (int direct = 1; direct >= 0; direct--) {
+        mock_peer_open(&pa, 200);
+        mock_peer_open(&pb, 200);
+        snprintf(pa.sdp, sizeof pa.sdp,
+                 "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                 "m=audio 7100 RTP/AVP 0\r\na=sendrecv\r\n");
+        snprintf(pb.sdp, sizeof pb.sdp,
+                 "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                 "m=audio 7200 RTP/AVP 0\r\na=sendrecv\r\n");
+        ck_assert_ok(sipnat_ctx_new(&ctx));
+        sipnat_transport *t = transport(ctx);
+        sipnat_endpoint_cfg *cfg;
+        sipnat_endpoint *ep;
+        ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+        ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "lan"));
+        ck_assert_ok(sipnat_endpoint_cfg_set_direct_media(cfg, direct));
+        ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+        sipnat_endpoint_cfg_free(cfg);
+        la = (call_log){0};
+        lb = (call_log){0};
+        snprintf(uri, sizeof uri, "sip:a@127.0.0.1:%d", pa.port);
+        ck_assert_ok(sipnat_session_call(&a, ep, uri, on_event, &la));
+        snprintf(uri, sizeof uri, "sip:b@127.0.0.1:%d", pb.port);
+        ck_assert_ok(sipnat_session_call(&b, ep, uri, on_event, &lb));
+        for (int k = 0; k < 100 && !(saw(&la, SIPNAT_SESSION_ESTABLISHED) &&
+                                     saw(&lb, SIPNAT_SESSION_ESTABLISHED)); k++) {
+            run_pull(ctx, &pa, &done, 10);
+            run_pull(ctx, &pb, &done, 10);
+        }
+        unsigned na = pa.n_requests, nb = pb.n_requests;
+        ck_assert_ok(sipnat_session_bridge(a, b));
+        for (int k = 0; k < 30; k++) {
+            run_pull(ctx, &pa, &done, 10);
+            run_pull(ctx, &pb, &done, 10);
+        }
+        if (direct) {
+            /* a's re-INVITE names b's media, and the reverse. */
+            ck_assert(saw(&la, SIPNAT_SESSION_MEDIA_CHANGED));
+            ck_assert(saw(&lb, SIPNAT_SESSION_MEDIA_CHANGED));
+            ck_assert_ptr_nonnull(strstr(pa.last_invite, "m=audio 7200 RTP/AVP"));
+            ck_assert_ptr_nonnull(strstr(pb.last_invite, "m=audio 7100 RTP/AVP"));
+            /* b hangs up: a is brought back to its anchor. */
+            ck_assert_ok(sipnat_session_hangup(b));
+            for (int k = 0; k < 30; k++) {
+                run_pull(ctx, &pa, &done, 10);
+                run_pull(ctx, &pb, &done, 10);
+            }
+            int anchor_port = 0;
+            char addr[SIPNAT_ADDRSTRLEN];
+            ck_assert_ok(sipnat_anchor_get_local(sipnat_session_get_anchor(a), addr, &anchor_port));
+            snprintf(want, sizeof want, "m=audio %d RTP/AVP", anchor_port);
+            ck_assert_ptr_nonnull(strstr(pa.last_invite, want));
+        } else {
+            ck_assert_uint_eq(pa.n_requests, na); /* nobody re-INVITEd */
+            ck_assert_uint_eq(pb.n_requests, nb);
+            ck_assert(!saw(&la, SIPNAT_SESSION_MEDIA_CHANGED));
+            sipnat_session_hangup(b);
+        }
+        sipnat_session_hangup(a);
+        for (int k = 0; k < 20; k++) {
+            run_pull(ctx, &pa, &done, 10);
+            run_pull(ctx, &pb, &done, 10);
+        }
+        sipnat_session_unref(a);
+        sipnat_session_unref(b);
+        sipnat_endpoint_unref(ep);
+        sipnat_transport_unref(t);
+        sipnat_ctx_unref(ctx);
+        mock_peer_close(&pa);
+        mock_peer_close(&pb);
+    }
+}
+END_TEST
+
 /* Offers we cannot take are refused with the right status, and nothing
  * is left behind. */
 START_TEST(test_bad_offers)
@@ -620,6 +707,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_bad_offers);
     tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_srtp_wrong_key);
+    tcase_add_test(tc, test_direct_media);
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);
     tcase_add_test(tc, test_rtp_timeout);

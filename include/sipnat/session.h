@@ -48,6 +48,8 @@ SIPNAT_API int sipnat_endpoint_cfg_set_from(sipnat_endpoint_cfg *cfg,
                                             const char *domain);
 SIPNAT_API int sipnat_endpoint_cfg_set_rtp_symmetric(sipnat_endpoint_cfg *cfg,
                                                      int on);
+/* direct_media (default off): two bridged calls whose peers can reach each
+ * other are re-INVITEd to talk directly; otherwise the anchors relay. */
 SIPNAT_API int sipnat_endpoint_cfg_set_direct_media(sipnat_endpoint_cfg *cfg,
                                                     int on);
 /* media_encryption: SRTP with SDES keys (RFC 4568) or none. Values never

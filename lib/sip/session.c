@@ -38,6 +38,7 @@ struct sipnat_session {
     bool offer_out;           /* our (re-)INVITE waits for its answer */
     char *pending_answer;     /* incoming: the answer to send with 200 */
     sipnat_session *bridged;  /* not referenced; unlinked on both sides */
+    bool direct;              /* direct media with `bridged` (re-INVITEd) */
 };
 
 /* -- events ----------------------------------------------------------- */
@@ -91,12 +92,26 @@ static void session_event(sipnat_session *s, int state, int status,
 
 /* -- lifetime --------------------------------------------------------- */
 
+static int reinvite(sipnat_session *s, bool hold);
+
+/* Break a bridge; a peer left talking directly to the other one is
+ * brought back to its anchor (a re-INVITE naming us again). */
 static void unbridge(sipnat_session *s)
 {
-    if (s->bridged) {
-        s->bridged->bridged = NULL;
-        s->bridged = NULL;
+    sipnat_session *o = s->bridged;
+
+    if (!o)
+        return;
+    o->bridged = NULL;
+    s->bridged = NULL;
+    if (o->direct) {
+        o->direct = false;
+        if (o->nh && o->answered && o->state != SIPNAT_SESSION_TERMINATED &&
+            reinvite(o, o->local_hold) < 0)
+            sn_log(o->t->ctx, SIPNAT_LOG_WARNING, "session",
+                   "%s: cannot take the media back from direct", o->remote_uri);
     }
+    s->direct = false;
 }
 
 static void session_free(sipnat_session *s)
@@ -461,6 +476,17 @@ SIPNAT_API int sipnat_session_hangup(sipnat_session *s)
     return 0;
 }
 
+static void send_reinvite(sipnat_session *s, const char *sdp)
+{
+    s->offer_out = true;
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via),
+               SIPTAG_CONTACT_STR(s->route.contact),
+               SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+               SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    sn_log_leave(prev);
+}
+
 /* A re-INVITE of ours: hold or resume. */
 static int reinvite(sipnat_session *s, bool hold)
 {
@@ -475,16 +501,11 @@ static int reinvite(sipnat_session *s, bool hold)
     if (r < 0)
         return r;
     s->local_hold = hold;
-    s->offer_out = true;
-    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
-    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via),
-               SIPTAG_CONTACT_STR(s->route.contact),
-               SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-               SIPTAG_PAYLOAD_STR(sdp), TAG_END());
-    sn_log_leave(prev);
+    send_reinvite(s, sdp);
     free(sdp);
     return 0;
 }
+
 
 SIPNAT_API int sipnat_session_hold(sipnat_session *s)
 {
@@ -494,6 +515,53 @@ SIPNAT_API int sipnat_session_hold(sipnat_session *s)
 SIPNAT_API int sipnat_session_resume(sipnat_session *s)
 {
     return reinvite(s, false);
+}
+
+/* Asterisk's direct_media: when both endpoints allow it and each peer can
+ * reach the other (no NAT in front of either: the SDP's address is the
+ * one its SIP comes from; both public, or both private on one LAN), and
+ * neither leg is SRTP (the keys are ours), each peer is re-INVITEd with
+ * the other's media address and the anchors idle. Otherwise we relay. */
+static bool direct_possible(sipnat_session *a, sipnat_session *b, char *aaddr,
+                            int *aport, char *baddr, int *bport)
+{
+    sn_addr x, y;
+
+    if (!a->ep->cfg.direct_media || !b->ep->cfg.direct_media || !a->answered ||
+        !b->answered || a->offer_out || b->offer_out || a->local_hold ||
+        b->local_hold || sn_media_encrypted(a->media) || sn_media_encrypted(b->media) ||
+        sn_media_peer(a->media, aaddr, SIPNAT_ADDRSTRLEN, aport) < 0 ||
+        sn_media_peer(b->media, baddr, SIPNAT_ADDRSTRLEN, bport) < 0)
+        return false;
+    if (strcmp(aaddr, a->route.dest) != 0 || strcmp(baddr, b->route.dest) != 0)
+        return false; /* a NAT (or a media server) in front of one of them */
+    if (sn_addr_parse(aaddr, &x) < 0 || sn_addr_parse(baddr, &y) < 0 ||
+        x.family != y.family)
+        return false;
+    return sn_addr_is_private(&x) == sn_addr_is_private(&y) &&
+           (!sn_addr_is_private(&x) || strcmp(a->route.local, b->route.local) == 0);
+}
+
+static void go_direct(sipnat_session *a, sipnat_session *b)
+{
+    char aaddr[SIPNAT_ADDRSTRLEN], baddr[SIPNAT_ADDRSTRLEN], *sa = NULL, *sb = NULL;
+    int aport, bport;
+
+    if (!direct_possible(a, b, aaddr, &aport, baddr, &bport))
+        return;
+    if (sn_media_offer_direct(a->media, baddr, bport, &sa) < 0 ||
+        sn_media_offer_direct(b->media, aaddr, aport, &sb) < 0) {
+        free(sa);
+        free(sb);
+        return;
+    }
+    sn_log(a->t->ctx, SIPNAT_LOG_INFO, "session",
+           "direct media: %s:%d <-> %s:%d (re-INVITE both)", aaddr, aport, baddr, bport);
+    send_reinvite(a, sa);
+    send_reinvite(b, sb);
+    a->direct = b->direct = true;
+    free(sa);
+    free(sb);
 }
 
 SIPNAT_API int sipnat_session_bridge(sipnat_session *a, sipnat_session *b)
@@ -512,6 +580,7 @@ SIPNAT_API int sipnat_session_bridge(sipnat_session *a, sipnat_session *b)
         unbridge(b);
         a->bridged = b;
         b->bridged = a;
+        go_direct(a, b);
     }
     return 0;
 }
@@ -720,7 +789,10 @@ static void take_answer(sipnat_session *s, sip_t const *sip, bool reinvite)
         nua_bye(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
         return;
     }
-    if (reinvite) {
+    if (reinvite && s->direct) {
+        session_event(s, SIPNAT_SESSION_MEDIA_CHANGED, 200,
+                      "direct media with the bridged peer");
+    } else if (reinvite) {
         if (s->local_hold)
             session_event(s, SIPNAT_SESSION_HELD, 200, "held");
         else

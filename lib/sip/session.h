@@ -25,6 +25,14 @@ void sn_media_free(sn_session_media *m);
 sipnat_anchor *sn_media_anchor(sn_session_media *m);
 /* Our offer naming `addr` (hold: sendonly). *sdp is malloc'ed. */
 int sn_media_offer(sn_session_media *m, const char *addr, bool hold, char **sdp);
+/* The peer's media address and port from its SDP, or -ENOTCONN. */
+int sn_media_peer(sn_session_media *m, char *addr, size_t len, int *port);
+/* SRTP negotiated or required: no direct media (our keys, not theirs). */
+bool sn_media_encrypted(sn_session_media *m);
+/* Direct media: an offer naming another peer's media address and port
+ * instead of our anchor; the anchor idles once it is answered. */
+int sn_media_offer_direct(sn_session_media *m, const char *addr, int port,
+                          char **sdp);
 /* The peer's offer: 0 and our answer in *sdp (malloc'ed); or a negative
  * errno with *status the response to refuse it with (400, 488) and *why. */
 int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,

@@ -26,6 +26,7 @@ struct sn_session_media {
     char *local;
     bool offer_out;             /* `local` is an offer awaiting its answer */
     uint64_t sess_id;
+    bool direct;                /* our SDP names the other peer of a bridge */
     char remote[SIPNAT_ADDRSTRLEN];
     int remote_port;
 };
@@ -243,8 +244,45 @@ int sn_media_offer(sn_session_media *m, const char *addr, bool hold, char **sdp)
                        &d);
     if (r == 0)
         r = emit(m, &d, sdp);
-    if (r == 0)
+    if (r == 0) {
         m->offer_out = true;
+        m->direct = false;
+    }
+    return r;
+}
+
+int sn_media_peer(sn_session_media *m, char *addr, size_t len, int *port)
+{
+    if (!m->remote_port)
+        return -ENOTCONN;
+    snprintf(addr, len, "%s", m->remote);
+    *port = m->remote_port;
+    return 0;
+}
+
+bool sn_media_encrypted(sn_session_media *m)
+{
+    return m->prefs.sdes;
+}
+
+int sn_media_offer_direct(sn_session_media *m, const char *addr, int port, char **sdp)
+{
+    sn_local_addr other = m->ours;
+    sn_sdesc d;
+    int r;
+
+    *sdp = NULL;
+    if (sn_addr_parse(addr, &other.addr) < 0 || port < 1 || port > 65534)
+        return -EINVAL;
+    other.rtp_port = (uint16_t)port;
+    other.rtcp_port = (uint16_t)(port + 1);
+    r = sn_mdesc_offer(&m->prefs, &other, SN_DIR_SENDRECV, &d);
+    if (r == 0)
+        r = emit(m, &d, sdp);
+    if (r == 0) {
+        m->offer_out = true;
+        m->direct = true;
+    }
     return r;
 }
 
@@ -317,5 +355,10 @@ int sn_media_take_answer(sn_session_media *m, const char *answer, size_t len,
         return r;
     }
     m->offer_out = false;
-    return apply(m, &n, change);
+    r = apply(m, &n, change);
+    /* Direct media: the peers talk to each other; the anchor idles (and
+     * its rtp_timeout with it). */
+    if (r == 0 && m->direct)
+        r = sipnat_anchor_set_direction(m->anchor, 0, 0);
+    return r;
 }
