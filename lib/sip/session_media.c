@@ -139,6 +139,7 @@ void sn_media_free(sn_session_media *m)
         return;
     sipnat_anchor_unref(m->anchor);
     explicit_bzero(m->prefs.keys, sizeof m->prefs.keys);
+    free(m->local);
     free(m);
 }
 

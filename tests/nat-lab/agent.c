@@ -360,6 +360,7 @@ int main(int argc, char **argv)
         end_call();
     if (bridge_uri)
         printf("calls bridged=%d ended=%d\n", calls_bridged, calls_ended);
+    fflush(stdout);
     sipnat_endpoint_unref(bridge_ep);
     sipnat_endpoint_unref(ep);
     sipnat_transport_unref(t);
