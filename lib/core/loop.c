@@ -241,15 +241,18 @@ void sn_sigpipe_release(sn_sigpipe *s)
     pthread_sigmask(SIG_SETMASK, (sigset_t *)(void *)s->old_mask, NULL);
 }
 
-/* A ready socket of the library's own (RTP, later) to its handler. */
-static void run_own(sipnat_ctx *ctx, int fd, unsigned revents)
+/* A ready socket of the library's own (RTP, later) to its handler; true
+ * when the fd is one of the stack's instead (the stack must run). */
+static bool run_own(sipnat_ctx *ctx, int fd, unsigned revents)
 {
     struct sn_io *io = sn_io_find(ctx, fd);
 
     if (io && io->owner == SN_IO_OWN && io->cb) {
         io->cb(ctx, fd, revents, io->cb_arg);
         ctx->n_dispatched++;
+        return false;
     }
+    return io && io->owner == SN_IO_STACK;
 }
 
 static unsigned epoll_to_io(uint32_t ev)
@@ -261,34 +264,41 @@ static unsigned epoll_to_io(uint32_t ev)
 }
 
 /* One pass of everything due: the library's own sockets (the one the host
- * reported, or in pull mode every ready one), timers, the stack once,
- * then objects whose shutdown finished. */
-static int process(sipnat_ctx *ctx, int fd, unsigned revents, bool poll_own)
+ * reported, or in pull mode every ready one), timers, the stack, then
+ * objects whose shutdown finished. The stack (a GLib iteration: several
+ * system calls) runs only when one of its fds is ready or its deadline
+ * has come, so a wake-up for RTP costs the relay and nothing else.
+ * `stack` forces it (the host's timer fired, or it could not tell). */
+static int process(sipnat_ctx *ctx, int fd, unsigned revents, bool poll_own,
+                   bool stack)
 {
     sipnat_ctx *prev = sn_log_enter(ctx);
     sn_sigpipe sp;
 
-    sn_sigpipe_hold(ctx, &sp);
     ctx->in_process++;
     ctx->n_dispatched = 0;
     if (fd >= 0)
-        run_own(ctx, fd, revents);
+        stack |= run_own(ctx, fd, revents);
     if (poll_own) {
         /* The stack's fds are polled by the stack itself (it needs the
-         * revents per GLib record); here only our own sockets. */
+         * revents per GLib record); here our own sockets, and whether
+         * one of the stack's is ready. */
         struct epoll_event evs[16];
         int n = epoll_wait(ctx->epfd, evs, 16, 0);
         for (int i = 0; i < n; i++)
-            run_own(ctx, evs[i].data.fd, epoll_to_io(evs[i].events));
+            stack |= run_own(ctx, evs[i].data.fd, epoll_to_io(evs[i].events));
     }
     /* Timers armed by these callbacks for "now" wait for the next call:
      * the cap keeps one call bounded. */
     ctx->n_dispatched += sn_timer_heap_run(&ctx->timers, sn_now_usec(), 64);
-    ctx->n_dispatched += sn_stack_run(ctx->stack);
+    if (stack || ctx->stack_deadline <= sn_now_usec()) {
+        sn_sigpipe_hold(ctx, &sp);
+        ctx->n_dispatched += sn_stack_run(ctx->stack);
+        sn_sigpipe_release(&sp);
+    }
     sn_transports_reap(ctx);
     ctx->in_process--;
     sn_loop_commit(ctx);
-    sn_sigpipe_release(&sp);
     sn_log_leave(prev);
     return (int)ctx->n_dispatched;
 }
@@ -311,7 +321,7 @@ SIPNAT_API int sipnat_ctx_process(sipnat_ctx *ctx)
 {
     SN_RETURN_IF(!ctx, -EINVAL);
     SN_RETURN_IF(ctx->in_callback || ctx->dying || ctx->watch_func, -EBUSY);
-    return process(ctx, -1, 0, true);
+    return process(ctx, -1, 0, true, false);
 }
 
 SIPNAT_API int sipnat_ctx_set_watch_func(sipnat_ctx *ctx,
@@ -365,7 +375,7 @@ SIPNAT_API int sipnat_ctx_process_fd(sipnat_ctx *ctx, int fd, unsigned revents)
     SN_RETURN_IF(!ctx || fd < 0 || (revents & ~known), -EINVAL);
     SN_RETURN_IF(ctx->in_callback || ctx->dying, -EBUSY);
     SN_RETURN_IF(!sn_io_find(ctx, fd), -ENOENT);
-    return process(ctx, fd, revents, false);
+    return process(ctx, fd, revents, false, false);
 }
 
 SIPNAT_API int sipnat_ctx_process_timeout(sipnat_ctx *ctx)
@@ -374,5 +384,5 @@ SIPNAT_API int sipnat_ctx_process_timeout(sipnat_ctx *ctx)
     SN_RETURN_IF(ctx->in_callback || ctx->dying, -EBUSY);
     /* The one-shot timer fired: whatever the host had is now spent. */
     ctx->timer_valid = false;
-    return process(ctx, -1, 0, false);
+    return process(ctx, -1, 0, false, true);
 }
