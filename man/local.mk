@@ -90,6 +90,7 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_unref.3 \
 	man/sipnat_endpoint_get_name.3 \
 	man/sipnat_endpoint_cfg_set_auth.3 \
+	man/sipnat_endpoint_cfg_set_outbound_auth.3 \
 	man/sipnat_endpoint_cfg_set_rewrite_contact.3 \
 	man/sipnat_endpoint_cfg_set_max_contacts.3 \
 	man/sipnat_endpoint_cfg_set_remove_existing.3 \

@@ -462,6 +462,65 @@ START_TEST(test_direct_media)
 }
 END_TEST
 
+/* An ITSP that challenges our INVITE (407): answered once with the
+ * endpoint's outbound_auth for its realm; another realm is not answered. */
+START_TEST(test_outbound_auth)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    char uri[64];
+    int done = 0;
+
+    for (int right = 1; right >= 0; right--) {
+        call_log log = {0};
+        sipnat_session *s;
+        sipnat_endpoint_cfg *cfg;
+        sipnat_endpoint *ep;
+
+        mock_peer_open(&peer, 0);
+        peer.statuses[0] = 407;
+        peer.statuses[1] = 200;
+        peer.n_statuses = 2;
+        snprintf(peer.extra, sizeof peer.extra,
+                 "Proxy-Authenticate: Digest realm=\"%s\", nonce=\"n0nce\", algorithm=MD5\r\n",
+                 right ? "gw1.example.com" : "elsewhere.example.com");
+        snprintf(peer.sdp, sizeof peer.sdp, "%s", offer_pcmu);
+        ck_assert_ok(sipnat_ctx_new(&ctx));
+        sipnat_transport *t = transport(ctx);
+        ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+        ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "sipus"));
+        ck_assert_ok(sipnat_endpoint_cfg_set_outbound_auth(cfg, "1112223333", "s3cret",
+                                                           "gw1.example.com"));
+        ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+        sipnat_endpoint_cfg_free(cfg);
+        snprintf(uri, sizeof uri, "sip:2025550100@127.0.0.1:%d", peer.port);
+        ck_assert_ok(sipnat_session_call(&s, ep, uri, on_event, &log));
+        for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_ESTABLISHED) &&
+                        log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+            run_pull(ctx, &peer, &done, 20);
+        if (right) {
+            ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+            ck_assert_ptr_nonnull(strstr(peer.last_invite,
+                                         "Proxy-Authorization: Digest username=\"1112223333\""));
+            ck_assert_ptr_nonnull(strstr(peer.last_invite, "realm=\"gw1.example.com\""));
+            ck_assert_ptr_nonnull(strstr(peer.last_invite, "m=audio "));
+        } else {
+            ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+            ck_assert_int_eq(log.last_status, 407);
+            ck_assert_ptr_null(strstr(peer.last_invite, "Proxy-Authorization"));
+        }
+        sipnat_session_hangup(s);
+        for (int k = 0; k < 10; k++)
+            run_pull(ctx, &peer, &done, 20);
+        sipnat_session_unref(s);
+        sipnat_endpoint_unref(ep);
+        sipnat_transport_unref(t);
+        sipnat_ctx_unref(ctx);
+        mock_peer_close(&peer);
+    }
+}
+END_TEST
+
 /* Offers we cannot take are refused with the right status, and nothing
  * is left behind. */
 START_TEST(test_bad_offers)
@@ -656,6 +715,8 @@ START_TEST(test_session_invalid)
     ck_assert_int_eq(sipnat_endpoint_cfg_set_incoming_func(NULL, NULL, NULL), -EINVAL);
     ck_assert_int_eq(sipnat_endpoint_cfg_set_rtp_symmetric(NULL, 1), -EINVAL);
     ck_assert_int_eq(sipnat_endpoint_cfg_set_direct_media(NULL, 1), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_outbound_auth(cfg, NULL, "p", NULL), -EINVAL);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_outbound_auth(cfg, "u:x", "p", NULL), -EINVAL);
     sipnat_endpoint_cfg_free(cfg);
 
     ck_assert_ok(sipnat_ctx_new(&ctx));
@@ -708,6 +769,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_direct_media);
+    tcase_add_test(tc, test_outbound_auth);
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);
     tcase_add_test(tc, test_rtp_timeout);

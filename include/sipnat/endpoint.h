@@ -42,6 +42,12 @@ SIPNAT_API int sipnat_endpoint_cfg_set_auth(sipnat_endpoint_cfg *cfg,
                                             const char *username,
                                             const char *password,
                                             const char *realm);
+/* outbound_auth for calls: answer a 401/407 to our INVITE with these
+ * credentials, only for `realm` (NULL: the realm of the first challenge). */
+SIPNAT_API int sipnat_endpoint_cfg_set_outbound_auth(sipnat_endpoint_cfg *cfg,
+                                                     const char *username,
+                                                     const char *password,
+                                                     const char *realm);
 /* rewrite_contact: store a registered contact with the address and port
  * the REGISTER came from instead of what its Contact says. Default off. */
 SIPNAT_API int sipnat_endpoint_cfg_set_rewrite_contact(sipnat_endpoint_cfg *cfg,

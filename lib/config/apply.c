@@ -273,6 +273,12 @@ static int apply_endpoint(apply_ctx *a, const char *name)
         r = sipnat_endpoint_cfg_set_auth(ec, get(a, SIPNAT_CONFIG_AUTH, auth, "username"),
                                          get(a, SIPNAT_CONFIG_AUTH, auth, "password"),
                                          get(a, SIPNAT_CONFIG_AUTH, auth, "realm"));
+    auth = get(a, SIPNAT_CONFIG_ENDPOINT, name, "outbound_auth");
+    if (r == 0 && auth)
+        r = sipnat_endpoint_cfg_set_outbound_auth(
+            ec, get(a, SIPNAT_CONFIG_AUTH, auth, "username"),
+            get(a, SIPNAT_CONFIG_AUTH, auth, "password"),
+            get(a, SIPNAT_CONFIG_AUTH, auth, "realm"));
     aor = get(a, SIPNAT_CONFIG_ENDPOINT, name, "aors");
     if (r == 0 && aor)
         r = endpoint_aor(a, ec, aor);

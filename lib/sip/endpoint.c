@@ -46,6 +46,9 @@ static void cfg_clear(sipnat_endpoint_cfg *cfg)
     free(cfg->from_user);
     free(cfg->from_domain);
     free(cfg->media_address);
+    free(cfg->out_user);
+    free(cfg->out_pass);
+    free(cfg->out_realm);
 }
 
 SIPNAT_API sipnat_endpoint_cfg *sipnat_endpoint_cfg_free(sipnat_endpoint_cfg *cfg)
@@ -163,6 +166,33 @@ SIPNAT_API int sipnat_endpoint_cfg_set_auth(sipnat_endpoint_cfg *cfg,
     return 0;
 }
 
+SIPNAT_API int sipnat_endpoint_cfg_set_outbound_auth(sipnat_endpoint_cfg *cfg,
+                                                     const char *username,
+                                                     const char *password,
+                                                     const char *realm)
+{
+    char *u = NULL, *p = NULL, *rl = NULL;
+    int r;
+
+    SN_RETURN_IF(!cfg || !username || !password, -EINVAL);
+    SN_RETURN_IF(!token_ok(username, 128) || strchr(username, ':') ||
+                     !token_ok(password, 256) || (realm && !token_ok(realm, 128)),
+                 -EINVAL);
+    if ((r = sn_replace_str(&u, username)) < 0 || (r = sn_replace_str(&p, password)) < 0 ||
+        (r = sn_replace_str(&rl, realm)) < 0) {
+        free(u);
+        free(p);
+        return r;
+    }
+    free(cfg->out_user);
+    free(cfg->out_pass);
+    free(cfg->out_realm);
+    cfg->out_user = u;
+    cfg->out_pass = p;
+    cfg->out_realm = rl;
+    return 0;
+}
+
 SIPNAT_API int sipnat_endpoint_cfg_set_rewrite_contact(sipnat_endpoint_cfg *cfg,
                                                        int on)
 {
@@ -243,10 +273,14 @@ static int cfg_copy(sipnat_endpoint_cfg *dst, const sipnat_endpoint_cfg *src)
     dst->auth_user = dst->auth_pass = dst->auth_realm = NULL;
     dst->n_contacts = 0;
     dst->codecs = dst->from_user = dst->from_domain = dst->media_address = NULL;
+    dst->out_user = dst->out_pass = dst->out_realm = NULL;
     if ((r = sn_replace_str(&dst->codecs, src->codecs)) < 0 ||
         (r = sn_replace_str(&dst->from_user, src->from_user)) < 0 ||
         (r = sn_replace_str(&dst->from_domain, src->from_domain)) < 0 ||
         (r = sn_replace_str(&dst->media_address, src->media_address)) < 0 ||
+        (r = sn_replace_str(&dst->out_user, src->out_user)) < 0 ||
+        (r = sn_replace_str(&dst->out_pass, src->out_pass)) < 0 ||
+        (r = sn_replace_str(&dst->out_realm, src->out_realm)) < 0 ||
         (r = sn_replace_str(&dst->auth_user, src->auth_user)) < 0 ||
         (r = sn_replace_str(&dst->auth_pass, src->auth_pass)) < 0 ||
         (r = sn_replace_str(&dst->auth_realm, src->auth_realm)) < 0)

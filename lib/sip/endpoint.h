@@ -35,6 +35,7 @@ struct sipnat_endpoint_cfg {
     char *codecs;              /* "PCMU,PCMA": allow, in order */
     char *from_user, *from_domain;
     char *media_address;
+    char *out_user, *out_pass, *out_realm; /* outbound_auth for calls */
     bool rtp_symmetric, direct_media;
     bool sdes, sdes_optimistic;  /* media_encryption(_optimistic) */
     unsigned rtp_timeout;

@@ -39,6 +39,7 @@ struct sipnat_session {
     char *pending_answer;     /* incoming: the answer to send with 200 */
     sipnat_session *bridged;  /* not referenced; unlinked on both sides */
     bool direct;              /* direct media with `bridged` (re-INVITEd) */
+    unsigned auth_tries;      /* challenges answered for this INVITE */
 };
 
 /* -- events ----------------------------------------------------------- */
@@ -825,6 +826,40 @@ static void incoming_reoffer(sipnat_session *s, sip_t const *sip,
     media_changed(s, &chg);
 }
 
+/* A 401/407 to our INVITE: answer it once with the endpoint's
+ * outbound_auth when the realm is the one configured (or any, if none). */
+static bool authenticate(sipnat_session *s, int status, sip_t const *sip)
+{
+    const sipnat_endpoint_cfg *c = &s->ep->cfg;
+    msg_auth_t const *au = !sip ? NULL
+                         : status == 407 ? sip->sip_proxy_authenticate
+                                         : sip->sip_www_authenticate;
+    char const *realm = au ? msg_params_find(au->au_params, "realm=") : NULL;
+    char auth[700], r[260];
+    size_t n;
+
+    if (!c->out_user || !realm || s->auth_tries >= 2)
+        return false;
+    n = strlen(realm);
+    if (n >= 2 && realm[0] == '"')
+        realm++, n -= 2;
+    if (n == 0 || n >= sizeof r || memchr(realm, '"', n))
+        return false;
+    memcpy(r, realm, n);
+    r[n] = '\0';
+    if (c->out_realm && strcmp(c->out_realm, r) != 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
+               "%s: challenged for realm %s, credentials are for %s", s->remote_uri,
+               r, c->out_realm);
+        return false;
+    }
+    s->auth_tries++;
+    snprintf(auth, sizeof auth, "Digest:\"%s\":%s:%s", r, c->out_user, c->out_pass);
+    nua_authenticate(s->nh, NUTAG_AUTH(auth), TAG_END());
+    explicit_bzero(auth, sizeof auth);
+    return true;
+}
+
 void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
                           char const *phrase, nua_handle_t *nh,
                           sip_t const *sip, tagi_t tags[])
@@ -850,6 +885,8 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
                 s->answered = true;
                 session_event(s, SIPNAT_SESSION_ESTABLISHED, status, phrase);
             }
+        } else if ((status == 401 || status == 407) && authenticate(s, status, sip)) {
+            ; /* the INVITE goes again, with credentials */
         } else if (status >= 300) {
             s->offer_out = false;
             if (s->answered)
