@@ -126,6 +126,34 @@ static int split_bind(const char *bind, char *addr, size_t len, int *port)
     return 0;
 }
 
+/* The credentials of an auth section, given to one of the API's setters
+ * (username, password, realm). */
+typedef int (*creds_setter)(void *cfg, const char *user, const char *pass,
+                            const char *realm);
+
+static int set_creds(apply_ctx *a, const char *auth, void *cfg, creds_setter fn)
+{
+    return fn(cfg, get(a, SIPNAT_CONFIG_AUTH, auth, "username"),
+              get(a, SIPNAT_CONFIG_AUTH, auth, "password"),
+              get(a, SIPNAT_CONFIG_AUTH, auth, "realm"));
+}
+
+static int endpoint_auth(void *cfg, const char *u, const char *p, const char *r)
+{
+    return sipnat_endpoint_cfg_set_auth(cfg, u, p, r);
+}
+
+static int endpoint_outbound_auth(void *cfg, const char *u, const char *p,
+                                  const char *r)
+{
+    return sipnat_endpoint_cfg_set_outbound_auth(cfg, u, p, r);
+}
+
+static int registration_auth(void *cfg, const char *u, const char *p, const char *r)
+{
+    return sipnat_registration_cfg_set_credentials(cfg, u, p, r);
+}
+
 static int apply_transport(apply_ctx *a, const char *name)
 {
     sipnat_transport_cfg *tc = NULL;
@@ -270,15 +298,10 @@ static int apply_endpoint(apply_ctx *a, const char *name)
         r = endpoint_identify(a, ec, name);
     auth = get(a, SIPNAT_CONFIG_ENDPOINT, name, "auth");
     if (r == 0 && auth)
-        r = sipnat_endpoint_cfg_set_auth(ec, get(a, SIPNAT_CONFIG_AUTH, auth, "username"),
-                                         get(a, SIPNAT_CONFIG_AUTH, auth, "password"),
-                                         get(a, SIPNAT_CONFIG_AUTH, auth, "realm"));
+        r = set_creds(a, auth, ec, endpoint_auth);
     auth = get(a, SIPNAT_CONFIG_ENDPOINT, name, "outbound_auth");
     if (r == 0 && auth)
-        r = sipnat_endpoint_cfg_set_outbound_auth(
-            ec, get(a, SIPNAT_CONFIG_AUTH, auth, "username"),
-            get(a, SIPNAT_CONFIG_AUTH, auth, "password"),
-            get(a, SIPNAT_CONFIG_AUTH, auth, "realm"));
+        r = set_creds(a, auth, ec, endpoint_outbound_auth);
     aor = get(a, SIPNAT_CONFIG_ENDPOINT, name, "aors");
     if (r == 0 && aor)
         r = endpoint_aor(a, ec, aor);
@@ -355,10 +378,7 @@ static int apply_registration(apply_ctx *a, const char *name)
         r = sipnat_registration_cfg_set_outbound_proxy(rc, v);
     auth = get(a, SIPNAT_CONFIG_REGISTRATION, name, "outbound_auth");
     if (r == 0 && auth)
-        r = sipnat_registration_cfg_set_credentials(
-            rc, get(a, SIPNAT_CONFIG_AUTH, auth, "username"),
-            get(a, SIPNAT_CONFIG_AUTH, auth, "password"),
-            get(a, SIPNAT_CONFIG_AUTH, auth, "realm"));
+        r = set_creds(a, auth, rc, registration_auth);
 #define UINT_OPT(key, setter)                                                  \
     if (r == 0 && get_uint(a, SIPNAT_CONFIG_REGISTRATION, name, key, &u))      \
         r = setter(rc, u);
