@@ -54,6 +54,8 @@ static void on_incoming(sipnat_session *s, void *ud)
         ck_assert_ok(sipnat_session_answer(s));
     else if (l->answer == 2)
         ck_assert_ok(sipnat_session_ring(s));
+    else if (l->answer == 3)
+        ck_assert_ok(sipnat_session_reject(s, 486));
 }
 
 static sipnat_transport *transport(sipnat_ctx *ctx)
@@ -160,7 +162,8 @@ START_TEST(test_incoming_call)
 
     ck_assert_int_eq(invite(ctx, &peer, port, "in-1", 1, NULL, offer_pcmu, 1), 200);
     ck_assert_ptr_nonnull(log.incoming);
-    ck_assert(saw(&log, SIPNAT_SESSION_INCOMING));
+    /* Answered from the incoming function: ESTABLISHED, no INCOMING after. */
+    ck_assert(!saw(&log, SIPNAT_SESSION_INCOMING));
     ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
     ck_assert_str_eq(sipnat_session_get_remote_uri(log.incoming), "sip:2025550100@127.0.0.1");
     ck_assert_ptr_eq(sipnat_session_get_endpoint(log.incoming), ep);
@@ -521,6 +524,54 @@ START_TEST(test_outbound_auth)
 }
 END_TEST
 
+static int count_state(const call_log *l, int state)
+{
+    int n = 0;
+
+    for (int i = 0; i < l->n && i < 32; i++)
+        n += l->states[i] == state;
+    return n;
+}
+
+/* Events of an incoming call: INCOMING when the host left it alone, then
+ * exactly one TERMINATED however it ends; none of INCOMING when the host
+ * rejected it from its incoming function. */
+START_TEST(test_incoming_events)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    int done = 0;
+
+    for (int mode = 0; mode <= 3; mode += 3) {
+        call_log log = {.answer = mode};
+        mock_peer_open(&peer, 0);
+        ck_assert_ok(sipnat_ctx_new(&ctx));
+        sipnat_transport *t = transport(ctx);
+        int port = sipnat_transport_get_port(t);
+        sipnat_endpoint *ep = endpoint(t, &log, 0);
+        char cid[16];
+
+        snprintf(cid, sizeof cid, "ev-%d", mode);
+        invite(ctx, &peer, port, cid, 1, NULL, offer_pcmu, mode == 3);
+        if (mode == 0) {
+            ck_assert_int_eq(log.states[0], SIPNAT_SESSION_INCOMING);
+            ck_assert_ok(sipnat_session_reject(log.incoming, 603));
+        }
+        for (int k = 0; k < 50; k++)
+            run_pull(ctx, &peer, &done, 20);
+        ck_assert_int_eq(peer.awaited_status, mode == 3 ? 486 : 603);
+        ck_assert_int_eq(count_state(&log, SIPNAT_SESSION_INCOMING), mode == 0);
+        ck_assert_int_eq(count_state(&log, SIPNAT_SESSION_TERMINATED), 1);
+        ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+        sipnat_session_unref(log.incoming);
+        sipnat_endpoint_unref(ep);
+        sipnat_transport_unref(t);
+        sipnat_ctx_unref(ctx);
+        mock_peer_close(&peer);
+    }
+}
+END_TEST
+
 /* Offers we cannot take are refused with the right status, and nothing
  * is left behind. */
 START_TEST(test_bad_offers)
@@ -770,6 +821,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_direct_media);
     tcase_add_test(tc, test_outbound_auth);
+    tcase_add_test(tc, test_incoming_events);
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);
     tcase_add_test(tc, test_rtp_timeout);

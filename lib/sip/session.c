@@ -403,7 +403,11 @@ bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
     sn_cb_enter(t->ctx);
     ep->cfg.incoming_func(s, ep->cfg.incoming_user_data);
     sn_cb_leave(t->ctx);
-    session_event(s, SIPNAT_SESSION_INCOMING, 0, "INVITE");
+    /* The event follows only while nothing happened to the call yet: a
+     * host that rang, answered or rejected it from the incoming function
+     * has had those events (and TERMINATED stays the last one). */
+    if (s->state == SIPNAT_SESSION_INCOMING)
+        session_event(s, SIPNAT_SESSION_INCOMING, 0, "INVITE");
     sipnat_session_unref(s);
     return true;
 }
