@@ -1,12 +1,14 @@
 /*
  * bench/sessions - memory and file descriptors per anchored call.
  *
- *   bench/sessions [--count N] [--port P]
+ *   bench/sessions [--count N] [--port P] [--settle S]
  *
  * Starts SIPp (sipp -sn uas) on 127.0.0.1:P, places N calls to it through
  * one transport (each with its SDP and its RTP anchor), waits until all
  * are answered, and prints the heap (mallinfo2) and fds the N live calls
- * hold, per call; then hangs them all up. The targets of the calls issue
+ * hold, per call: at once, and again after S seconds (--settle), when the
+ * SIP stack has let go of the INVITE transactions (32 s); then hangs them
+ * all up. The targets of the calls issue
  * are 16 KB and 4 fds per anchored session.
  */
 #define _GNU_SOURCE
@@ -73,7 +75,7 @@ static void run(sipnat_ctx *ctx, double seconds, const int *counter, int goal)
 
 int main(int argc, char **argv)
 {
-    int count = 1000, port = 46060;
+    int count = 1000, port = 46060, settle = 0;
     char portstr[16], uri[64], mstr[16];
     pid_t sipp;
     sipnat_ctx *ctx;
@@ -88,9 +90,12 @@ int main(int argc, char **argv)
             count = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--port"))
             port = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--settle"))
+            settle = atoi(argv[i + 1]);
     }
-    if (count < 1 || count > 4000 || port < 1024 || port > 65000) {
-        fprintf(stderr, "usage: bench/sessions [--count 1-4000] [--port P]\n");
+    if (count < 1 || count > 4000 || port < 1024 || port > 65000 || settle < 0 ||
+        settle > 120) {
+        fprintf(stderr, "usage: bench/sessions [--count 1-4000] [--port P] [--settle 0-120]\n");
         return 2;
     }
     snprintf(portstr, sizeof portstr, "%d", port);
@@ -143,6 +148,12 @@ int main(int argc, char **argv)
            (double)(m1.uordblks - m0.uordblks) / count, m1.uordblks - m0.uordblks, count);
     printf("fds per call: %.2f (%d for %d calls)\n", (double)(fd1 - fd0) / count,
            fd1 - fd0, count);
+    if (settle > 0) {
+        run(ctx, settle, NULL, 0);
+        struct mallinfo2 m2 = mallinfo2();
+        printf("heap per call after %d s: %.0f bytes (the INVITE transactions gone)\n",
+               settle, (double)(m2.uordblks - m0.uordblks) / count);
+    }
     printf("targets: <= 16384 bytes and <= 4 fds per anchored call\n");
 
     for (int i = 0; i < count; i++)
