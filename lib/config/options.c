@@ -592,7 +592,7 @@ int cf_value_check(const cf_option_def *def, const char *text, char *out,
         }
         if (b && def->kind == CF_BOOL_NO) {
             *refused = true;
-            snprintf(why, why_size, "only 'no'; ICE is not implemented yet");
+            snprintf(why, why_size, "only 'no': libsipnat does no ICE (its anchor and policies handle NAT)");
             return -EINVAL;
         }
         snprintf(out, size, "%s", b ? "yes" : "no");
