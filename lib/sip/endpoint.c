@@ -129,52 +129,16 @@ static bool token_ok(const char *s, size_t max)
     return n > 0 && n <= max;
 }
 
-int sn_replace_str(char **slot, const char *value)
-{
-    char *copy = NULL;
-
-    if (value && !(copy = strdup(value)))
-        return -ENOMEM;
-    free(*slot);
-    *slot = copy;
-    return 0;
-}
-
-SIPNAT_API int sipnat_endpoint_cfg_set_auth(sipnat_endpoint_cfg *cfg,
-                                            const char *username,
-                                            const char *password,
-                                            const char *realm)
-{
-    char *u = NULL, *p = NULL;
-    int r;
-
-    SN_RETURN_IF(!cfg || !username || !password, -EINVAL);
-    SN_RETURN_IF(!token_ok(username, 128) || strchr(username, ':') ||
-                     !token_ok(password, 256) ||
-                     (realm && !token_ok(realm, 128)),
-                 -EINVAL);
-    if ((r = sn_replace_str(&u, username)) < 0 || (r = sn_replace_str(&p, password)) < 0 ||
-        (r = sn_replace_str(&cfg->auth_realm, realm ? realm : "libsipnat")) < 0) {
-        free(u);
-        free(p);
-        return r;
-    }
-    free(cfg->auth_user);
-    free(cfg->auth_pass);
-    cfg->auth_user = u;
-    cfg->auth_pass = p;
-    return 0;
-}
-
-SIPNAT_API int sipnat_endpoint_cfg_set_outbound_auth(sipnat_endpoint_cfg *cfg,
-                                                     const char *username,
-                                                     const char *password,
-                                                     const char *realm)
+/* Inbound or outbound credentials, checked, then all three replaced (or
+ * none, on failure). */
+static int set_credentials(char **user, char **pass, char **realm_slot,
+                           const char *username, const char *password,
+                           const char *realm)
 {
     char *u = NULL, *p = NULL, *rl = NULL;
     int r;
 
-    SN_RETURN_IF(!cfg || !username || !password, -EINVAL);
+    SN_RETURN_IF(!username || !password, -EINVAL);
     SN_RETURN_IF(!token_ok(username, 128) || strchr(username, ':') ||
                      !token_ok(password, 256) || (realm && !token_ok(realm, 128)),
                  -EINVAL);
@@ -184,13 +148,33 @@ SIPNAT_API int sipnat_endpoint_cfg_set_outbound_auth(sipnat_endpoint_cfg *cfg,
         free(p);
         return r;
     }
-    free(cfg->out_user);
-    free(cfg->out_pass);
-    free(cfg->out_realm);
-    cfg->out_user = u;
-    cfg->out_pass = p;
-    cfg->out_realm = rl;
+    free(*user);
+    free(*pass);
+    free(*realm_slot);
+    *user = u;
+    *pass = p;
+    *realm_slot = rl;
     return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_auth(sipnat_endpoint_cfg *cfg,
+                                            const char *username,
+                                            const char *password,
+                                            const char *realm)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    return set_credentials(&cfg->auth_user, &cfg->auth_pass, &cfg->auth_realm,
+                           username, password, realm ? realm : "libsipnat");
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_outbound_auth(sipnat_endpoint_cfg *cfg,
+                                                     const char *username,
+                                                     const char *password,
+                                                     const char *realm)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    return set_credentials(&cfg->out_user, &cfg->out_pass, &cfg->out_realm,
+                           username, password, realm);
 }
 
 SIPNAT_API int sipnat_endpoint_cfg_set_rewrite_contact(sipnat_endpoint_cfg *cfg,

@@ -75,9 +75,6 @@ struct sipnat_endpoint {
     sn_timer qualify_timer;
 };
 
-/* Replace *slot by a copy of value (NULL frees): 0 or -ENOMEM. */
-int sn_replace_str(char **slot, const char *value);
-
 /* lib/sip/registrar.c */
 int sn_registrar_init(sipnat_endpoint *ep);
 void sn_registrar_fini(sipnat_endpoint *ep);

@@ -144,14 +144,14 @@ static bool token_ok(const char *s, size_t max)
     return n > 0 && n <= max;
 }
 
-static int set_str(char **field, const char *value)
+int sn_replace_str(char **slot, const char *value)
 {
     char *copy = NULL;
 
     if (value && !(copy = strdup(value)))
         return -ENOMEM;
-    free(*field);
-    *field = copy;
+    free(*slot);
+    *slot = copy;
     return 0;
 }
 
@@ -159,28 +159,28 @@ SIPNAT_API int sipnat_registration_cfg_set_server_uri(
     sipnat_registration_cfg *cfg, const char *uri)
 {
     SN_RETURN_IF(!cfg || !sip_uri_ok(uri), -EINVAL);
-    return set_str(&cfg->server_uri, uri);
+    return sn_replace_str(&cfg->server_uri, uri);
 }
 
 SIPNAT_API int sipnat_registration_cfg_set_client_uri(
     sipnat_registration_cfg *cfg, const char *uri)
 {
     SN_RETURN_IF(!cfg || !sip_uri_ok(uri), -EINVAL);
-    return set_str(&cfg->client_uri, uri);
+    return sn_replace_str(&cfg->client_uri, uri);
 }
 
 SIPNAT_API int sipnat_registration_cfg_set_contact_user(
     sipnat_registration_cfg *cfg, const char *user)
 {
     SN_RETURN_IF(!cfg || (user && !token_ok(user, 128)), -EINVAL);
-    return set_str(&cfg->contact_user, user);
+    return sn_replace_str(&cfg->contact_user, user);
 }
 
 SIPNAT_API int sipnat_registration_cfg_set_outbound_proxy(
     sipnat_registration_cfg *cfg, const char *uri)
 {
     SN_RETURN_IF(!cfg || (uri && !sip_uri_ok(uri)), -EINVAL);
-    return set_str(&cfg->outbound_proxy, uri);
+    return sn_replace_str(&cfg->outbound_proxy, uri);
 }
 
 SIPNAT_API int sipnat_registration_cfg_set_credentials(
@@ -197,9 +197,9 @@ SIPNAT_API int sipnat_registration_cfg_set_credentials(
     SN_RETURN_IF(realm && (strlen(realm) > 256 || strchr(realm, '"') ||
                            strchr(realm, '\\') || !realm[0]),
                  -EINVAL);
-    if ((r = set_str(&cfg->username, username)) < 0 ||
-        (r = set_str(&cfg->password, password)) < 0 ||
-        (r = set_str(&cfg->realm, realm)) < 0)
+    if ((r = sn_replace_str(&cfg->username, username)) < 0 ||
+        (r = sn_replace_str(&cfg->password, password)) < 0 ||
+        (r = sn_replace_str(&cfg->realm, realm)) < 0)
         return r;
     return 0;
 }
@@ -252,13 +252,13 @@ static int cfg_copy(sipnat_registration_cfg *dst,
     dst->fsm = src->fsm;
     dst->line = src->line;
     dst->keepalive = src->keepalive;
-    if (set_str(&dst->server_uri, src->server_uri) < 0 ||
-        set_str(&dst->client_uri, src->client_uri) < 0 ||
-        set_str(&dst->contact_user, src->contact_user) < 0 ||
-        set_str(&dst->outbound_proxy, src->outbound_proxy) < 0 ||
-        set_str(&dst->username, src->username) < 0 ||
-        set_str(&dst->password, src->password) < 0 ||
-        set_str(&dst->realm, src->realm) < 0) {
+    if (sn_replace_str(&dst->server_uri, src->server_uri) < 0 ||
+        sn_replace_str(&dst->client_uri, src->client_uri) < 0 ||
+        sn_replace_str(&dst->contact_user, src->contact_user) < 0 ||
+        sn_replace_str(&dst->outbound_proxy, src->outbound_proxy) < 0 ||
+        sn_replace_str(&dst->username, src->username) < 0 ||
+        sn_replace_str(&dst->password, src->password) < 0 ||
+        sn_replace_str(&dst->realm, src->realm) < 0) {
         cfg_clear(dst);
         return -ENOMEM;
     }

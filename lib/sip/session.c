@@ -807,8 +807,7 @@ static void take_answer(sipnat_session *s, sip_t const *sip, bool reinvite)
     }
 }
 
-static void incoming_reoffer(sipnat_session *s, sip_t const *sip,
-                             nua_event_t event)
+static void incoming_reoffer(sipnat_session *s, sip_t const *sip)
 {
     char why[128] = "";
     int status = 0;
@@ -824,7 +823,6 @@ static void incoming_reoffer(sipnat_session *s, sip_t const *sip,
                     NUTAG_WITH_THIS(s->t->nua), TAG_END());
         return;
     }
-    (void)event;
     respond_sdp(s, true, SIP_200_OK, answer);
     free(answer);
     media_changed(s, &chg);
@@ -906,12 +904,12 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
         /* A re-INVITE on our dialog (the first INVITE went through
          * sn_session_incoming). */
         if (s->answered && sip)
-            incoming_reoffer(s, sip, event);
+            incoming_reoffer(s, sip);
         break;
 
     case nua_i_update:
         if (sip)
-            incoming_reoffer(s, sip, event);
+            incoming_reoffer(s, sip);
         break;
 
     case nua_i_ack:

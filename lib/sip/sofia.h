@@ -69,6 +69,9 @@ struct sipnat_transport {
     sn_timer unregister_timer; /* bounds the unregistering before shutdown */
 };
 
+/* Replace *slot by a copy of value (NULL frees): 0 or -ENOMEM. */
+int sn_replace_str(char **slot, const char *value);
+
 /* lib/sip/endpoint.c: the endpoint whose identify matches `addr` (an
  * sn_addr), or NULL. */
 struct sipnat_endpoint *sn_endpoint_identify(sipnat_transport *t,
