@@ -63,6 +63,9 @@ static void ctx_free(sipnat_ctx *ctx)
      * not be destroyed under a live NUA instance. */
     sn_transports_finish_all(ctx);
     sn_sigpipe_release(&sp);
+    /* Its sockets leave the fd set; requests still waiting are dropped. */
+    if (ctx->dns_free)
+        ctx->dns_free(ctx);
     /* The host stops watching before the stack closes its fds. */
     sn_loop_detach(ctx);
     sn_stack_free(ctx->stack);

@@ -73,6 +73,10 @@ struct sipnat_ctx {
 
     /* Every transport of this ctx, open or shutting down. */
     struct sipnat_transport *transports;
+
+    /* The resolver (lib/dns), created on first use; it frees itself. */
+    struct sn_dns *dns;
+    void (*dns_free)(sipnat_ctx *ctx);
 };
 
 /* time.c-free helpers */
