@@ -11,6 +11,7 @@
 
 #include <ares.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,33 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *buf,
     free(q);
 }
 
+/* The hosts file first, as the system's resolver does: a local file,
+ * read anew each time (no TTL to honour), never a wait on the network. */
+static bool from_hosts_file(struct sn_dns *dns, const char *name, int type,
+                            sn_dns_lookup_cb cb, void *arg)
+{
+    struct hostent *h = NULL;
+    sn_dns_rr rr[8];
+    sn_dns_answer ans = {.rr = rr};
+    int fam = type == SN_DNS_T_A ? AF_INET : AF_INET6;
+
+    if (ares_gethostbyname_file(dns->ch, name, fam, &h) != ARES_SUCCESS || !h)
+        return false;
+    for (size_t i = 0; h->h_addr_list[i] && ans.n < 8; i++) {
+        if (h->h_addrtype != fam || h->h_length != (fam == AF_INET ? 4 : 16))
+            break;
+        memset(&rr[ans.n], 0, sizeof rr[0]);
+        rr[ans.n].addr.family = fam;
+        memcpy(rr[ans.n].addr.bytes, h->h_addr_list[i], (size_t)h->h_length);
+        ans.n++;
+    }
+    ares_free_hostent(h);
+    if (!ans.n)
+        return false;
+    cb(&ans, arg);
+    return true;
+}
+
 void sn_dns_lookup(struct sn_dns *dns, const char *name, int type,
                    sn_dns_lookup_cb cb, void *arg)
 {
@@ -413,6 +441,9 @@ void sn_dns_lookup(struct sn_dns *dns, const char *name, int type,
     question *q;
     sn_dns_answer fail = {.error = -ENOMEM};
 
+    if ((type == SN_DNS_T_A || type == SN_DNS_T_AAAA) && channel_open(dns) == 0 &&
+        from_hosts_file(dns, name, type, cb, arg))
+        return;
     if ((e = cache_find(dns, name, type)) != NULL) {
         dns->stats.cache_hits++;
         cb(&e->ans, arg);

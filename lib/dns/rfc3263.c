@@ -10,7 +10,11 @@
  *    (_sip._udp.host, _sip._tcp.host, _sips._tcp.host);
  *  - SRV records by priority and, within one, RFC 2782's weighted
  *    choice; a lone "." target says the service is not offered there;
- *  - no SRV records at all: the host's A/AAAA with the default port.
+ *  - no SRV records at all: the host's A/AAAA with the default port;
+ *    likewise when the NAPTR or SRV question got no usable answer
+ *    (timeout, refusal, a malformed message): a name the hosts file
+ *    knows still works without a DNS server, as it did with the
+ *    system's resolver.
  * The transport is the one the library's transport object speaks: a
  * NAPTR record for another one is skipped, as RFC 3263 4.1 lets a
  * client skip what it does not support.
@@ -283,9 +287,10 @@ static void on_srv(const sn_dns_answer *ans, void *arg)
         return;
     }
     if (ans->error && ans->error != -EHOSTUNREACH) {
-        /* No answer at all: falling back to A would only wait again. */
+        /* No usable answer: the name's own addresses still may be known
+         * (the hosts file) or answered. */
         note_error(op, ans->error);
-        finish(op);
+        start_host_addrs(op, default_port(op));
         return;
     }
     for (size_t i = 0; !ans->error && i < ans->n; i++) {
@@ -359,10 +364,13 @@ static void on_naptr(const sn_dns_answer *ans, void *arg)
 
     op->pending--;
     note_ttl(op, ans);
-    if (ans->error == -ECANCELED || !op->req ||
-        (ans->error && ans->error != -EHOSTUNREACH)) {
-        note_error(op, ans->error);
+    if (ans->error == -ECANCELED || !op->req) {
         finish(op);
+        return;
+    }
+    if (ans->error && ans->error != -EHOSTUNREACH) {
+        note_error(op, ans->error);
+        start_host_addrs(op, default_port(op));
         return;
     }
     for (size_t i = 0; !ans->error && i < ans->n; i++)
