@@ -175,3 +175,106 @@ int sn_route_for_uri(sipnat_transport *t, const char *uri, const char *user,
         return r;
     return sn_route_for_addr(t, dest, port, user, out);
 }
+
+/* -- next hops, resolved asynchronously ------------------------------------ */
+
+/* The resolver's answer stays usable this long at least, so a name with
+ * TTL 0 is not asked again for each retransmitted attempt. */
+#define SN_HOPS_MIN_TTL_USEC 1000000u
+
+static void hops_done(sn_dns_result *res, void *arg)
+{
+    sn_hops *h = arg;
+    int error = res->error;
+
+    free(h->res);
+    h->res = res;
+    h->at = 0;
+    h->expires = sn_now_usec() +
+                 (res->ttl ? (uint64_t)res->ttl * 1000000u : SN_HOPS_MIN_TTL_USEC);
+    if (h->cb)
+        h->cb(h->arg, error);
+}
+
+int sn_hops_resolve(sn_hops *h, sipnat_transport *t, const char *uri,
+                    void (*cb)(void *arg, int error), void *arg)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    url_t *u = uri ? url_make(home, uri) : NULL;
+    char maddr[SN_DNS_NAME_MAX];
+    const char *host;
+    sn_dns_query q = {0};
+    int r = -EINVAL;
+
+    sn_hops_clear(h);
+    h->cb = cb;
+    h->arg = arg;
+    if (!u || (u->url_type != url_sip && u->url_type != url_sips) ||
+        !u->url_host || !u->url_host[0])
+        goto out;
+    host = u->url_host;
+    if (u->url_params &&
+        url_param(u->url_params, "maddr", maddr, sizeof maddr) > 0)
+        host = maddr;
+    {
+        /* IPv6 references come in brackets. */
+        char plain[SN_DNS_NAME_MAX];
+        size_t n = strlen(host);
+        if (n >= sizeof plain)
+            goto out;
+        if (host[0] == '[' && n > 2 && host[n - 1] == ']')
+            snprintf(plain, sizeof plain, "%.*s", (int)(n - 2), host + 1);
+        else
+            snprintf(plain, sizeof plain, "%s", host);
+        q.host = plain;
+        q.port = u->url_port && u->url_port[0] ? atoi(u->url_port) : 0;
+        if (u->url_port && u->url_port[0] && (q.port < 1 || q.port > 65535))
+            goto out;
+        q.protocol = (int)t->protocol;
+        q.sips = u->url_type == url_sips;
+        q.family = t->bound.ss_family == AF_INET6 ? AF_INET6 : AF_INET;
+        r = sn_dns_resolve(t->ctx, &h->req, &q, hops_done, h);
+    }
+out:
+    su_home_deinit(home);
+    return r;
+}
+
+bool sn_hops_fresh(const sn_hops *h)
+{
+    return h->res && h->res->n && sn_now_usec() < h->expires;
+}
+
+const sn_dns_target *sn_hops_target(const sn_hops *h)
+{
+    return h->res && h->at < h->res->n ? &h->res->t[h->at] : NULL;
+}
+
+int sn_hops_route(sn_hops *h, sipnat_transport *t, const char *user,
+                  sn_route *out)
+{
+    const sn_dns_target *tg = sn_hops_target(h);
+
+    if (!tg)
+        return h->res && h->res->error ? h->res->error : -EHOSTUNREACH;
+    return sn_route_for_addr(t, tg->addr, tg->port, user, out);
+}
+
+bool sn_hops_next(sn_hops *h)
+{
+    if (h->res && h->at + 1 < h->res->n) {
+        h->at++;
+        return true;
+    }
+    h->at = 0;
+    return false;
+}
+
+void sn_hops_clear(sn_hops *h)
+{
+    sn_dns_cancel(&h->req);
+    free(h->res);
+    h->res = NULL;
+    h->at = 0;
+    h->expires = 0;
+}
