@@ -64,6 +64,13 @@ int sn_hops_route(sn_hops *h, sipnat_transport *t, const char *user,
 bool sn_hops_next(sn_hops *h);
 /* The target tried now, or NULL. */
 const sn_dns_target *sn_hops_target(const sn_hops *h);
+/* A final status after which the next target is tried (RFC 3263 4.3,
+ * RFC 3261 21.5.4): 503, and 408 (sofia's own answer to a timeout; a
+ * transport error is its 503). */
+static inline bool sn_failover_status(int status)
+{
+    return status == 503 || status == 408;
+}
 /* Cancel and forget. */
 void sn_hops_clear(sn_hops *h);
 
