@@ -46,6 +46,7 @@ typedef void (*sn_dns_lookup_cb)(const sn_dns_answer *ans, void *arg);
  * c-ares cannot start (logged). */
 struct sn_dns *sn_dns_get(sipnat_ctx *ctx);
 sipnat_ctx *sn_dns_ctx(struct sn_dns *dns);
+bool sn_dns_dying(const struct sn_dns *dns);
 void sn_dns_lookup(struct sn_dns *dns, const char *name, int type,
                    sn_dns_lookup_cb cb, void *arg);
 uint32_t sn_dns_random(void *dns);

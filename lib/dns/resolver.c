@@ -54,6 +54,7 @@ typedef struct question {
 } question;
 
 sipnat_ctx *sn_dns_ctx(struct sn_dns *dns) { return dns->ctx; }
+bool sn_dns_dying(const struct sn_dns *dns) { return dns->dying; }
 struct sn_dns_op **sn_dns_ops_head(struct sn_dns *dns) { return &dns->ops; }
 
 uint32_t sn_dns_random(void *arg)

@@ -429,6 +429,8 @@ int sn_dns_resolve(sipnat_ctx *ctx, sn_dns_req *req, const sn_dns_query *q,
     SN_RETURN_IF(q->port < 0 || q->port > 65535, -EINVAL);
     if (!(dns = sn_dns_get(ctx)))
         return -ENOMEM;
+    if (sn_dns_dying(dns))
+        return -ESHUTDOWN;
     if (!(op = calloc(1, sizeof *op)) || !(op->res = calloc(1, sizeof *op->res))) {
         free(op);
         return -ENOMEM;
@@ -465,17 +467,40 @@ void sn_dns_cancel(sn_dns_req *req)
     /* else: freed when its last outstanding lookup comes back */
 }
 
+/* The ctx is going away: every request still waiting hears -ECANCELED
+ * now, so its owner can end what it holds (a call waiting for its next
+ * hop ends there). */
 void sn_dns_ops_detach_all(struct sn_dns *dns)
 {
-    struct sn_dns_op *op = *sn_dns_ops_head(dns), *next;
+    struct sn_dns_op *op;
 
-    for (; op; op = next) {
-        next = op->next;
-        if (op->req)
-            op->req->op = NULL;
+    while (1) {
+        sn_dns_cb cb = NULL;
+        void *arg = NULL;
+        for (op = *sn_dns_ops_head(dns); op; op = op->next)
+            if (op->req)
+                break;
+        if (!op)
+            break;
+        op->req->op = NULL;
         op->req = NULL;
+        cb = op->cb;
+        arg = op->arg;
         op->cb = NULL;
         if (op->stage == ST_DONE)
             op_free(op);
+        sn_dns_result *res = calloc(1, sizeof *res);
+        if (res && cb) {
+            res->error = -ECANCELED;
+            cb(res, arg);
+        } else {
+            free(res);
+        }
+    }
+    for (struct sn_dns_op *next; (op = *sn_dns_ops_head(dns)) != NULL; op = next) {
+        next = op->next;
+        if (op->stage != ST_DONE)
+            break; /* freed by its lookups' ECANCELED, when the channel closes */
+        op_free(op);
     }
 }

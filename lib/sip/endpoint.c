@@ -302,6 +302,10 @@ static void ident_answer(sn_dns_result *res, void *arg)
     uint64_t again = SN_IDENT_REFRESH_USEC;
     char list[160] = "";
 
+    if (res->error == -ECANCELED) {
+        free(res); /* the ctx is going away */
+        return;
+    }
     if (res->error) {
         sn_log(ctx, SIPNAT_LOG_WARNING, "endpoint", "%s: match %s: %s%s",
                n->ep->name, n->name, sipnat_strerror(res->error),

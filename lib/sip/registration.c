@@ -424,9 +424,9 @@ static void register_resolved(void *arg, int error)
 {
     sipnat_registration *reg = arg;
 
-    if (reg->fsm.state != SN_REG_REGISTERING &&
-        reg->fsm.state != SN_REG_UNREGISTERING)
-        return; /* stopped meanwhile: nothing to send */
+    if (error == -ECANCELED || (reg->fsm.state != SN_REG_REGISTERING &&
+                                reg->fsm.state != SN_REG_UNREGISTERING))
+        return; /* the ctx is going, or stopped meanwhile: nothing to send */
     if (error) {
         snprintf(reg->deferred_why, sizeof reg->deferred_why,
                  "cannot resolve %s: %s", next_hop_uri(reg), sipnat_strerror(error));

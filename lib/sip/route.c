@@ -4,7 +4,6 @@
 #include "sip/route.h"
 #include "core/addr.h"
 
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,38 +109,6 @@ int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
     return 0;
 }
 
-/* The next hop of a URI: its maddr, else its host, resolved. No
- * NAPTR/SRV: a host name is looked up as an address record. */
-static int resolve(const sipnat_transport *t, const url_t *u, char *buf,
-                   size_t size)
-{
-    struct addrinfo hints, *res = NULL;
-    sn_addr a;
-    int r;
-    char host[256];
-    const char *h = u->url_host;
-    char maddr[256];
-
-    if (u->url_params &&
-        url_param(u->url_params, "maddr", maddr, sizeof maddr) > 0)
-        h = maddr;
-    if (!h || !*h || strlen(h) >= sizeof host)
-        return -EINVAL;
-    snprintf(host, sizeof host, "%s", h);
-    if (sn_addr_parse(host, &a) == 0)
-        return sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
-
-    /* A name: this lookup blocks (hosts file, then DNS). */
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = t->bound.ss_family;
-    hints.ai_socktype = t->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-        return -EHOSTUNREACH;
-    r = sn_addr_from_sockaddr(res->ai_addr, &a, NULL);
-    freeaddrinfo(res);
-    return r < 0 || sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
-}
-
 bool sn_sip_uri_ok(const char *uri)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
@@ -151,29 +118,6 @@ bool sn_sip_uri_ok(const char *uri)
 
     su_home_deinit(home);
     return ok;
-}
-
-int sn_route_for_uri(sipnat_transport *t, const char *uri, const char *user,
-                     sn_route *out)
-{
-    su_home_t home[1] = {SU_HOME_INIT(home)};
-    char dest[SIPNAT_ADDRSTRLEN];
-    url_t *u = url_make(home, uri);
-    int port, r;
-
-    if (!u || (u->url_type != url_sip && u->url_type != url_sips) ||
-        !u->url_host || !u->url_host[0]) {
-        su_home_deinit(home);
-        return -EINVAL;
-    }
-    port = u->url_port && u->url_port[0] ? atoi(u->url_port)
-         : u->url_type == url_sips       ? 5061
-                                         : 5060;
-    r = port < 1 || port > 65535 ? -EINVAL : resolve(t, u, dest, sizeof dest);
-    su_home_deinit(home);
-    if (r < 0)
-        return r;
-    return sn_route_for_addr(t, dest, port, user, out);
 }
 
 /* -- next hops, resolved asynchronously ------------------------------------ */

@@ -3,7 +3,7 @@
  *
  * sofia-sip resolves the next hop and writes the Via with no hook in
  * between, so the decision is taken here first: the next hop is resolved
- * (numeric), pinned with an IP-literal NUTAG_PROXY, and the transport's
+ * by lib/dns (RFC 3263, asynchronously: sn_hops), pinned with an IP-literal NUTAG_PROXY, and the transport's
  * policy answers which address:port goes into the Via sent-by and the
  * Contact for exactly that destination. NTATAG_USER_VIA keeps our Via as
  * given (its ";rport" stops nta from overwriting the port).
@@ -24,11 +24,6 @@ typedef struct sn_route {
     char explanation[256];
 } sn_route;
 
-/* For a request to `uri`; `user` goes into the Contact (may be NULL).
- * -EINVAL for a URI that is not sip:/sips:, -EHOSTUNREACH when its host
- * does not resolve, or what the policy said. */
-int sn_route_for_uri(sipnat_transport *t, const char *uri, const char *user,
-                     sn_route *out);
 /* A sip: or sips: URI with a host. */
 bool sn_sip_uri_ok(const char *uri);
 
