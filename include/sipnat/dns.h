@@ -18,7 +18,8 @@ SIPNAT_BEGIN_DECLS
  * "[ADDR6]:PORT" (at most 8); NULL goes back to /etc/resolv.conf. */
 SIPNAT_API int sipnat_ctx_set_dns_servers(sipnat_ctx *ctx, const char *servers);
 /* Milliseconds each server gets on the first try (10..60000), and the
- * tries per server (1..10). Defaults: 2000 ms, 2 tries. */
+ * tries per server (1..10). Defaults: resolv.conf's options timeout: and
+ * attempts:, else 2000 ms, 2 tries. */
 SIPNAT_API int sipnat_ctx_set_dns_timeout(sipnat_ctx *ctx, unsigned timeout_ms,
                                           unsigned tries);
 

@@ -36,6 +36,7 @@ struct sn_dns {
     bool dying;
     char *servers;          /* the host's, NULL: resolv.conf */
     unsigned timeout_ms, tries;
+    bool timeout_set;       /* by the host: resolv.conf's are not read */
     unsigned pending;       /* questions c-ares holds */
     sn_timer timer;
     uint64_t rnd;
@@ -121,6 +122,48 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable,
         sn_log(dns->ctx, SIPNAT_LOG_ERR, "dns", "cannot watch DNS socket %d", fd);
 }
 
+/* resolv.conf's "options timeout:N attempts:N" (and RES_OPTIONS, as the
+ * system's resolver reads them). c-ares 1.18 parses the servers of the
+ * file but does not hand these two back (ares_save_options() reports its
+ * own defaults, 5 s and 4 tries: over a minute for one question), so
+ * they are read here; without them the library's defaults stay. */
+static void apply_resolv_options(struct sn_dns *dns, const char *line)
+{
+    char buf[256], *save = NULL;
+
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *tok = strtok_r(buf, " \t\r\n", &save); tok;
+         tok = strtok_r(NULL, " \t\r\n", &save)) {
+        char *end;
+        unsigned long v;
+        if (strncmp(tok, "timeout:", 8) == 0) {
+            v = strtoul(tok + 8, &end, 10);
+            if (!*end && v >= 1 && v <= 30)
+                dns->timeout_ms = (unsigned)v * 1000u;
+        } else if (strncmp(tok, "attempts:", 9) == 0) {
+            v = strtoul(tok + 9, &end, 10);
+            if (!*end && v >= 1 && v <= 5)
+                dns->tries = (unsigned)v;
+        }
+    }
+}
+
+static void resolv_conf_timeouts(struct sn_dns *dns)
+{
+    FILE *f = fopen("/etc/resolv.conf", "re");
+    char line[256];
+    const char *env = getenv("RES_OPTIONS");
+
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "options", 7) == 0 && (line[7] == ' ' || line[7] == '\t'))
+                apply_resolv_options(dns, line + 7);
+        fclose(f);
+    }
+    if (env)
+        apply_resolv_options(dns, env);
+}
+
 static int channel_open(struct sn_dns *dns)
 {
     struct ares_options o;
@@ -130,6 +173,8 @@ static int channel_open(struct sn_dns *dns)
 
     if (dns->have_ch)
         return 0;
+    if (!dns->timeout_set)
+        resolv_conf_timeouts(dns);
     memset(&o, 0, sizeof o);
     o.sock_state_cb = on_sock_state;
     o.sock_state_cb_data = dns;
@@ -608,5 +653,6 @@ SIPNAT_API int sipnat_ctx_set_dns_timeout(sipnat_ctx *ctx, unsigned timeout_ms,
         return r;
     dns->timeout_ms = timeout_ms;
     dns->tries = tries;
+    dns->timeout_set = true;
     return 0;
 }

@@ -289,7 +289,7 @@ static int invite_target(sipnat_session *s)
     }
     sn_log(s->t->ctx, SIPNAT_LOG_DEBUG, "session", "INVITE %s via %s: %s", uri,
            s->route.proxy, s->route.explanation);
-    nua_invite(s->nh, NUTAG_URL(uri), NUTAG_PROXY(s->route.proxy),
+    nua_invite(s->nh, NUTAG_URL(uri), NUTAG_PROXY(s->route.proxy), NUTAG_AUTOACK(0),
                SIPTAG_VIA_STR(s->route.via), SIPTAG_CONTACT_STR(s->route.contact),
                SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                SIPTAG_PAYLOAD_STR(sdp), TAG_END());
@@ -615,7 +615,7 @@ static void send_reinvite(sipnat_session *s, const char *sdp)
 {
     s->offer_out = true;
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
-    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via),
+    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via), NUTAG_AUTOACK(0),
                SIPTAG_CONTACT_STR(s->route.contact),
                SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                SIPTAG_PAYLOAD_STR(sdp), TAG_END());
@@ -1007,6 +1007,10 @@ static void invite_answered(sipnat_session *s, int status, char const *phrase,
         }
     } else if (status >= 200 && status < 300) {
         bool reinv = s->answered;
+
+        /* Our own ACK (NUTAG_AUTOACK(0)): NUA's would carry the bound
+         * address in its Via, across the NAT. */
+        nua_ack(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
 
         take_answer(s, sip, reinv);
         if (!reinv) {
