@@ -222,3 +222,21 @@ void sn_hops_clear(sn_hops *h)
     h->at = 0;
     h->expires = 0;
 }
+
+int sn_uri_numeric_host(const char *uri, char *buf, size_t size)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    url_t *u = uri ? url_make(home, uri) : NULL;
+    char maddr[SN_DNS_NAME_MAX];
+    const char *host = u ? u->url_host : NULL;
+    sn_addr a;
+    int r = -EINVAL;
+
+    if (u && u->url_params &&
+        url_param(u->url_params, "maddr", maddr, sizeof maddr) > 0)
+        host = maddr;
+    if (host && sn_addr_parse(host, &a) == 0)
+        r = sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
+    su_home_deinit(home);
+    return r;
+}

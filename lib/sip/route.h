@@ -66,6 +66,9 @@ static inline bool sn_failover_status(int status)
 {
     return status == 503 || status == 408;
 }
+/* The URI's next hop (maddr or host) when it is a numeric address:
+ * 0, else -EINVAL (a name, or not a URI). */
+int sn_uri_numeric_host(const char *uri, char *buf, size_t size);
 /* Cancel and forget. */
 void sn_hops_clear(sn_hops *h);
 

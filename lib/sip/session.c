@@ -367,6 +367,18 @@ static void call_resolved(void *arg, int error)
     sipnat_session_unref(s);
 }
 
+static int media_for_call(sipnat_session *s, const char *uri)
+{
+    char host[SIPNAT_ADDRSTRLEN];
+    const char *bind = s->t->address;
+    sn_route r;
+
+    if (sn_uri_numeric_host(uri, host, sizeof host) == 0 &&
+        sn_route_for_addr(s->t, host, 5060, NULL, &r) == 0)
+        bind = r.local;
+    return sn_media_new(&s->media, s, bind);
+}
+
 SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
                                    const char *uri, sipnat_event_func func,
                                    void *user_data)
@@ -387,6 +399,16 @@ SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
     s->func = func;
     s->user_data = user_data;
     s->attempt_timer.cb = attempt_timeout;
+    /* The anchor exists from the start, so the host can attach its audio
+     * at once: bound where the kernel sends toward a numeric next hop,
+     * else (a name not resolved yet) to the transport's own address. */
+    r = media_for_call(s, uri);
+    if (r < 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "call %s: %s", uri,
+               sipnat_strerror(r));
+        session_free(s);
+        return r;
+    }
     /* The INVITE goes out when the next hop is known, from a later
      * process call; a name that does not resolve ends the call there. */
     r = sn_hops_resolve(&s->hops, s->t, uri, call_resolved, s);
