@@ -270,6 +270,25 @@ static void start_host_addrs(struct sn_dns_op *op, int port)
     start_addrs(op);
 }
 
+/* The NAPTR or SRV answer came: false when it was dealt with here (a
+ * cancelled request ends; no usable answer falls back to the name's own
+ * addresses: the hosts file may know it, or its A records answer). */
+static bool answer_usable(struct sn_dns_op *op, const sn_dns_answer *ans)
+{
+    op->pending--;
+    note_ttl(op, ans);
+    if (ans->error == -ECANCELED || !op->req) {
+        finish(op);
+        return false;
+    }
+    if (ans->error && ans->error != -EHOSTUNREACH) {
+        note_error(op, ans->error);
+        start_host_addrs(op, default_port(op));
+        return false;
+    }
+    return true;
+}
+
 /* -- SRV ---------------------------------------------------------------------- */
 
 static void ask_srv(struct sn_dns_op *op);
@@ -280,19 +299,8 @@ static void on_srv(const sn_dns_answer *ans, void *arg)
     sn_dns_srv all[SN_DNS_RR_MAX];
     size_t n = 0;
 
-    op->pending--;
-    note_ttl(op, ans);
-    if (ans->error == -ECANCELED || !op->req) {
-        finish(op);
+    if (!answer_usable(op, ans))
         return;
-    }
-    if (ans->error && ans->error != -EHOSTUNREACH) {
-        /* No usable answer: the name's own addresses still may be known
-         * (the hosts file) or answered. */
-        note_error(op, ans->error);
-        start_host_addrs(op, default_port(op));
-        return;
-    }
     for (size_t i = 0; !ans->error && i < ans->n; i++) {
         memset(&all[n], 0, sizeof all[n]);
         all[n].priority = ans->rr[i].priority;
@@ -362,17 +370,8 @@ static void on_naptr(const sn_dns_answer *ans, void *arg)
     sn_dns_rr rr[SN_DNS_RR_MAX];
     size_t n = 0;
 
-    op->pending--;
-    note_ttl(op, ans);
-    if (ans->error == -ECANCELED || !op->req) {
-        finish(op);
+    if (!answer_usable(op, ans))
         return;
-    }
-    if (ans->error && ans->error != -EHOSTUNREACH) {
-        note_error(op, ans->error);
-        start_host_addrs(op, default_port(op));
-        return;
-    }
     for (size_t i = 0; !ans->error && i < ans->n; i++)
         if (strcasecmp(ans->rr[i].service, service_for(op)) == 0 &&
             strcasecmp(ans->rr[i].flags, "s") == 0)
