@@ -643,6 +643,52 @@ START_TEST(test_settings)
 }
 END_TEST
 
+/* Identify by host name: resolved on the loop, and asked again when the
+ * TTL runs out, so a changed A record is followed (public API only). */
+START_TEST(test_identify_follows_ttl)
+{
+    responder r;
+    sipnat_ctx *ctx;
+    sipnat_transport_cfg *tc;
+    sipnat_transport *t;
+    sipnat_endpoint_cfg *ec;
+    sipnat_endpoint *ep, *found = NULL;
+    got never = {0};
+    int i;
+
+    responder_start(&r);
+    atomic_store(&r.gw1_ttl, 1);
+    ctx = ctx_for(&r);
+    ck_assert_int_eq(sipnat_transport_cfg_new(&tc), 0);
+    ck_assert_int_eq(sipnat_transport_cfg_set_bind(tc, "127.0.0.1", 0), 0);
+    ck_assert_int_eq(sipnat_transport_new(&t, ctx, tc), 0);
+    sipnat_transport_cfg_free(tc);
+    ck_assert_int_eq(sipnat_endpoint_cfg_new(&ec), 0);
+    ck_assert_int_eq(sipnat_endpoint_cfg_set_name(ec, "itsp"), 0);
+    ck_assert_int_eq(sipnat_endpoint_cfg_add_match(ec, "gw1.example.test"), 0);
+    ck_assert_int_eq(sipnat_endpoint_new(&ep, t, ec), 0);
+    sipnat_endpoint_cfg_free(ec);
+    /* Nothing before the answer: the lookup never blocked the call. */
+    ck_assert_int_eq(sipnat_transport_identify(t, "127.0.0.1", &found), -ENOENT);
+    for (i = 0; i < 100 && sipnat_transport_identify(t, "127.0.0.1", &found) != 0; i++)
+        run(ctx, &never, 20);
+    ck_assert_ptr_eq(found, ep);
+    pthread_mutex_lock(&r.lock);
+    snprintf(r.gw1_addr, sizeof r.gw1_addr, "127.0.0.5");
+    pthread_mutex_unlock(&r.lock);
+    /* TTL 1 s: the new address within a little more than that. */
+    for (i = 0; i < 150 && sipnat_transport_identify(t, "127.0.0.5", &found) != 0; i++)
+        run(ctx, &never, 20);
+    ck_assert_msg(i < 150, "the changed record was not followed");
+    ck_assert_ptr_eq(found, ep);
+    ck_assert_int_eq(sipnat_transport_identify(t, "127.0.0.1", &found), -ENOENT);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    responder_stop(&r);
+}
+END_TEST
+
 static uint32_t lcg(void *arg)
 {
     uint64_t *s = arg;
@@ -738,6 +784,7 @@ static Suite *dns_suite(void)
     tcase_add_test(tc, test_hostile);
     tcase_add_test(tc, test_silent_server_never_blocks);
     tcase_add_test(tc, test_cancel_and_teardown);
+    tcase_add_test(tc, test_identify_follows_ttl);
     suite_add_tcase(s, tc);
     return s;
 }
