@@ -12,6 +12,7 @@
 #include <ares.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,8 +533,15 @@ static void dns_free(sipnat_ctx *ctx)
     free(dns->servers);
     ctx->dns = NULL;
     free(dns);
-    ares_library_cleanup();
 }
+
+/* ares_library_init() is not thread-safe and ctx may live in several
+ * threads: once per process, never cleaned up (it holds nothing on
+ * Linux). */
+static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
+static int ares_init_status;
+
+static void ares_init_once(void) { ares_init_status = ares_library_init(ARES_LIB_INIT_ALL); }
 
 struct sn_dns *sn_dns_get(sipnat_ctx *ctx)
 {
@@ -541,12 +549,11 @@ struct sn_dns *sn_dns_get(sipnat_ctx *ctx)
 
     if (dns)
         return dns;
-    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+    pthread_once(&ares_once, ares_init_once);
+    if (ares_init_status != ARES_SUCCESS)
         return NULL;
-    if (!(dns = calloc(1, sizeof *dns))) {
-        ares_library_cleanup();
+    if (!(dns = calloc(1, sizeof *dns)))
         return NULL;
-    }
     dns->ctx = ctx;
     dns->timeout_ms = SN_DNS_TIMEOUT_MS;
     dns->tries = SN_DNS_TRIES;
