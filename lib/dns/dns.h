@@ -38,7 +38,9 @@ typedef struct sn_dns_result {
                            (malformed or refused answers), -ENOMEM */
     unsigned ttl;       /* seconds the answer may be kept (smallest TTL) */
     size_t n;
-    sn_dns_target t[SN_DNS_MAX_TARGETS];
+    sn_dns_target t[];  /* n of them (at most SN_DNS_MAX_TARGETS): a call
+                           keeps its answer for failover, so it is sized
+                           to what it holds */
 } sn_dns_result;
 
 /* What to resolve: a SIP URI's host part. */

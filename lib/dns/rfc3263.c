@@ -157,6 +157,11 @@ static void finish(struct sn_dns_op *op)
         op->res->error = op->error ? op->error : -EHOSTUNREACH;
     if (op->res->n)
         op->res->error = 0;
+    {
+        sn_dns_result *fit = realloc(op->res, sizeof *op->res + op->res->n * sizeof op->res->t[0]);
+        if (fit)
+            op->res = fit;
+    }
     if (sn_ctx_timer_arm(ctx, &op->deliver, 0) < 0) {
         /* No room in the timer heap: deliver now rather than never. */
         deliver(&op->deliver, op);
@@ -430,7 +435,8 @@ int sn_dns_resolve(sipnat_ctx *ctx, sn_dns_req *req, const sn_dns_query *q,
         return -ENOMEM;
     if (sn_dns_dying(dns))
         return -ESHUTDOWN;
-    if (!(op = calloc(1, sizeof *op)) || !(op->res = calloc(1, sizeof *op->res))) {
+    if (!(op = calloc(1, sizeof *op)) ||
+        !(op->res = calloc(1, sizeof *op->res + SN_DNS_MAX_TARGETS * sizeof op->res->t[0]))) {
         free(op);
         return -ENOMEM;
     }
