@@ -524,6 +524,54 @@ START_TEST(test_outbound_auth)
 }
 END_TEST
 
+/* A call to the endpoint's aor (no URI): the first contact answers 503,
+ * so the INVITE goes to the next contact at once (the seed's aor with
+ * gw1 and gw2), and the call is set up there. */
+START_TEST(test_aor_contact_failover)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    char c1[64], c2[64];
+    int done = 0;
+    call_log log = {0};
+    sipnat_session *s;
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+
+    mock_peer_open(&peer, 0);
+    peer.statuses[0] = 503;
+    peer.statuses[1] = 200;
+    peer.n_statuses = 2;
+    snprintf(peer.sdp, sizeof peer.sdp, "%s", offer_pcmu);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "sipus"));
+    snprintf(c1, sizeof c1, "sip:gw1@127.0.0.1:%d", peer.port);
+    snprintf(c2, sizeof c2, "sip:gw2@127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_endpoint_cfg_add_contact(cfg, c1));
+    ck_assert_ok(sipnat_endpoint_cfg_add_contact(cfg, c2));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    ck_assert_ok(sipnat_session_call(&s, ep, NULL, on_event, &log));
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_ESTABLISHED) &&
+                    log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    ck_assert(!saw(&log, SIPNAT_SESSION_TERMINATED));
+    /* What the peer received last: the INVITE to the second contact. */
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "INVITE sip:gw2@127.0.0.1"));
+    sipnat_session_hangup(s);
+    for (int k = 0; k < 10; k++)
+        run_pull(ctx, &peer, &done, 20);
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
 static int count_state(const call_log *l, int state)
 {
     int n = 0;
@@ -821,6 +869,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_direct_media);
     tcase_add_test(tc, test_outbound_auth);
+    tcase_add_test(tc, test_aor_contact_failover);
     tcase_add_test(tc, test_incoming_events);
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);

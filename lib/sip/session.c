@@ -43,6 +43,8 @@ struct sipnat_session {
     sn_hops hops;             /* outgoing: the URI's targets (RFC 3263) */
     sn_timer attempt_timer;   /* outgoing: gives up on a silent target */
     int error;                /* outgoing: why nothing was sent */
+    bool by_contact;          /* outgoing to the aor: contact_at is tried */
+    size_t contact_at;
 };
 
 /* -- events ----------------------------------------------------------- */
@@ -230,18 +232,38 @@ static int choose_media_addr(sipnat_session *s)
 
 /* -- outgoing --------------------------------------------------------- */
 
-static const char *first_contact(sipnat_endpoint *ep)
+/* The contact a call without a URI goes to: the first reachable one,
+ * else the first not known unreachable; *index says which. */
+static const char *first_contact(sipnat_endpoint *ep, size_t *index)
 {
     sipnat_contact_info info = {.size = sizeof info};
     const char *any = NULL;
 
     for (size_t i = 0; sipnat_endpoint_get_contact(ep, i, &info) == 0; i++) {
-        if (info.reachable == 1)
+        if (info.reachable == 1) {
+            *index = i;
             return info.uri;
-        if (!any && info.reachable != 0)
+        }
+        if (!any && info.reachable != 0) {
             any = info.uri;
+            *index = i;
+        }
     }
     return any;
+}
+
+/* The next contact after *index not known unreachable (the seed's aor
+ * with gw1 and gw2), or NULL. */
+static const char *next_contact(sipnat_endpoint *ep, size_t *index)
+{
+    sipnat_contact_info info = {.size = sizeof info};
+
+    for (size_t i = *index + 1; sipnat_endpoint_get_contact(ep, i, &info) == 0; i++)
+        if (info.reachable != 0) {
+            *index = i;
+            return info.uri;
+        }
+    return NULL;
 }
 
 static void from_header(sipnat_session *s, char *buf, size_t len)
@@ -297,7 +319,9 @@ static int invite_target(sipnat_session *s)
     free(sdp);
     s->offer_out = true;
     s->auth_tries = 0;
-    if (s->hops.res && s->hops.at + 1 < s->hops.res->n)
+    size_t next = s->contact_at;
+    if ((s->hops.res && s->hops.at + 1 < s->hops.res->n) ||
+        (s->by_contact && next_contact(s->ep, &next)))
         sn_ctx_timer_arm(s->t->ctx, &s->attempt_timer, SN_CALL_TARGET_TIMEOUT_USEC);
     return 0;
 }
@@ -311,9 +335,29 @@ static void call_failed(sipnat_session *s, int error, const char *why)
     dialog_gone(s, 0, why);
 }
 
+static void call_resolved(void *arg, int error);
+
+/* A call to the aor whose contact's targets all failed: the next
+ * contact, resolved anew. */
+static bool next_contact_call(sipnat_session *s)
+{
+    const char *uri;
+    char *copy;
+
+    if (!s->by_contact || !(uri = next_contact(s->ep, &s->contact_at)) ||
+        !(copy = strdup(uri)))
+        return false;
+    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session",
+           "call %s failed: trying the aor's next contact %s", s->remote_uri, copy);
+    free(s->remote_uri);
+    s->remote_uri = copy;
+    return sn_hops_resolve(&s->hops, s->t, copy, call_resolved, s) == 0;
+}
+
 /* RFC 3263 4.3: after a 503, a timeout or a transport error (or no
  * answer in time) before the call was answered, a new INVITE to the next
- * target. The abandoned handle reports nothing more. */
+ * target, then to the aor's next contact. The abandoned handle reports
+ * nothing more. */
 static bool next_target(sipnat_session *s, int status, const char *phrase)
 {
     const sn_dns_target *tg = sn_hops_target(&s->hops);
@@ -322,16 +366,22 @@ static bool next_target(sipnat_session *s, int status, const char *phrase)
     if (s->incoming || s->answered || s->state != SIPNAT_SESSION_CALLING || !tg)
         return false;
     snprintf(was, sizeof was, "%s (%s:%d)", tg->host, tg->addr, tg->port);
-    if (!sn_hops_next(&s->hops))
+    bool more = sn_hops_next(&s->hops);
+    if (!more && !s->by_contact)
         return false;
-    tg = sn_hops_target(&s->hops);
-    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session", "call %s: %d %s from %s: trying %s (%s:%d)",
-           s->remote_uri, status, phrase, was, tg->host, tg->addr, tg->port);
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
     nua_handle_bind(s->nh, NULL);
     nua_handle_destroy(s->nh);
     sn_log_leave(prev);
     s->nh = NULL;
+    if (!more) {
+        if (!next_contact_call(s))
+            dialog_gone(s, status, phrase && *phrase ? phrase : "no target answered");
+        return true;
+    }
+    tg = sn_hops_target(&s->hops);
+    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session", "call %s: %d %s from %s: trying %s (%s:%d)",
+           s->remote_uri, status, phrase, was, tg->host, tg->addr, tg->port);
     if (invite_target(s) == 0)
         return true;
     call_failed(s, -EHOSTUNREACH, "cannot send the INVITE to the next target");
@@ -391,11 +441,15 @@ SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
     SN_RETURN_IF(!ep, -EINVAL);
     SN_RETURN_IF(uri && (strlen(uri) > 1024 || !sn_sip_uri_ok(uri)), -EINVAL);
     SN_RETURN_IF(!ep->t->ctx || ep->t->state != SN_T_OPEN, -ESHUTDOWN);
-    if (!uri && !(uri = first_contact(ep)))
+    size_t contact_at = 0;
+    bool by_contact = !uri;
+    if (!uri && !(uri = first_contact(ep, &contact_at)))
         return -ENOENT;
     s = session_new(ep, uri);
     if (!s)
         return -ENOMEM;
+    s->by_contact = by_contact;
+    s->contact_at = contact_at;
     s->func = func;
     s->user_data = user_data;
     s->attempt_timer.cb = attempt_timeout;
