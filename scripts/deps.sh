@@ -12,6 +12,8 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
   iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl
   baresip-core"
+# Staying reachable: the NAT lab's no-leak check reads captures with dpkt.
+test_pkgs="$test_pkgs python3-dpkt"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;
