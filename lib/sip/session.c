@@ -275,8 +275,11 @@ SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
     }
     from_header(s, from, sizeof from);
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    /* PRACK is ours on this handle (prack()); as the caller we never
+     * receive one. */
     s->nh = nua_handle(s->t->nua, (nua_hmagic_t *)s, SIPTAG_TO_STR(uri),
-                       SIPTAG_FROM_STR(from), TAG_END());
+                       SIPTAG_FROM_STR(from),
+                       NUTAG_APPL_METHOD("OPTIONS, REGISTER, UPDATE, PRACK"), TAG_END());
     if (!s->nh) {
         sn_log_leave(prev);
         free(sdp);
@@ -881,10 +884,31 @@ static bool authenticate(sipnat_session *s, int status, sip_t const *sip)
     return true;
 }
 
+/* The PRACK of a reliable provisional response (RFC 3262), with our Via
+ * (NUA would send its own with the bound address). */
+static void prack(sipnat_session *s, sip_t const *sip)
+{
+    sip_rack_t rack[1];
+
+    if (!sip || !sip->sip_rseq || !sip->sip_cseq)
+        return;
+    sip_rack_init(rack);
+    rack->ra_response = sip->sip_rseq->rs_response;
+    rack->ra_cseq = sip->sip_cseq->cs_seq;
+    rack->ra_method = sip->sip_cseq->cs_method;
+    rack->ra_method_name = sip->sip_cseq->cs_method_name;
+    nua_prack(s->nh, SIPTAG_RACK(rack), SIPTAG_VIA_STR(s->route.via),
+              SIPTAG_CONTACT_STR(s->route.contact), TAG_END());
+}
+
 /* A response to our INVITE (the first or a re-INVITE). */
 static void invite_answered(sipnat_session *s, int status, char const *phrase,
                             sip_t const *sip)
 {
+    if (status > 100 && status < 200 && !s->incoming)
+        prack(s, sip);
+    if (status >= 200 && status < 300) /* NUTAG_AUTOACK(0): ours, our Via */
+        nua_ack(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
     if (status == 180 || status == 181 || status == 183) {
         if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
             take_answer(s, sip, false);

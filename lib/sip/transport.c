@@ -550,6 +550,12 @@ static nua_t *create_nua(sipnat_transport *t, const sipnat_transport_cfg *cfg,
                      /* OPTIONS too: NUA would answer anyone. REGISTER
                       * goes to the endpoints' AORs (registrar.c). */
                      NUTAG_APPL_METHOD("OPTIONS, REGISTER, UPDATE"),
+                     /* Every request of a call carries our Via: NUA's own
+                      * ACK, PRACK and session refresh would carry its
+                      * bound address (session.c sends ACK and PRACK).
+                      * Without "timer" the peer refreshes (RFC 4028). */
+                     NUTAG_AUTOACK(0), NUTAG_SESSION_TIMER(0),
+                     SIPTAG_SUPPORTED_STR("100rel"),
                      /* The SDP is ours (session_media.c). */
                      NUTAG_MEDIA_ENABLE(0),
                      NUTAG_ALLOW("REGISTER"),
