@@ -107,11 +107,14 @@ int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
     } else {
         hostport(hp, sizeof hp, a.signaling_address, a.signaling_port);
     }
-    snprintf(out->via, sizeof out->via, "SIP/2.0/%s %s;rport",
+    /* On a connection, ";alias" (RFC 5923): requests to our Contact come
+     * back on the connection we opened, which is the one the NAT lets in
+     * (the listening port needs a forward nobody may have set up). */
+    snprintf(out->via, sizeof out->via, "SIP/2.0/%s %s;rport%s",
              t->protocol == SIPNAT_PROTOCOL_TCP   ? "TCP"
              : t->protocol == SIPNAT_PROTOCOL_TLS ? "TLS"
                                                   : "UDP",
-             hp);
+             hp, t->protocol == SIPNAT_PROTOCOL_UDP ? "" : ";alias");
     snprintf(out->contact, sizeof out->contact, "<sip:%s%s%s;transport=%s>",
              user ? user : "", user ? "@" : "", hp, proto_name(t));
     hostport(hp, sizeof hp, out->dest, dest_port);
