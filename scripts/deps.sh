@@ -12,8 +12,9 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
   iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl
   baresip-core"
-# Staying reachable: the NAT lab's no-leak check reads captures with dpkt.
-test_pkgs="$test_pkgs python3-dpkt"
+# Staying reachable: the NAT lab's no-leak check reads captures with dpkt;
+# the TLS test's ITSP is Kamailio with its tls module.
+test_pkgs="$test_pkgs python3-dpkt kamailio-tls-modules"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;

@@ -13,6 +13,7 @@
  *                    [--options URI]... [--hold S] [-v]
  *                    [--bridge-to URI [--bridge-match CIDR]
  *                     [--no-rtp-symmetric] [--rtp-timeout S] [--srtp]]
+ *                    [--answer] [--tls CERT_DIR]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
  * unregisters, and prints one line per event:
@@ -23,7 +24,10 @@
  *   media <in|out> rx=<n> tx=<n> foreign=<n> malformed=<n> latched=<a>:<p>
  * --bridge-to: the endpoint takes calls and sends each on to URI (an
  * endpoint "bridge" matching --bridge-match), bridging the media, as the
- * seed's Asterisk sends the ITSP's DID to phone 6001.
+ * seed's Asterisk sends the ITSP's DID to phone 6001. --answer: the
+ * endpoint answers its calls itself (no bridge). --tls: the transport is
+ * TLS with the certificates of CERT_DIR (agent.pem, cafile.pem), servers
+ * verified.
  * Exit status 0 when every OPTIONS got a 2xx and the registration (if
  * any) reached "registered" and ended "unregistered".
  */
@@ -164,6 +168,12 @@ static void on_incoming(sipnat_session *s, void *ud)
     }
     call_in = sipnat_session_ref(s);
     sipnat_session_set_event_func(s, on_in, NULL);
+    if (!bridge_uri) { /* --answer */
+        r = sipnat_session_answer(s);
+        if (r < 0)
+            fprintf(stderr, "answer: %s\n", sipnat_strerror(r));
+        return;
+    }
     r = sipnat_session_call(&call_out, bridge_ep, bridge_uri, on_out, NULL);
     if (r < 0) {
         fprintf(stderr, "call %s: %s\n", bridge_uri, sipnat_strerror(r));
@@ -213,8 +223,8 @@ int main(int argc, char **argv)
     const char *cuser = NULL, *auth = NULL, *opts[8];
     const char *nets[8], *ep_name = NULL, *matches[8];
     int n_matches = 0, max_contacts = 0, rewrite = 0, qualify = 0;
-    const char *in_auth = NULL, *bridge_match = NULL;
-    int rtp_symmetric = 1, rtp_timeout = 0, srtp = 0;
+    const char *in_auth = NULL, *bridge_match = NULL, *tls_dir = NULL;
+    int rtp_symmetric = 1, rtp_timeout = 0, srtp = 0, answer = 0;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
     int retry = 0, max_retries = -1;
     double wait_registered = 10;
@@ -227,6 +237,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--rewrite-contact")) { rewrite = 1; continue; }
         if (!strcmp(a, "--no-rtp-symmetric")) { rtp_symmetric = 0; continue; }
         if (!strcmp(a, "--srtp")) { srtp = 1; continue; }
+        if (!strcmp(a, "--answer")) { answer = 1; continue; }
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--bind")) bind = v;
@@ -251,6 +262,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--bridge-to")) bridge_uri = v;
         else if (!strcmp(a, "--bridge-match")) bridge_match = v;
         else if (!strcmp(a, "--rtp-timeout")) rtp_timeout = atoi(v);
+        else if (!strcmp(a, "--tls")) tls_dir = v;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
 
@@ -274,6 +286,10 @@ int main(int argc, char **argv)
     check(sipnat_transport_cfg_new(&tcfg), "transport cfg");
     check(sipnat_transport_cfg_set_bind(tcfg, bind, port), "bind");
     check(sipnat_transport_cfg_set_policy(tcfg, pol), "policy");
+    if (tls_dir) {
+        check(sipnat_transport_cfg_set_protocol(tcfg, SIPNAT_PROTOCOL_TLS), "tls");
+        check(sipnat_transport_cfg_set_tls(tcfg, tls_dir, 1), tls_dir);
+    }
     check(sipnat_transport_new(&t, ctx, tcfg), "transport");
     sipnat_transport_cfg_free(tcfg);
 
@@ -302,7 +318,7 @@ int main(int argc, char **argv)
         check(sipnat_endpoint_cfg_set_event_func(ec, on_contact, NULL), "events");
         check(sipnat_endpoint_cfg_set_rtp_symmetric(ec, rtp_symmetric), "symmetric");
         check(sipnat_endpoint_cfg_set_rtp_timeout(ec, (unsigned)rtp_timeout), "timeout");
-        if (bridge_uri)
+        if (bridge_uri || answer)
             check(sipnat_endpoint_cfg_set_incoming_func(ec, on_incoming, NULL),
                   "incoming");
         if (srtp)

@@ -34,7 +34,8 @@ TLS streams cannot be read; they are counted and named. Prints one line
 per leak and a last line
   wirecheck NAME: N SIP messages (S sent from behind WAN, R received), L leaks[, T TLS streams]
 Exit status 0 when there is no leak and at least one SIP message was read,
-1 on a leak, 2 when no SIP message was found or the capture is unreadable.
+1 on a leak, 2 when no SIP message was found or the capture is unreadable,
+3 when all SIP went over TLS (the test must judge what the peer received).
 """
 import argparse
 import ipaddress
@@ -304,7 +305,7 @@ def main():
     print(summary)
     if leaks:
         return 1
-    return 0 if n else 2
+    return 0 if n else 3 if tls else 2
 
 
 if __name__ == "__main__":
