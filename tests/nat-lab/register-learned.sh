@@ -84,6 +84,22 @@ run_mode() {
         case "$src" in 198.51.100.5:*) ;; *) good=0; echo "  REGISTER $i from $src (not via the NAT)";; esac
     done < <(grep 'SIPNAT-LAB REGISTER' "$log")
     [ $good -eq 1 ] && ok "$mode: the first REGISTER named no address of ours (sipnat.invalid), every re-REGISTER's Contact is the address:port the registrar saw ($(grep -c 'SIPNAT-LAB REGISTER' "$log") REGISTERs)" || bad "$mode: Contact and source disagree"
+
+    # The old binding goes with each change: a re-REGISTER with a new
+    # Contact removes the previous one (;expires=0), and the registrar's
+    # answers list one binding only - never a dead one to route calls to.
+    local changes removals last
+    changes=$(grep 'SIPNAT-LAB REGISTER' "$log" | sed -n 's/.*contact=<sip:6001@\([^;>]*\).*/\1/p' | uniq | wc -l)
+    removals=$(grep 'SIPNAT-LAB REGISTER' "$log" | grep -cE 'contact=<sip:6001@[^>]*>[^,]*, *<sip:6001@[^>]*>;expires=0')
+    [ "$removals" -eq $((changes - 1)) ] && [ "$removals" -ge 1 ] &&
+        ok "$mode: each of the $removals Contact changes removed the old binding in the same REGISTER" ||
+        { bad "$mode: $((changes - 1)) Contact changes, $removals removals"; grep 'SIPNAT-LAB REGISTER' "$log" | sed 's/.*contact=/   contact=/'; }
+    lab_wire_check >/dev/null
+    last=$("$(lab_wire_python)" "$LAB_WIRECHECK" --list "$LAB_WIRE_DIR/$LAB_PREFIX.pcap" |
+        grep 'SIP/2.0 200 OK | CSeq: [0-9]* REGISTER .*| Contact: ' | tail -n 1 | sed 's/.*| Contact: //')
+    [ "$(echo "$last" | grep -o '<sip:' | wc -l)" -eq 1 ] &&
+        ok "$mode: the registrar's last answer lists one binding: $last" ||
+        bad "$mode: the registrar's last answer lists: ${last:-nothing}"
     lab_down >/dev/null 2>&1
 }
 

@@ -25,7 +25,7 @@ address in it is looked at:
     wirecheck.py --self-test
 
 lists every SIP message instead, one line each, in capture order:
-  TIME SRC:PORT > DST:PORT PROTO START-LINE | CSeq: ... | Via: (top)
+  TIME SRC:PORT > DST:PORT PROTO START-LINE | CSeq: ... | Via: (top) | Contact: (first)
 (a test reads from it what crossed the wire, and in which order), and
 --self-test judges captures it writes itself, with and without leaks
 (UDP, IPv4 fragments, TCP segments, a peer's own address echoed).
@@ -286,7 +286,7 @@ def main():
             for ts, (src, sport), (dst, dport), proto, msg in read_capture(a.pcap)[0]:
                 lines = msg.split(b"\r\n")
                 pick = [lines[0]]
-                for name in (b"cseq", b"via"):
+                for name in (b"cseq", b"via", b"contact"):
                     pick += [l for l in lines[1:] if l.split(b":")[0].strip().lower() == name][:1]
                 print("%.6f %s:%d > %s:%d %s %s" % (ts, src, sport, dst, dport, proto,
                                                    " | ".join(l.decode("utf-8", "replace") for l in pick)))
