@@ -16,15 +16,6 @@ source "$(dirname "$0")/testlib.sh" register-learned
 command -v kamailio >/dev/null || { echo "kamailio is not installed (Debian package kamailio)"; bad "no kamailio"; finish; exit 1; }
 KA=2 # keep-alive interval, seconds
 
-wait_for() { # pattern file count seconds
-    local end=$((SECONDS + $4))
-    while [ $SECONDS -lt $end ]; do
-        [ "$(grep -c -- "$1" "$2" 2>/dev/null)" -ge "$3" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 run_mode() {
     local mode=$1 log=$work/kam-$1.log out=$work/agent-$1.out kam
     LAB_PREFIX=snlrn$$$mode
@@ -33,7 +24,7 @@ run_mode() {
         -A 'LISTEN=udp:203.0.113.1:5060' >"$log" 2>&1 &
     kam=$!
     track "$kam"
-    wait_for 'listening on' "$log" 1 5 || sleep 1
+    wait_listen itsp udp 5060 || bad "$mode: Kamailio does not listen on udp 5060"
     lab_exec host timeout 30 "$agent" --bind 0.0.0.0 --port 5060 \
         --local-net 192.0.2.0/24 --learned --keepalive $KA --hold 12 \
         --register sip:gw1.example.com --aor sip:6001@gw1.example.com \

@@ -18,24 +18,6 @@ command -v kamailio >/dev/null || { bad "kamailio is not installed (Debian packa
 phone_bin=$(cd "${top_builddir:-.}" && pwd)/examples/sipnat-phone
 KA=2
 
-wait_for() { # pattern file count seconds
-    local end=$((SECONDS + $4))
-    while [ $SECONDS -lt $end ]; do
-        [ "$(grep -c -- "$1" "$2" 2>/dev/null)" -ge "$3" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
-wait_listen() { # PORT: until Kamailio listens on TCP PORT in the ITSP (max 15 s)
-    local end=$((SECONDS + 15))
-    while [ $SECONDS -lt $end ]; do
-        lab_exec itsp ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 phone_conf() { # PROTO PORT
     local server="sip:gw1.example.com;transport=$1"
     cat <<EOF
@@ -82,7 +64,7 @@ run_proto() {
     lab_exec itsp kamailio -DD -E -f "$top/tests/kamailio/itsp.cfg" -A 'ADDR=203.0.113.1' >"$log" 2>&1 &
     kam=$!
     track "$kam"
-    wait_listen 5060 || bad "Kamailio does not listen on 5060: $(tail -3 "$log" | tr '\n' ' ')"
+    wait_listen itsp tcp 5060 || bad "Kamailio does not listen on 5060: $(tail -3 "$log" | tr '\n' ' ')"
     lab_exec host timeout 40 "$phone_bin" --config "$work/phone-$proto.conf" --endpoint itsp \
         --auto-answer --tone 440 --duration 30 --log-level 7 \
         >"$out" 2>"$work/phone-$proto.err" </dev/null &

@@ -20,24 +20,6 @@ command -v kamailio >/dev/null || { bad "kamailio is not installed (Debian packa
 command -v openssl >/dev/null || { bad "openssl is not installed"; finish; exit 1; }
 LAB_PREFIX=sntls$$
 
-wait_for() { # pattern file count seconds
-    local end=$((SECONDS + $4))
-    while [ $SECONDS -lt $end ]; do
-        [ "$(grep -c -- "$1" "$2" 2>/dev/null)" -ge "$3" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
-wait_listen() { # PORT: until Kamailio listens on TCP PORT in the ITSP (max 15 s)
-    local end=$((SECONDS + 15))
-    while [ $SECONDS -lt $end ]; do
-        lab_exec itsp ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 # A lab CA; gw1.example.com's certificate (also for its address: the
 # library connects to the resolved address); the library's own.
 tls=$work/tls
@@ -77,7 +59,7 @@ lab_exec itsp kamailio -DD -E -f "$top/tests/kamailio/itsp.cfg" -A 'ADDR=203.0.1
     -A WITH_TLS -A "TLSCFG=\"$tls/kamailio-tls.cfg\"" >"$log" 2>&1 &
 kam=$!
 track "$kam"
-wait_listen 5061 || bad "Kamailio does not listen on 5061: $(tail -3 "$log" | tr '\n' ' ')"
+wait_listen itsp tcp 5061 || bad "Kamailio does not listen on 5061: $(tail -3 "$log" | tr '\n' ' ')"
 lab_exec host timeout 40 "$agent" --bind 0.0.0.0 --port 5061 --tls "$tls/lib" \
     --local-net 192.0.2.0/24 --external 198.51.100.5 \
     --register sips:gw1.example.com --aor sip:19998887777@gw1.example.com \

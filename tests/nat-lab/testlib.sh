@@ -6,6 +6,8 @@
 #   work           a scratch directory, removed at exit
 #   ok/bad TEXT    count and print a result line
 #   track PID      a background process to kill at exit (if still alive)
+#   wait_for PATTERN FILE COUNT SECS   until FILE has COUNT lines matching
+#   wait_listen NS tcp|udp PORT        until something listens there (15 s)
 #   finish         judge the wire (below), print "NAME: N passed, M failed"
 #                  and return the status
 # At exit the lab comes down, tracked processes end and work is removed.
@@ -37,6 +39,23 @@ tracked=""
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
 track() { tracked="$tracked $1"; }
+wait_for() {
+    local end=$((SECONDS + $4))
+    while [ $SECONDS -lt $end ]; do
+        [ "$(grep -c -- "$1" "$2" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+wait_listen() {
+    local end=$((SECONDS + 15)) flag=-Hltn
+    [ "$2" = udp ] && flag=-Hlun
+    while [ $SECONDS -lt $end ]; do
+        lab_exec "$1" ss "$flag" "sport = :$3" 2>/dev/null | grep -q . && return 0
+        sleep 0.2
+    done
+    return 1
+}
 # wire_verdicts: one result per capture judged so far (lab_wire_check).
 wire_verdicts() {
     local v rc n=0
