@@ -39,6 +39,9 @@ static sipnat_session *call, *leg2; /* leg2: the bridged call */
 static SNDFILE *play_f, *rec_f;
 static double tone_phase;
 static struct timespec answered_at;
+/* --dial waits until each of these has had its first answer. */
+static sipnat_registration **regs;
+static int n_regs;
 static int quit, exit_status;
 static uint64_t frames_sent, frames_recorded;
 
@@ -324,6 +327,22 @@ static void on_event(const sipnat_event *ev, void *ud)
     }
 }
 
+/* Every registration has its first outcome: registered, or retrying or
+ * failed (the call goes out anyway; the registrar may not be needed for
+ * it). Until then a registration may still be in its random initial delay,
+ * and a call would leave before the ITSP knows us. */
+static int registrations_done(void)
+{
+    for (int i = 0; i < n_regs; i++) {
+        int st = sipnat_registration_get_state(regs[i]);
+
+        if (st != SIPNAT_REGISTRATION_REGISTERED && st != SIPNAT_REGISTRATION_RETRYING &&
+            st != SIPNAT_REGISTRATION_FAILED)
+            return 0;
+    }
+    return 1;
+}
+
 /* -- stdin ------------------------------------------------------------ */
 
 static void status(const char *addr)
@@ -484,7 +503,7 @@ static int loop(void)
             }
         }
         sipnat_ctx_process(ctx);
-        if (opt.dial && !dialed) {
+        if (opt.dial && !dialed && registrations_done()) {
             dialed = 1;
             dial(opt.dial);
             if (!call)
@@ -533,9 +552,21 @@ int main(int argc, char **argv)
     hooks.events = on_event;
     hooks.diag = on_diag;
     r = sipnat_config_apply(&setup, cfg, ctx, &hooks);
-    sipnat_config_unref(cfg);
     if (r < 0) {
         fprintf(stderr, "sipnat-phone: %s: %s\n", opt.config, sipnat_strerror(r));
+        sipnat_config_unref(cfg);
+        sipnat_ctx_unref(ctx);
+        return 1;
+    }
+    r = sipnat_config_count(cfg, SIPNAT_CONFIG_REGISTRATION);
+    regs = calloc(r > 0 ? (size_t)r : 1, sizeof *regs);
+    for (int i = 0; regs && i < r; i++)
+        if (sipnat_config_get_name(cfg, SIPNAT_CONFIG_REGISTRATION, (unsigned)i, &name) == 0 &&
+            (regs[n_regs] = sipnat_setup_get_registration(setup, name)))
+            n_regs++;
+    sipnat_config_unref(cfg);
+    if (!regs) {
+        sipnat_setup_unref(setup);
         sipnat_ctx_unref(ctx);
         return 1;
     }
@@ -543,12 +574,14 @@ int main(int argc, char **argv)
     if (!me) {
         fprintf(stderr, "sipnat-phone: no endpoint %s\n",
                 opt.endpoint ? opt.endpoint : "in the configuration");
+        free(regs);
         sipnat_setup_unref(setup);
         sipnat_ctx_unref(ctx);
         return 1;
     }
     if ((opt.play && !(play_f = open_wav(opt.play, SFM_READ))) ||
         (opt.record && !(rec_f = open_wav(opt.record, SFM_WRITE)))) {
+        free(regs);
         sipnat_setup_unref(setup);
         sipnat_ctx_unref(ctx);
         return 1;
@@ -566,6 +599,7 @@ int main(int argc, char **argv)
         sf_close(play_f);
     if (rec_f)
         sf_close(rec_f);
+    free(regs);
     say("summary", "done", 0, NULL, NULL);
     fprintf(stderr, "sipnat-phone: frames sent %llu, recorded %llu\n",
             (unsigned long long)frames_sent, (unsigned long long)frames_recorded);

@@ -16,6 +16,9 @@ dns_test_pkgs="dnsmasq-base"
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
   iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl
   baresip-core $dns_test_pkgs"
+# Staying reachable: the NAT lab's no-leak check reads captures with dpkt;
+# the TLS test's ITSP is Kamailio with its tls module.
+test_pkgs="$test_pkgs python3-dpkt kamailio-tls-modules"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;

@@ -28,6 +28,10 @@ START_TEST(test_cfg)
     ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 65536), -EINVAL);
     ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "localhost", 0), -EINVAL);
     ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "127.0.0.256", 0), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_keepalive(NULL, 30), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_keepalive(cfg, 86401), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_keepalive(cfg, 86400), 0);
+    ck_assert_int_eq(sipnat_transport_cfg_set_keepalive(cfg, 0), 0);
     ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "", 0), -EINVAL);
     ck_assert_int_eq(sipnat_transport_cfg_set_bind(cfg, "[::1]", 0), -EINVAL);
     ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "::1", 65535));

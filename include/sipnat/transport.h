@@ -55,6 +55,10 @@ SIPNAT_API int sipnat_transport_cfg_set_rtp_ports(sipnat_transport_cfg *cfg,
                                                   int min, int max);
 SIPNAT_API int sipnat_transport_cfg_set_force_rport(sipnat_transport_cfg *cfg,
                                                     int enable);
+/* TCP: a CRLF keep-alive (RFC 5626 s.4.4.1) on every connection idle that
+ * many seconds, so the NAT keeps its binding; 0 (the default): none. */
+SIPNAT_API int sipnat_transport_cfg_set_keepalive(sipnat_transport_cfg *cfg,
+                                                  unsigned seconds);
 
 SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                     const sipnat_transport_cfg *cfg);

@@ -170,8 +170,17 @@ static int apply_transport(apply_ctx *a, const char *name)
 
     if ((r = sipnat_transport_cfg_new(&tc)) < 0)
         return r;
-    if (proto && strcmp(proto, "tcp") == 0)
+    if (proto && strcmp(proto, "tcp") == 0) {
+        /* [global] keep_alive_interval: Asterisk's keep-alive on
+         * connection-oriented transports (90 s when no section says). */
+        const char *g = NULL;
+        unsigned ka = 90;
+        if (sipnat_config_get_name(a->cfg, SIPNAT_CONFIG_GLOBAL, 0, &g) == 0)
+            get_uint(a, SIPNAT_CONFIG_GLOBAL, g, "keep_alive_interval", &ka);
         r = sipnat_transport_cfg_set_protocol(tc, SIPNAT_PROTOCOL_TCP);
+        if (r == 0)
+            r = sipnat_transport_cfg_set_keepalive(tc, ka);
+    }
     else if (proto && strcmp(proto, "tls") == 0) {
         diag(a, SIPNAT_CONFIG_TRANSPORT, name, "protocol",
              "transport [%s]: TLS from a configuration file needs a certificate "

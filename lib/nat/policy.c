@@ -316,6 +316,27 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
     return 0;
 }
 
+static bool inside(const sn_static_cfg *cfg, const sn_addr *a)
+{
+    for (size_t i = 0; i < cfg->n_local_net; i++)
+        if (sn_cidr_contains(&cfg->local_net[i], a))
+            return true;
+    return false;
+}
+
+bool sn_policy_exposes(const sipnat_policy *p, const char *destination,
+                       const char *address)
+{
+    sn_addr dest, adv;
+
+    if (!p || p->type == SIPNAT_POLICY_CALLBACK ||
+        sn_addr_parse(destination, &dest) < 0 || sn_addr_parse(address, &adv) < 0)
+        return false;
+    if (inside(&p->cfg, &dest) || sn_addr_is_private(&dest))
+        return false;
+    return inside(&p->cfg, &adv) || sn_addr_is_private(&adv);
+}
+
 SIPNAT_API int sipnat_policy_explain(sipnat_policy *p, const char *destination,
                                      const char *local_address, int local_port,
                                      char *buf, size_t size)

@@ -56,4 +56,14 @@ int sn_decision_explain(const sn_static_cfg *cfg, const sn_addr *dest,
 
 const char *sn_reason_name(sn_reason r);
 
+/* Would advertising `address` to `destination` show an address from
+ * behind the NAT (inside local_net, or private) to a destination outside
+ * (not in local_net, not private)? Then no answer is known that the
+ * outside could use (a static policy without external_* address, a
+ * learned one that has learned nothing yet) and the caller sends no
+ * address at all. Host callback policies: never (the host decides). */
+struct sipnat_policy;
+bool sn_policy_exposes(const struct sipnat_policy *p, const char *destination,
+                       const char *address);
+
 #endif

@@ -482,7 +482,8 @@ static void attempt_timeout(sn_timer *timer, void *arg)
 static void send_to_target(sipnat_registration *reg)
 {
     sn_route route;
-    char expires[16];
+    char expires[16], contacts[2 * sizeof reg->sent_contact + 16];
+    const char *contact;
     bool unregister = reg->fsm.state == SN_REG_UNREGISTERING;
     int r;
 
@@ -494,6 +495,16 @@ static void send_to_target(sipnat_registration *reg)
     }
     memcpy(reg->dest, route.dest, sizeof reg->dest);
     register_contact(reg, &route, unregister);
+    /* Our address changed (a NAT remap, something learned): the binding
+     * at the old one is dead, and the registrar would keep routing calls
+     * to it until it expires. Remove it in the same request. */
+    contact = reg->sent_contact;
+    if (!unregister && reg->registered_contact[0] &&
+        strcmp(reg->registered_contact, reg->sent_contact) != 0) {
+        snprintf(contacts, sizeof contacts, "%s, %s;expires=0", reg->sent_contact,
+                 reg->registered_contact);
+        contact = contacts;
+    }
     snprintf(expires, sizeof expires, "%u", unregister ? 0 : reg->fsm.expires);
 
     if (!reg->nh) {
@@ -507,7 +518,7 @@ static void send_to_target(sipnat_registration *reg)
     }
     sn_log(reg->t->ctx, SIPNAT_LOG_DEBUG, "registration",
            "REGISTER %s Expires %s Contact %s via %s: %s", reg->cfg.server_uri,
-           expires, reg->sent_contact, route.proxy, route.explanation);
+           expires, contact, route.proxy, route.explanation);
     sipnat_ctx *prev = sn_log_enter(reg->t->ctx);
     /* Call-ID and To given each time: after a 2xx, NUA would otherwise
      * start a new Call-ID and carry the registrar's To tag. */
@@ -515,7 +526,7 @@ static void send_to_target(sipnat_registration *reg)
                SIPTAG_CALL_ID_STR(reg->call_id),
                SIPTAG_TO_STR(reg->cfg.client_uri),
                NUTAG_PROXY(route.proxy), SIPTAG_VIA_STR(route.via),
-               SIPTAG_CONTACT_STR(reg->sent_contact),
+               SIPTAG_CONTACT_STR(contact),
                SIPTAG_EXPIRES_STR(expires), TAG_END());
     sn_log_leave(prev);
     if (reg->hops.res && reg->hops.at + 1 < reg->hops.res->n)

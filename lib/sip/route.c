@@ -3,6 +3,7 @@
  */
 #include "sip/route.h"
 #include "core/addr.h"
+#include "nat/policy.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -92,12 +93,27 @@ int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
                  out->dest, hp);
     }
 
-    hostport(hp, sizeof hp, a.signaling_address, a.signaling_port);
-    snprintf(out->via, sizeof out->via, "SIP/2.0/%s %s;rport",
+    /* No address of ours from behind the NAT goes outside, whatever the
+     * message: with no public address known, the Via names no host of
+     * ours (the port is nta's, rport brings the answer back) and neither
+     * does the Contact. */
+    out->hidden = t->policy && sn_policy_exposes(t->policy, out->dest, a.signaling_address);
+    if (out->hidden) {
+        size_t n = strlen(out->explanation);
+        snprintf(out->explanation + n, sizeof out->explanation - n,
+                 "; not sent outside: " SN_ROUTE_NO_HOST " instead");
+        snprintf(hp, sizeof hp, "%s", SN_ROUTE_NO_HOST);
+    } else {
+        hostport(hp, sizeof hp, a.signaling_address, a.signaling_port);
+    }
+    /* On a connection, ";alias" (RFC 5923): requests to our Contact come
+     * back on the connection we opened, which is the one the NAT lets in
+     * (the listening port needs a forward nobody may have set up). */
+    snprintf(out->via, sizeof out->via, "SIP/2.0/%s %s;rport%s",
              t->protocol == SIPNAT_PROTOCOL_TCP   ? "TCP"
              : t->protocol == SIPNAT_PROTOCOL_TLS ? "TLS"
                                                   : "UDP",
-             hp);
+             hp, t->protocol == SIPNAT_PROTOCOL_UDP ? "" : ";alias");
     snprintf(out->contact, sizeof out->contact, "<sip:%s%s%s;transport=%s>",
              user ? user : "", user ? "@" : "", hp, proto_name(t));
     hostport(hp, sizeof hp, out->dest, dest_port);

@@ -22,8 +22,15 @@ typedef struct sn_route {
     char contact[SIPNAT_ADDRSTRLEN + 160]; /* SIPTAG_CONTACT_STR */
     char proxy[SIPNAT_ADDRSTRLEN + 48];    /* NUTAG_PROXY */
     char explanation[256];
+    /* The policy knows no address the destination could use (nothing
+     * learned yet, no external address): Via and Contact name
+     * SN_ROUTE_NO_HOST instead of our address behind the NAT, and the
+     * response's received/rport (RFC 3581) tells us where we are. */
+    bool hidden;
 } sn_route;
 
+/* RFC 6761's reserved name: resolves nowhere, tells nothing. */
+#define SN_ROUTE_NO_HOST "sipnat.invalid"
 /* A sip: or sips: URI with a host. */
 bool sn_sip_uri_ok(const char *uri);
 

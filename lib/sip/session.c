@@ -302,8 +302,11 @@ static int invite_target(sipnat_session *s)
         return r;
     from_header(s, from, sizeof from);
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    /* PRACK is ours on this handle (prack()); as the caller we never
+     * receive one. */
     s->nh = nua_handle(s->t->nua, (nua_hmagic_t *)s, SIPTAG_TO_STR(uri),
-                       SIPTAG_FROM_STR(from), TAG_END());
+                       SIPTAG_FROM_STR(from),
+                       NUTAG_APPL_METHOD("OPTIONS, REGISTER, UPDATE, PRACK"), TAG_END());
     if (!s->nh) {
         sn_log_leave(prev);
         free(sdp);
@@ -1068,12 +1071,31 @@ static bool authenticate(sipnat_session *s, int status, sip_t const *sip)
     return true;
 }
 
+/* The PRACK of a reliable provisional response (RFC 3262), with our Via
+ * (NUA would send its own with the bound address). */
+static void prack(sipnat_session *s, sip_t const *sip)
+{
+    sip_rack_t rack[1];
+
+    if (!sip || !sip->sip_rseq || !sip->sip_cseq)
+        return;
+    sip_rack_init(rack);
+    rack->ra_response = sip->sip_rseq->rs_response;
+    rack->ra_cseq = sip->sip_cseq->cs_seq;
+    rack->ra_method = sip->sip_cseq->cs_method;
+    rack->ra_method_name = sip->sip_cseq->cs_method_name;
+    nua_prack(s->nh, SIPTAG_RACK(rack), SIPTAG_VIA_STR(s->route.via),
+              SIPTAG_CONTACT_STR(s->route.contact), TAG_END());
+}
+
 /* A response to our INVITE (the first or a re-INVITE). */
 static void invite_answered(sipnat_session *s, int status, char const *phrase,
                             sip_t const *sip)
 {
     if (!s->answered && status >= 100 && s->t->ctx)
         sn_ctx_timer_stop(s->t->ctx, &s->attempt_timer); /* it answers */
+    if (status > 100 && status < 200 && !s->incoming)
+        prack(s, sip);
     if (status == 180 || status == 181 || status == 183) {
         if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
             take_answer(s, sip, false);

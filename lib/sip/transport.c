@@ -28,6 +28,7 @@ struct sipnat_transport_cfg {
     int port;
     sipnat_policy *policy;
     bool force_rport;
+    unsigned keepalive; /* seconds, 0: none */
     char *tls_dir;
     bool tls_verify;
     int rtp_min, rtp_max;
@@ -112,6 +113,14 @@ SIPNAT_API int sipnat_transport_cfg_set_force_rport(sipnat_transport_cfg *cfg,
 {
     SN_RETURN_IF(!cfg || (enable != 0 && enable != 1), -EINVAL);
     cfg->force_rport = enable;
+    return 0;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_keepalive(sipnat_transport_cfg *cfg,
+                                                  unsigned seconds)
+{
+    SN_RETURN_IF(!cfg || seconds > 86400, -EINVAL);
+    cfg->keepalive = seconds;
     return 0;
 }
 
@@ -579,6 +588,17 @@ static nua_t *create_nua(sipnat_transport *t, const sipnat_transport_cfg *cfg,
                      /* OPTIONS too: NUA would answer anyone. REGISTER
                       * goes to the endpoints' AORs (registrar.c). */
                      NUTAG_APPL_METHOD("OPTIONS, REGISTER, UPDATE"),
+                     /* Every request of a call carries our Via: NUA's own
+                      * ACK, PRACK and session refresh would carry its
+                      * bound address (session.c sends ACK and PRACK).
+                      * Without "timer" the peer refreshes (RFC 4028). */
+                     NUTAG_AUTOACK(0), NUTAG_SESSION_TIMER(0),
+                     SIPTAG_SUPPORTED_STR("100rel"),
+                     /* CRLF ping on idle TCP connections (tport answers
+                      * a peer's with a pong by itself). sofia's TLS
+                      * connections have no keep-alive timer. */
+                     TAG_IF(cfg->keepalive && cfg->protocol == SIPNAT_PROTOCOL_TCP,
+                            TPTAG_KEEPALIVE(cfg->keepalive * 1000u)),
                      /* The SDP is ours (session_media.c). */
                      NUTAG_MEDIA_ENABLE(0),
                      NUTAG_ALLOW("REGISTER"),

@@ -14,6 +14,7 @@
  *                    [--dns SERVERS] [--dns-timeout MS] [--call URI]
  *                    [--bridge-to URI [--bridge-match CIDR]
  *                     [--no-rtp-symmetric] [--rtp-timeout S] [--srtp]]
+ *                    [--answer] [--tls CERT_DIR]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
  * unregisters, and prints one line per event:
@@ -30,6 +31,9 @@
  * "target=<host>/<address>:<port>" (the next hop that answered, or "-"),
  * and the last line is "loop longest_process_us=<n>": the longest single
  * sipnat_ctx_process() call of the run.
+ * --answer: the endpoint answers its calls itself (no bridge). --tls: the transport is
+ * TLS with the certificates of CERT_DIR (agent.pem, cafile.pem), servers
+ * verified.
  * Exit status 0 when every OPTIONS got a 2xx and the registration (if
  * any) reached "registered" and ended "unregistered".
  */
@@ -183,6 +187,12 @@ static void on_incoming(sipnat_session *s, void *ud)
     }
     call_in = sipnat_session_ref(s);
     sipnat_session_set_event_func(s, on_in, NULL);
+    if (!bridge_uri) { /* --answer */
+        r = sipnat_session_answer(s);
+        if (r < 0)
+            fprintf(stderr, "answer: %s\n", sipnat_strerror(r));
+        return;
+    }
     r = sipnat_session_call(&call_out, bridge_ep, bridge_uri, on_out, NULL);
     if (r < 0) {
         fprintf(stderr, "call %s: %s\n", bridge_uri, sipnat_strerror(r));
@@ -255,8 +265,8 @@ int main(int argc, char **argv)
     const char *cuser = NULL, *auth = NULL, *opts[8];
     const char *nets[8], *ep_name = NULL, *matches[8];
     int n_matches = 0, max_contacts = 0, rewrite = 0, qualify = 0;
-    const char *in_auth = NULL, *bridge_match = NULL;
-    int rtp_symmetric = 1, rtp_timeout = 0, srtp = 0;
+    const char *in_auth = NULL, *bridge_match = NULL, *tls_dir = NULL;
+    int rtp_symmetric = 1, rtp_timeout = 0, srtp = 0, answer = 0;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
     int retry = 0, max_retries = -1, dns_timeout = 0;
     const char *dns = NULL, *call_uri = NULL;
@@ -270,6 +280,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--rewrite-contact")) { rewrite = 1; continue; }
         if (!strcmp(a, "--no-rtp-symmetric")) { rtp_symmetric = 0; continue; }
         if (!strcmp(a, "--srtp")) { srtp = 1; continue; }
+        if (!strcmp(a, "--answer")) { answer = 1; continue; }
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--bind")) bind = v;
@@ -297,6 +308,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--dns")) dns = v;
         else if (!strcmp(a, "--dns-timeout")) dns_timeout = atoi(v);
         else if (!strcmp(a, "--call")) call_uri = v;
+        else if (!strcmp(a, "--tls")) tls_dir = v;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
 
@@ -324,6 +336,10 @@ int main(int argc, char **argv)
     check(sipnat_transport_cfg_new(&tcfg), "transport cfg");
     check(sipnat_transport_cfg_set_bind(tcfg, bind, port), "bind");
     check(sipnat_transport_cfg_set_policy(tcfg, pol), "policy");
+    if (tls_dir) {
+        check(sipnat_transport_cfg_set_protocol(tcfg, SIPNAT_PROTOCOL_TLS), "tls");
+        check(sipnat_transport_cfg_set_tls(tcfg, tls_dir, 1), tls_dir);
+    }
     check(sipnat_transport_new(&t, ctx, tcfg), "transport");
     sipnat_transport_cfg_free(tcfg);
 
@@ -352,7 +368,7 @@ int main(int argc, char **argv)
         check(sipnat_endpoint_cfg_set_event_func(ec, on_contact, NULL), "events");
         check(sipnat_endpoint_cfg_set_rtp_symmetric(ec, rtp_symmetric), "symmetric");
         check(sipnat_endpoint_cfg_set_rtp_timeout(ec, (unsigned)rtp_timeout), "timeout");
-        if (bridge_uri)
+        if (bridge_uri || answer)
             check(sipnat_endpoint_cfg_set_incoming_func(ec, on_incoming, NULL),
                   "incoming");
         if (srtp)

@@ -2,7 +2,8 @@
 # libsipnat NAT lab: real kernel NAT between network namespaces (DESIGN.md s.6).
 #
 # Required packages (Debian 12): iproute2 nftables conntrack sip-tester python3
-# Optional: tcpdump (lab_capture_*).
+# Optional: tcpdump (lab_capture_*); tcpdump and python3-dpkt for the
+# no-leak check (LAB_WIRE_DIR, set by testlib.sh).
 # Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN) and working `ip netns`;
 # otherwise it prints why and exits/returns 77 (automake "skip").
 #
@@ -292,6 +293,7 @@ lab_up() {
         lab_down
     fi
     _lab_build || { local rc=$?; lab_down; return $rc; }
+    lab_wire_start || { _lab_err "cannot capture the router's WAN side"; lab_down; return 1; }
     echo "nat-lab: up prefix=$LAB_PREFIX nat=$LAB_NAT"
 }
 
@@ -408,6 +410,51 @@ lab_capture_stop() {
     return 0
 }
 
+# ---- the no-leak check -------------------------------------------------------
+# When LAB_WIRE_DIR names a directory (testlib.sh sets and exports it),
+# lab_up captures the seed router's WAN side (wan0, both directions: what
+# crossed the router) into $LAB_WIRE_DIR/$LAB_PREFIX.pcap, and
+# lab_wire_check (run by lab_down, and by testlib.sh's finish while the lab
+# is still up) stops the capture and judges it with wirecheck.py: no LAN
+# address in any SIP message that crossed the router. The verdict is left
+# in $LAB_WIRE_DIR/$LAB_PREFIX.verdict (the checker's output) and .rc.
+LAB_WIRECHECK="$LAB_DIR/wirecheck.py"
+
+# lab_wire_python: a python3 that has dpkt (Debian's python3-dpkt is for
+# the system's python3, which a python3 earlier in PATH may hide).
+lab_wire_python() {
+    local py
+    for py in python3 /usr/bin/python3; do
+        "$py" -c 'import dpkt' 2>/dev/null && { echo "$py"; return 0; }
+    done
+    echo python3
+}
+
+lab_wire_start() {
+    [ -n "${LAB_WIRE_DIR:-}" ] || return 0
+    mkdir -p "$LAB_WIRE_DIR" || return 1
+    rm -f "$LAB_WIRE_DIR/$LAB_PREFIX".{verdict,rc,pid}
+    lab_capture_start router wan0 "$LAB_WIRE_DIR/$LAB_PREFIX.pcap" || return 1
+    echo "$LAB_CAPTURE_PID" >"$LAB_WIRE_DIR/$LAB_PREFIX.pid"
+}
+
+# lab_wire_check: stop this prefix's capture (if one runs) and judge it;
+# returns the checker's status (0 when nothing was captured).
+lab_wire_check() {
+    local base pid rc
+    [ -n "${LAB_WIRE_DIR:-}" ] || return 0
+    base=$LAB_WIRE_DIR/$LAB_PREFIX
+    [ -f "$base.pid" ] || return 0
+    pid=$(cat "$base.pid")
+    rm -f "$base.pid"
+    lab_capture_stop "$pid"
+    "$(lab_wire_python)" "$LAB_WIRECHECK" --name "$LAB_PREFIX" --wan "$LAB_ROUTER_WAN_IP" \
+        --lan "$LAB_LAN_NET" "$base.pcap" >"$base.verdict" 2>&1
+    rc=$?
+    echo "$rc" >"$base.rc"
+    return "$rc"
+}
+
 # lab_down [--prefix P]: remove everything of this prefix; idempotent, never
 # fails, safe as an EXIT trap.  Processes still running inside the lab's
 # namespaces (started by tests) are terminated first, or the namespace would
@@ -415,6 +462,7 @@ lab_capture_stop() {
 lab_down() {
     local ns pids
     [ $# -eq 0 ] || _lab_parse "$@" || return 0
+    lab_wire_check
     for ns in $(lab_namespaces); do
         pids=$(ip netns pids "$ns" 2>/dev/null)
         [ -z "$pids" ] || kill -TERM $pids 2>/dev/null
