@@ -80,6 +80,11 @@ typedef struct sipnat_event {
     char digit;             /* SIPNAT_EVENT_MEDIA DTMF: '0'-'9', '*', '#',
                              * 'A'-'D'; else 0 */
     unsigned duration_ms;   /* DTMF duration */
+    /* SIPNAT_EVENT_RESPONSE, _REGISTRATION, _SESSION: the next hop the
+     * request went to last (RFC 3263 failover), or NULL */
+    const char *target_host;    /* the SRV target or URI host */
+    const char *target_address; /* numeric */
+    int target_port;
 } sipnat_event;
 
 SIPNAT_API const char *sipnat_strerror(int err);

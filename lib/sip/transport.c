@@ -42,6 +42,7 @@ struct sn_pending {
     void *user_data;
     bool cancelled;
     char dest[SIPNAT_ADDRSTRLEN]; /* the next hop it was sent to */
+    sn_hops hops;                 /* RFC 3263 targets of uri */
     char uri[];
 };
 
@@ -162,9 +163,10 @@ SIPNAT_API int sipnat_transport_cfg_set_bind(sipnat_transport_cfg *cfg,
 
 /* -- events ----------------------------------------------------------- */
 
-static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
-                 sipnat_event_type type, int status, const char *phrase,
-                 int error, const char *method, const char *uri)
+static void emit_to(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
+                    sipnat_event_type type, int status, const char *phrase,
+                    int error, const char *method, const char *uri,
+                    const sn_dns_target *target)
 {
     sipnat_event ev = {
         .size = sizeof ev,
@@ -174,6 +176,9 @@ static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
         .error = error,
         .method = method,
         .uri = uri,
+        .target_host = target ? target->host : NULL,
+        .target_address = target ? target->addr : NULL,
+        .target_port = target ? target->port : 0,
     };
 
     if (!func)
@@ -185,6 +190,19 @@ static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
         sn_cb_leave(ctx);
     if (ctx)
         ctx->n_dispatched++;
+}
+
+static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
+                 sipnat_event_type type, int status, const char *phrase,
+                 int error, const char *method, const char *uri)
+{
+    emit_to(ctx, func, user_data, type, status, phrase, error, method, uri, NULL);
+}
+
+static void pending_free(sn_pending *p)
+{
+    sn_hops_clear(&p->hops);
+    free(p);
 }
 
 static void pending_unlink(sipnat_transport *t, sn_pending *p)
@@ -208,7 +226,7 @@ static void pending_flush_cancelled(sipnat_transport *t)
         pending_unlink(t, p);
         emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, 0,
              "Request cancelled by shutdown", -ECANCELED, "OPTIONS", p->uri);
-        free(p);
+        pending_free(p);
     }
 }
 
@@ -219,6 +237,7 @@ static void pending_cancel_all(sipnat_transport *t)
             nua_handle_destroy(p->nh);
             p->nh = NULL;
         }
+        sn_dns_cancel(&p->hops.req);
         p->cancelled = true;
     }
 }
@@ -322,6 +341,8 @@ void sn_transport_learn(sipnat_transport *t, const char *server,
 }
 
 /* The answer to one of our OPTIONS requests (sipnat_transport_options). */
+static int options_send(sipnat_transport *t, sn_pending *p);
+
 static void options_answered(sipnat_transport *t, sn_pending *p, nua_handle_t *nh,
                              int status, char const *phrase, sip_t const *sip)
 {
@@ -329,14 +350,17 @@ static void options_answered(sipnat_transport *t, sn_pending *p, nua_handle_t *n
         return;
     if (sip)
         sn_transport_learn(t, p->dest, sip);
-    pending_unlink(t, p);
     p->nh = NULL;
     nua_handle_destroy(nh);
+    if (sn_failover_status(status) && sn_hops_next(&p->hops) &&
+        options_send(t, p) == 0)
+        return; /* RFC 3263 4.3: the next target */
+    pending_unlink(t, p);
     sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s: %d %s",
            p->uri, status, phrase);
-    emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, status,
-         phrase, 0, "OPTIONS", p->uri);
-    free(p);
+    emit_to(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, status,
+            phrase, 0, "OPTIONS", p->uri, sn_hops_target(&p->hops));
+    pending_free(p);
 }
 
 static void shutdown_answered(sipnat_transport *t, int status, char const *phrase)
@@ -860,6 +884,53 @@ SIPNAT_API int sipnat_transport_explain(sipnat_transport *t,
     return (int)len;
 }
 
+/* The OPTIONS of `p` to its current target: 0, or why not. */
+static int options_send(sipnat_transport *t, sn_pending *p)
+{
+    sn_route route;
+    char from[sizeof route + 16];
+    int r;
+
+    r = sn_hops_route(&p->hops, t, NULL, &route);
+    if (r < 0)
+        return r;
+    sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s via %s: %s",
+           p->uri, route.proxy, route.explanation);
+    memcpy(p->dest, route.dest, sizeof p->dest);
+    /* The From names the advertised address too: the bound address of a
+     * host behind NAT must not leak in any header. */
+    snprintf(from, sizeof from, "<sip:sipnat@%s", route.contact + 5);
+    sipnat_ctx *prev = sn_log_enter(t->ctx);
+    p->nh = nua_handle(t->nua, (nua_hmagic_t *)p, SIPTAG_TO_STR(p->uri),
+                       SIPTAG_FROM_STR(from), TAG_END());
+    if (p->nh)
+        nua_options(p->nh, NUTAG_URL(p->uri), NUTAG_PROXY(route.proxy),
+                    SIPTAG_VIA_STR(route.via), SIPTAG_CONTACT_STR(route.contact),
+                    TAG_END());
+    sn_log_leave(prev);
+    return p->nh ? 0 : -ENOMEM;
+}
+
+/* The next hop is known (or not): send, or report why nothing was. */
+static void options_resolved(void *arg, int error)
+{
+    sn_pending *p = arg;
+    sipnat_transport *t = p->transport;
+
+    if (!error)
+        error = options_send(t, p);
+    if (!error)
+        return;
+    sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport", "OPTIONS %s: %s", p->uri,
+           sipnat_strerror(error));
+    pending_unlink(t, p);
+    emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, 0,
+         error == -ETIMEDOUT ? "name resolution timed out"
+                             : "name resolution failed",
+         error, "OPTIONS", p->uri);
+    pending_free(p);
+}
+
 SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
                                              const char *uri,
                                              sipnat_event_func func,
@@ -867,49 +938,27 @@ SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
 {
     sn_pending *p;
     size_t len;
-
-    sn_route route;
-    char from[sizeof route + 16];
     int r;
 
     SN_RETURN_IF(!t || !uri, -EINVAL);
     SN_RETURN_IF(!t->ctx || t->state != SN_T_OPEN, -ESHUTDOWN);
     len = strlen(uri);
     SN_RETURN_IF(len == 0 || len > 2048 || !sn_sip_uri_ok(uri), -EINVAL);
-    r = sn_route_for_uri(t, uri, NULL, &route);
-    if (r < 0) {
-        sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport", "OPTIONS %s: %s", uri,
-               sipnat_strerror(r));
-        return r;
-    }
-    sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s via %s: %s", uri,
-           route.proxy, route.explanation);
 
     p = calloc(1, sizeof *p + len + 1);
     if (!p)
         return -ENOMEM;
     p->h.kind = SN_H_REQUEST;
     memcpy(p->uri, uri, len + 1);
-    memcpy(p->dest, route.dest, sizeof p->dest);
-    /* The From names the advertised address too: the bound address of a
-     * host behind NAT must not leak in any header. */
-    snprintf(from, sizeof from, "<sip:sipnat@%s", route.contact + 5);
     p->transport = t;
     p->func = func;
     p->user_data = user_data;
-
-    sipnat_ctx *prev = sn_log_enter(t->ctx);
-    p->nh = nua_handle(t->nua, (nua_hmagic_t *)p, SIPTAG_TO_STR(uri),
-                       SIPTAG_FROM_STR(from), TAG_END());
-    if (!p->nh) {
-        sn_log_leave(prev);
-        free(p);
-        return -ENOMEM;
+    /* Sent when the next hop is known: from a later process call. */
+    r = sn_hops_resolve(&p->hops, t, uri, options_resolved, p);
+    if (r < 0) {
+        pending_free(p);
+        return r;
     }
-    nua_options(p->nh, NUTAG_URL(uri), NUTAG_PROXY(route.proxy),
-                SIPTAG_VIA_STR(route.via), SIPTAG_CONTACT_STR(route.contact),
-                TAG_END());
-    sn_log_leave(prev);
     p->next = t->pending;
     t->pending = p;
     return 0;
