@@ -481,6 +481,102 @@ static void run_trial(trial *t)
     close(l.recv_fd);
 }
 
+static const char *name(relay_kind k);
+
+/* -- ping-pong: one packet per wake-up ------------------------------------ */
+
+typedef struct pingpong {
+    int gen_fd, recv_fd, port;
+    unsigned n, got;
+    atomic_bool done;
+} pingpong;
+
+/* Sends a packet, waits for it to come out of the relay, sends the next:
+ * every packet is a wake-up of its own, whatever else runs. */
+static void *pingpong_load(void *arg)
+{
+    pingpong *pp = arg;
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pp->port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    uint8_t p[PKT] = {0x80};
+
+    for (unsigned i = 0; i < pp->n; i++) {
+        struct pollfd w = {.fd = pp->recv_fd, .events = POLLIN};
+        uint16_t seq = (uint16_t)(4 + i);
+        p[2] = (uint8_t)(seq >> 8);
+        p[3] = (uint8_t)seq;
+        sendto(pp->gen_fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
+        if (poll(&w, 1, 200) == 1 && recv(pp->recv_fd, p, sizeof p, 0) > 0)
+            pp->got++;
+    }
+    atomic_store(&pp->done, true);
+    return NULL;
+}
+
+/* The relay thread's CPU per packet over n round trips. */
+static double pingpong_trial(relay_kind kind, unsigned n)
+{
+    pingpong pp = {.n = n};
+    uint8_t p[PKT] = {0x80};
+    pthread_t th;
+    relay r;
+
+    pp.gen_fd = udp_socket(0, 0);
+    pp.recv_fd = udp_socket(0, 0);
+    relay_open(&r, kind, 1, local_port(pp.gen_fd), local_port(pp.recv_fd), &pp.port);
+    if (kind == RELAY_ANCHOR) {
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pp.port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        for (uint8_t seq = 0; seq < 4; seq++) {
+            p[3] = seq;
+            sendto(pp.gen_fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
+            for (int k = 0; k < 4; k++)
+                anchor_round(&r, 5);
+        }
+        while (recv(pp.recv_fd, p, sizeof p, MSG_DONTWAIT) > 0)
+            ;
+    }
+    uint64_t cpu0 = thread_cpu_ns();
+    pthread_create(&th, NULL, pingpong_load, &pp);
+    while (!atomic_load(&pp.done)) {
+        if (kind == RELAY_ANCHOR)
+            anchor_round(&r, 10);
+        else
+            bare_round(&r, 10);
+    }
+    uint64_t cpu = thread_cpu_ns() - cpu0;
+    pthread_join(th, NULL);
+    relay_close(&r);
+    close(pp.gen_fd);
+    close(pp.recv_fd);
+    return pp.got ? (double)cpu / 1000.0 / pp.got : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Alternating trials of both relays; the medians and their ratio. */
+static void pingpong_run(unsigned n)
+{
+    double us[2][7];
+
+    for (int i = 0; i < 7; i++)
+        for (int k = 0; k < 2; k++)
+            us[k][i] = pingpong_trial(k ? RELAY_BARE : RELAY_ANCHOR, n);
+    for (int k = 0; k < 2; k++) {
+        printf("%-6s ping-pong %u packets x 7:", name(k ? RELAY_BARE : RELAY_ANCHOR), n);
+        for (int i = 0; i < 7; i++)
+            printf(" %.2f", us[k][i]);
+        qsort(us[k], 7, sizeof us[k][0], cmp_double);
+        printf(" us/pkt (median %.2f)\n", us[k][3]);
+    }
+    printf("\nping-pong, one packet per wake-up: cpu/pkt anchor %.2f us, bare %.2f us "
+           "(ratio %.2f)\n", us[0][3], us[1][3], us[1][3] ? us[0][3] / us[1][3] : 0);
+}
+
 static double loss(const trial *t)
 {
     return t->sent ? 1.0 - (double)t->received / (double)t->sent : 1.0;
@@ -549,6 +645,7 @@ static unsigned search_max(relay_kind kind, double seconds, unsigned start, unsi
 int main(int argc, char **argv)
 {
     bool smoke = false;
+    unsigned pingpong_n = 0;
     double seconds = 3;
     unsigned cap = 400000;
     struct rlimit rl;
@@ -562,8 +659,11 @@ int main(int argc, char **argv)
             cap = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--push") == 0)
             push_mode = true;
+        else if (strcmp(argv[i], "--pingpong") == 0 && i + 1 < argc)
+            pingpong_n = (unsigned)atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--smoke] [--push] [--seconds S] [--max-pps N]\n",
+            fprintf(stderr,
+                    "usage: %s [--smoke] [--push] [--pingpong N] [--seconds S] [--max-pps N]\n",
                     argv[0]);
             return 2;
         }
@@ -593,6 +693,10 @@ int main(int argc, char **argv)
     printf("anchor: the ctx in %s mode\n",
            push_mode ? "push (this thread's epoll, sipnat_ctx_process_fd)"
                      : "pull (poll on sipnat_ctx_get_fd, sipnat_ctx_process)");
+    if (pingpong_n) {
+        pingpong_run(pingpong_n);
+        return 0;
+    }
     unsigned max[2];
     for (int k = 0; k < 2; k++)
         max[k] = search_max(k ? RELAY_BARE : RELAY_ANCHOR, seconds, 25000, cap);
