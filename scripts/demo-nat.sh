@@ -72,10 +72,11 @@ say "   SDP the ITSP got:  $(sed -n 's/^ANSWER [0-9]* //p' "$work/itsp.log" | he
 say "   SDP the phone got: $(sed -n 's/^OFFER [0-9]* //p' "$work/lanphone.log" | head -1)"
 verdict=1
 if [ -n "$aport" ] && [ -n "$oport" ]; then
-    lab_exec itsp python3 "$top/tests/nat-lab/rtpcheck.py" --bind 203.0.113.2:7000 \
+    t0=$(python3 -c 'import time; print(time.time() + 3)')   # both ends start together
+    lab_exec itsp python3 "$top/tests/nat-lab/rtpcheck.py" --bind 203.0.113.2:7000 --start-at "$t0" \
         --to "198.51.100.5:$aport" --tag I --expect-tag P --count $N >"$work/itsp-rtp.json" &
     r1=$!
-    lab_exec phone python3 "$top/tests/nat-lab/rtpcheck.py" --bind 192.0.2.20:7002 \
+    lab_exec phone python3 "$top/tests/nat-lab/rtpcheck.py" --bind 192.0.2.20:7002 --start-at "$t0" \
         --to "192.0.2.10:$oport" --tag P --expect-tag I --count $N >"$work/phone-rtp.json" &
     r2=$!
     wait "$r1" "$r2"

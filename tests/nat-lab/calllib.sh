@@ -14,7 +14,7 @@ call_start() {
     lab_exec host timeout 40 "$agent" --bind 0.0.0.0 --port 5060 \
         --local-net 192.0.2.0/24 --external 198.51.100.5 \
         --bridge-to sip:6001@192.0.2.20:5060 --bridge-match 192.0.2.20 \
-        --hold 20 "$@" >"$work/agent-$tag.out" 2>"$work/agent-$tag.err" &
+        --hold 24 "$@" >"$work/agent-$tag.out" 2>"$work/agent-$tag.err" &
     agent_pid=$!
     track "$agent_pid"
     (cd "$work" && lab_exec phone timeout 30 sipp -sf "$top/tests/sipp/phone-answer.xml" \
@@ -39,11 +39,13 @@ call_start() {
 # call_rtp TAG CALLER_NS CALLER_IP N: N packets each way, results in
 # $work/caller-TAG.json and $work/phone-TAG.json.
 call_rtp() {
-    local tag=$1 cns=$2 cip=$3 n=$4 r1 r2
-    lab_exec "$cns" python3 "$LAB_DIR/rtpcheck.py" --bind "$cip:7000" \
+    local tag=$1 cns=$2 cip=$3 n=$4 r1 r2 t0
+    # Both ends bind first and send from the same moment, 3 s from now.
+    t0=$(python3 -c 'import time; print(time.time() + 3)')
+    lab_exec "$cns" python3 "$LAB_DIR/rtpcheck.py" --bind "$cip:7000" --start-at "$t0" \
         --to "198.51.100.5:$aport" --tag I --expect-tag P --count "$n" >"$work/caller-$tag.json" &
     r1=$!
-    lab_exec phone python3 "$LAB_DIR/rtpcheck.py" --bind 192.0.2.20:7002 \
+    lab_exec phone python3 "$LAB_DIR/rtpcheck.py" --bind 192.0.2.20:7002 --start-at "$t0" \
         --to "192.0.2.10:$oport" --tag P --expect-tag I --count "$n" >"$work/phone-$tag.json" &
     r2=$!
     wait "$r1" "$r2"

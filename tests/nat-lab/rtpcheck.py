@@ -42,6 +42,10 @@ def main():
     ap.add_argument("--pps", type=int, default=50)
     ap.add_argument("--linger", type=float, default=1.0)
     ap.add_argument("--ssrc", default="")
+    # Both ends of a call start sending at the same wall-clock moment, so
+    # that neither is still starting up (a loaded machine takes a second
+    # or more to start python in a namespace) while the other sends.
+    ap.add_argument("--start-at", type=float, default=0.0)
     a = ap.parse_args()
     if not 1 <= a.count <= 100000 or not 1 <= a.pps <= 10000:
         ap.error("count and pps out of range")
@@ -53,6 +57,11 @@ def main():
     sent = received = intact = foreign = bad = 0
     sources = {}
     interval = 1.0 / a.pps
+    delay = a.start_at - time.time()
+    if delay > 30:
+        ap.error("--start-at more than 30 s ahead")
+    if delay > 0:
+        time.sleep(delay)
     start = time.monotonic()
     end = None
     seq = 0
