@@ -25,6 +25,8 @@
 #include "media/rtp.h"
 #include "media/srtp.h"
 
+#include "check_srtp_crypto.h"
+
 #define PORT_MIN 40000
 #define PORT_MAX 44999
 #define ok(expr) ck_assert_int_eq((expr), 0)
@@ -800,6 +802,7 @@ int main(void)
     tcase_add_test(ta, test_anchor_srtp_wrong_key);
     tcase_add_test(ta, test_anchor_srtp_invalid);
     suite_add_tcase(s, ta);
+    suite_add_tcase(s, srtp_crypto_tcase());
 
     sr = srunner_create(s);
     srunner_run_all(sr, CK_VERBOSE);
