@@ -2,6 +2,7 @@
 # Install the Debian packages libsipnat needs, those missing only.
 #   scripts/deps.sh build   library and its build tools
 #   scripts/deps.sh test    build + everything the test suite runs
+#   scripts/deps.sh bench   build + the peers bench/ compares against
 # Runs apt-get as root (directly, or through sudo when available).
 set -eu
 
@@ -13,11 +14,15 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
   iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl
   baresip-core"
+# -- bench: peers of the benchmarks (bench/anchor --peer rtpengine).
+bench_pkgs="$build_pkgs rtpengine-daemon"
+# -- end bench
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
-*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+bench) want=$bench_pkgs ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=""
