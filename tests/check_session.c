@@ -322,6 +322,22 @@ START_TEST(test_peer_reinvite)
 }
 END_TEST
 
+/* An endpoint for calls from 127.0.0.1 with SDES-SRTP, answering into `log`. */
+static sipnat_endpoint *sdes_endpoint(sipnat_transport *t, call_log *log)
+{
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "itsp"));
+    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_media_encryption(cfg, SIPNAT_MEDIA_ENCRYPTION_SDES));
+    ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, log));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    return ep;
+}
+
 /* SRTP with a key that does not work: the call ends with a clear event
  * (488, "SRTP authentication failed"), not with noise in the audio. */
 START_TEST(test_srtp_wrong_key)
@@ -331,20 +347,12 @@ START_TEST(test_srtp_wrong_key)
     call_log log = {.answer = 1};
     char tag[64], offer[512];
     int done = 0, p1;
-    sipnat_endpoint_cfg *cfg;
-    sipnat_endpoint *ep;
 
     mock_peer_open(&peer, 200);
     ck_assert_ok(sipnat_ctx_new(&ctx));
     sipnat_transport *t = transport(ctx);
     int port = sipnat_transport_get_port(t);
-    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
-    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "itsp"));
-    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
-    ck_assert_ok(sipnat_endpoint_cfg_set_media_encryption(cfg, SIPNAT_MEDIA_ENCRYPTION_SDES));
-    ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, &log));
-    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
-    sipnat_endpoint_cfg_free(cfg);
+    sipnat_endpoint *ep = sdes_endpoint(t, &log);
     int fd = rtp_socket(&p1);
 
     snprintf(offer, sizeof offer,
@@ -438,7 +446,7 @@ static void forge_from_stranger(int fd, int port, uint16_t seq0, int n)
     }
 }
 
-/* Issue 14: a stranger spraying forged SRTP at the call's media port,
+/* A stranger spraying forged SRTP at the call's media port,
  * many times the 16 failures that end a call on a wrong key, before and
  * during the call: the call stays up, audio flows both ways, and none
  * of the stranger's packets even reached the crypto. */
@@ -450,8 +458,6 @@ START_TEST(test_srtp_stranger)
     char tag[64], offer[512], attr[SN_CRYPTO_ATTR_MAX], answer_attr[SN_CRYPTO_ATTR_MAX];
     int done = 0, sfd;
     unsigned host_heard = 0;
-    sipnat_endpoint_cfg *cfg;
-    sipnat_endpoint *ep;
     sn_crypto_key kpeer, kours;
     srtp_peer sp = {0};
     struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -461,13 +467,7 @@ START_TEST(test_srtp_stranger)
     ck_assert_ok(sipnat_ctx_new(&ctx));
     sipnat_transport *t = transport(ctx);
     int port = sipnat_transport_get_port(t);
-    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
-    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "itsp"));
-    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
-    ck_assert_ok(sipnat_endpoint_cfg_set_media_encryption(cfg, SIPNAT_MEDIA_ENCRYPTION_SDES));
-    ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, &log));
-    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
-    sipnat_endpoint_cfg_free(cfg);
+    sipnat_endpoint *ep = sdes_endpoint(t, &log);
     sp.fd = rtp_socket(&sp.port);
     sfd = socket(AF_INET, SOCK_DGRAM, 0);
     ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.2", &sa.sin_addr), 1);

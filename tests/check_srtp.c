@@ -628,7 +628,7 @@ static void forge(const peer *p, int port, uint16_t seq0, unsigned n, bool rtcp)
     }
 }
 
-/* Issue: a stranger spraying forged SRTP at the anchor's port must not
+/* A stranger spraying forged SRTP at the anchor's port must not
  * end the call. Strangers on other hosts are dropped on their address
  * before the crypto, in and out of a learning window; one on the peer's
  * host while a window is open is authenticated, fails, and is counted
