@@ -12,7 +12,10 @@ dist_man3_MANS += \
 	man/sipnat_endpoint.3 \
 	man/sipnat_session.3 \
 	man/sipnat_anchor.3 \
+	man/sipnat_dns.3 \
 	man/sipnat_strerror.3 \
+	man/sipnat_addr_normalize.3 \
+	man/sipnat_cidr_normalize.3 \
 	man/sipnat_version_num.3 \
 	man/sipnat_version_string.3 \
 	man/sipnat_event_type_name.3 \
@@ -30,6 +33,8 @@ dist_man3_MANS += \
 	man/sipnat_ctx_assign.3 \
 	man/sipnat_ctx_process_fd.3 \
 	man/sipnat_ctx_process_timeout.3 \
+	man/sipnat_ctx_set_dns_servers.3 \
+	man/sipnat_ctx_set_dns_timeout.3 \
 	man/sipnat_transport_cfg_new.3 \
 	man/sipnat_transport_cfg_free.3 \
 	man/sipnat_transport_cfg_set_protocol.3 \

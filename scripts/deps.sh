@@ -10,10 +10,14 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
   libsofia-sip-ua-dev libsofia-sip-ua-glib-dev libglib2.0-dev libsrtp2-dev check
   libsndfile1-dev
   libssl-dev"
+# -- names (RFC 3263 lookups): c-ares; the lab's DNS server --
+build_pkgs="$build_pkgs libc-ares-dev"
+dns_test_pkgs="dnsmasq-base"
+# -- end names --
 # Event loops of the examples, peers of the tests, man page lint.
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
   iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl
-  baresip-core"
+  baresip-core $dns_test_pkgs"
 # -- bench: peers of the benchmarks (bench/anchor --peer rtpengine).
 bench_pkgs="$build_pkgs rtpengine-daemon"
 # -- end bench

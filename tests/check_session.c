@@ -621,12 +621,37 @@ END_TEST
 
 /* An ITSP that challenges our INVITE (407): answered once with the
  * endpoint's outbound_auth for its realm; another realm is not answered. */
+/* Run until our call is answered or over (2 s at most). */
+static void await_answer(sipnat_ctx *ctx, mock_peer *peer, call_log *log)
+{
+    int done = 0;
+
+    for (int k = 0; k < 100 && !saw(log, SIPNAT_SESSION_ESTABLISHED) &&
+                    log->last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, peer, &done, 20);
+}
+
+/* Hang up, let the BYE or CANCEL go, free everything of one test call. */
+static void hang_up_all(sipnat_ctx *ctx, mock_peer *peer, sipnat_session *s,
+                        sipnat_endpoint *ep, sipnat_transport *t)
+{
+    int done = 0;
+
+    sipnat_session_hangup(s);
+    for (int k = 0; k < 10; k++)
+        run_pull(ctx, peer, &done, 20);
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(peer);
+}
+
 START_TEST(test_outbound_auth)
 {
     sipnat_ctx *ctx;
     mock_peer peer;
     char uri[64];
-    int done = 0;
 
     for (int right = 1; right >= 0; right--) {
         call_log log = {0};
@@ -652,9 +677,7 @@ START_TEST(test_outbound_auth)
         sipnat_endpoint_cfg_free(cfg);
         snprintf(uri, sizeof uri, "sip:2025550100@127.0.0.1:%d", peer.port);
         ck_assert_ok(sipnat_session_call(&s, ep, uri, on_event, &log));
-        for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_ESTABLISHED) &&
-                        log.last_state != SIPNAT_SESSION_TERMINATED; k++)
-            run_pull(ctx, &peer, &done, 20);
+        await_answer(ctx, &peer, &log);
         if (right) {
             ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
             ck_assert_ptr_nonnull(strstr(peer.last_invite,
@@ -666,15 +689,46 @@ START_TEST(test_outbound_auth)
             ck_assert_int_eq(log.last_status, 407);
             ck_assert_ptr_null(strstr(peer.last_invite, "Proxy-Authorization"));
         }
-        sipnat_session_hangup(s);
-        for (int k = 0; k < 10; k++)
-            run_pull(ctx, &peer, &done, 20);
-        sipnat_session_unref(s);
-        sipnat_endpoint_unref(ep);
-        sipnat_transport_unref(t);
-        sipnat_ctx_unref(ctx);
-        mock_peer_close(&peer);
+        hang_up_all(ctx, &peer, s, ep, t);
     }
+}
+END_TEST
+
+/* A call to the endpoint's aor (no URI): the first contact answers 503,
+ * so the INVITE goes to the next contact at once (the seed's aor with
+ * gw1 and gw2), and the call is set up there. */
+START_TEST(test_aor_contact_failover)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    char c1[64], c2[64];
+    call_log log = {0};
+    sipnat_session *s;
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+
+    mock_peer_open(&peer, 0);
+    peer.statuses[0] = 503;
+    peer.statuses[1] = 200;
+    peer.n_statuses = 2;
+    snprintf(peer.sdp, sizeof peer.sdp, "%s", offer_pcmu);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "sipus"));
+    snprintf(c1, sizeof c1, "sip:gw1@127.0.0.1:%d", peer.port);
+    snprintf(c2, sizeof c2, "sip:gw2@127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_endpoint_cfg_add_contact(cfg, c1));
+    ck_assert_ok(sipnat_endpoint_cfg_add_contact(cfg, c2));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    ck_assert_ok(sipnat_session_call(&s, ep, NULL, on_event, &log));
+    await_answer(ctx, &peer, &log);
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    ck_assert(!saw(&log, SIPNAT_SESSION_TERMINATED));
+    /* What the peer received last: the INVITE to the second contact. */
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "INVITE sip:gw2@127.0.0.1"));
+    hang_up_all(ctx, &peer, s, ep, t);
 }
 END_TEST
 
@@ -976,6 +1030,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_srtp_stranger);
     tcase_add_test(tc, test_direct_media);
     tcase_add_test(tc, test_outbound_auth);
+    tcase_add_test(tc, test_aor_contact_failover);
     tcase_add_test(tc, test_incoming_events);
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);

@@ -80,12 +80,24 @@ typedef struct sipnat_event {
     char digit;             /* SIPNAT_EVENT_MEDIA DTMF: '0'-'9', '*', '#',
                              * 'A'-'D'; else 0 */
     unsigned duration_ms;   /* DTMF duration */
+    /* SIPNAT_EVENT_RESPONSE, _REGISTRATION, _SESSION: the next hop the
+     * request went to last (RFC 3263 failover), or NULL */
+    const char *target_host;    /* the SRV target or URI host */
+    const char *target_address; /* numeric */
+    int target_port;
 } sipnat_event;
 
 SIPNAT_API const char *sipnat_strerror(int err);
 SIPNAT_API unsigned sipnat_version_num(void);
 SIPNAT_API const char *sipnat_version_string(void);
 SIPNAT_API const char *sipnat_event_type_name(sipnat_event_type type);
+
+/* Numeric addresses and networks, as every setter of the library takes
+ * them: out gets the canonical text (SIPNAT_ADDRSTRLEN bytes, plus 4 for
+ * a network's "/128", are enough); returns 4 or 6 (the IP version),
+ * -EINVAL or -ENOSPC. */
+SIPNAT_API int sipnat_addr_normalize(const char *text, char *out, size_t size);
+SIPNAT_API int sipnat_cidr_normalize(const char *text, char *out, size_t size);
 
 SIPNAT_END_DECLS
 

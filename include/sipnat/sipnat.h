@@ -9,6 +9,7 @@
 #include <sipnat/version.h>
 #include <sipnat/common.h>
 #include <sipnat/ctx.h>
+#include <sipnat/dns.h>
 #include <sipnat/transport.h>
 #include <sipnat/policy.h>
 #include <sipnat/registration.h>

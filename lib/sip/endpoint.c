@@ -1,16 +1,19 @@
 /*
  * libsipnat - endpoints and identify (by source address).
  *
- * A match is a CIDR block; a host name becomes one block per address its
- * A/AAAA records give when the endpoint is created (getaddrinfo: blocks
- * the caller once, as Asterisk resolves identify at load time).
+ * A match is a CIDR block, or a host name: resolved on the loop as a
+ * SIP next hop would be (RFC 3263: NAPTR, SRV, A/AAAA, so an ITSP's
+ * domain matches every gateway it publishes), it matches each address
+ * the records gave, and is asked again when their TTL runs out. Until
+ * the first answer it matches nothing; when a later question fails, the
+ * last addresses stay.
  */
 #include "sip/endpoint.h"
 #include "sip/route.h"
 #include "core/addr.h"
 
-#include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,30 +289,104 @@ static int add_block(sipnat_endpoint *ep, const sn_cidr *c)
     return 0;
 }
 
-static int resolve_match(sipnat_endpoint *ep, const char *match)
+/* Names with TTL 0 (the hosts file) and failed questions: asked again
+ * after this long. */
+#define SN_IDENT_REFRESH_USEC (30u * 1000000u)
+
+static void ident_resolve(sn_ident_name *n);
+
+static void ident_answer(sn_dns_result *res, void *arg)
 {
-    struct addrinfo hints, *res = NULL, *ai;
+    sn_ident_name *n = arg;
+    sipnat_ctx *ctx = n->ep->t->ctx;
+    uint64_t again = SN_IDENT_REFRESH_USEC;
+    char list[160] = "";
+
+    if (res->error == -ECANCELED) {
+        free(res); /* the ctx is going away */
+        return;
+    }
+    if (res->error) {
+        sn_log(ctx, SIPNAT_LOG_WARNING, "endpoint", "%s: match %s: %s%s",
+               n->ep->name, n->name, sipnat_strerror(res->error),
+               n->n_blocks ? " (the last addresses stay)" : "");
+    } else {
+        n->n_blocks = 0;
+        for (size_t i = 0; i < res->n; i++) {
+            sn_cidr c;
+            bool dup = false;
+            if (sn_addr_parse(res->t[i].addr, &c.net) < 0)
+                continue;
+            c.prefix = c.net.family == AF_INET ? 32 : 128;
+            for (size_t k = 0; k < n->n_blocks; k++)
+                dup |= sn_addr_equal(&n->blocks[k].net, &c.net);
+            if (dup)
+                continue;
+            n->blocks[n->n_blocks++] = c;
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", l ? " " : "", res->t[i].addr);
+        }
+        if (res->ttl)
+            again = (uint64_t)res->ttl * 1000000u;
+        sn_log(ctx, SIPNAT_LOG_INFO, "endpoint", "%s: match %s is %s (for %u s)",
+               n->ep->name, n->name, list, res->ttl);
+    }
+    free(res);
+    sn_ctx_timer_arm(ctx, &n->refresh, again);
+}
+
+static void ident_resolve(sn_ident_name *n)
+{
+    sipnat_transport *t = n->ep->t;
+    sn_dns_query q = {.host = n->name, .protocol = (int)t->protocol,
+                      .family = AF_UNSPEC};
+    int r;
+
+    if (!t->ctx || sn_dns_busy(&n->req))
+        return;
+    r = sn_dns_resolve(t->ctx, &n->req, &q, ident_answer, n);
+    if (r < 0) {
+        sn_log(t->ctx, SIPNAT_LOG_WARNING, "endpoint", "%s: match %s: %s",
+               n->ep->name, n->name, sipnat_strerror(r));
+        sn_ctx_timer_arm(t->ctx, &n->refresh, SN_IDENT_REFRESH_USEC);
+    }
+}
+
+static void ident_refresh(sn_timer *timer, void *arg)
+{
+    (void)timer;
+    ident_resolve(arg);
+}
+
+static int add_match(sipnat_endpoint *ep, const char *match)
+{
+    sn_ident_name *v;
     sn_cidr c;
-    int r = 0;
 
     if (sn_cidr_parse(match, &c) == 0)
         return add_block(ep, &c);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_DGRAM;
-    if (getaddrinfo(match, NULL, &hints, &res) != 0 || !res)
-        return -EHOSTUNREACH;
-    for (ai = res; ai && r == 0; ai = ai->ai_next) {
-        if (sn_addr_from_sockaddr(ai->ai_addr, &c.net, NULL) < 0)
-            continue;
-        c.prefix = c.net.family == AF_INET ? 32 : 128;
-        r = add_block(ep, &c);
-    }
-    freeaddrinfo(res);
-    return r;
+    if (strlen(match) >= SN_DNS_NAME_MAX - 12)
+        return -EINVAL;
+    v = realloc(ep->names, (ep->n_names + 1) * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    ep->names = v;
+    memset(&v[ep->n_names], 0, sizeof v[0]);
+    if (!(v[ep->n_names].name = strdup(match)))
+        return -ENOMEM;
+    ep->n_names++;
+    return 0;
 }
 
 static void endpoint_free(sipnat_endpoint *ep)
 {
+    for (size_t i = 0; i < ep->n_names; i++) {
+        sn_dns_cancel(&ep->names[i].req);
+        if (ep->t && ep->t->ctx && ep->names[i].ep)
+            sn_ctx_timer_stop(ep->t->ctx, &ep->names[i].refresh);
+        free(ep->names[i].name);
+    }
+    free(ep->names);
     sn_registrar_fini(ep);
     cfg_clear(&ep->cfg);
     free(ep->blocks);
@@ -338,7 +415,7 @@ SIPNAT_API int sipnat_endpoint_new(sipnat_endpoint **ret, sipnat_transport *t,
     }
     ep->t = t; /* not referenced until it is linked */
     for (size_t i = 0; i < cfg->n_matches; i++) {
-        r = resolve_match(ep, cfg->matches[i]);
+        r = add_match(ep, cfg->matches[i]);
         if (r < 0) {
             sn_log(t->ctx, SIPNAT_LOG_ERR, "endpoint", "%s: match %s: %s",
                    cfg->name, cfg->matches[i], sipnat_strerror(r));
@@ -358,6 +435,12 @@ SIPNAT_API int sipnat_endpoint_new(sipnat_endpoint **ret, sipnat_transport *t,
     ep->next = t->endpoints;
     t->endpoints = ep;
     ep->linked = true;
+    /* The array no longer moves: each name may point into it now. */
+    for (size_t i = 0; i < ep->n_names; i++) {
+        ep->names[i].ep = ep;
+        sn_timer_init(&ep->names[i].refresh, ident_refresh, &ep->names[i]);
+        ident_resolve(&ep->names[i]);
+    }
     *ret = ep;
     return 0;
 }
@@ -398,9 +481,15 @@ SIPNAT_API sipnat_transport *sipnat_endpoint_get_transport(const sipnat_endpoint
 sipnat_endpoint *sn_endpoint_identify(sipnat_transport *t, const void *addr)
 {
     for (sipnat_endpoint *ep = t->endpoints; ep; ep = ep->next)
+    {
         for (size_t i = 0; i < ep->n_blocks; i++)
             if (sn_cidr_contains(&ep->blocks[i], (const sn_addr *)addr))
                 return ep;
+        for (size_t i = 0; i < ep->n_names; i++)
+            for (size_t k = 0; k < ep->names[i].n_blocks; k++)
+                if (sn_cidr_contains(&ep->names[i].blocks[k], (const sn_addr *)addr))
+                    return ep;
+    }
     return NULL;
 }
 

@@ -7,6 +7,7 @@
 
 #include "sip/sofia.h"
 #include "core/addr.h"
+#include "dns/dns.h"
 
 #include <sipnat/session.h>
 
@@ -57,6 +58,17 @@ typedef struct sn_contact {
     bool qualifying;
 } sn_contact;
 
+/* A host name identify entry: the addresses its records gave last,
+ * asked again when their TTL runs out. */
+typedef struct sn_ident_name {
+    struct sipnat_endpoint *ep;
+    char *name;
+    sn_dns_req req;
+    sn_cidr blocks[SN_DNS_MAX_TARGETS];
+    size_t n_blocks;
+    sn_timer refresh;
+} sn_ident_name;
+
 struct sipnat_endpoint {
     unsigned n_ref;
     sipnat_transport *t;
@@ -65,6 +77,8 @@ struct sipnat_endpoint {
     char *name;
     sn_cidr *blocks;
     size_t n_blocks;
+    sn_ident_name *names;      /* host name entries, resolved on the loop */
+    size_t n_names;
 
     sipnat_endpoint_cfg cfg;   /* a private copy (matches not kept) */
     auth_mod_t *auth;          /* NULL: no inbound auth */

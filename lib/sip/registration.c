@@ -38,9 +38,12 @@ struct sipnat_registration_cfg {
 struct queued_event {
     sipnat_registration_state state;
     int status;
+    int error;
     unsigned expires;
     unsigned retry_after;
-    char phrase[96];
+    char phrase[128];
+    bool has_target;
+    sn_dns_target target;
 };
 
 struct sipnat_registration {
@@ -64,6 +67,11 @@ struct sipnat_registration {
     char sent_contact[SIPNAT_ADDRSTRLEN + 200];
     char registered_contact[SIPNAT_ADDRSTRLEN + 200];
     char dest[SIPNAT_ADDRSTRLEN];
+    sn_hops hops;          /* the registrar's targets (RFC 3263) */
+    sn_timer attempt_timer; /* gives up on a silent target */
+    int deferred_error;    /* why the deferred failure (negative errno) */
+    char deferred_why[128];
+    int last_error;        /* for the event being reported */
 
     struct queued_event queue[SN_REG_EVENTS];
     unsigned n_queued;
@@ -287,6 +295,10 @@ static void flush_events(sn_timer *timer, void *arg)
             .state = (int)q->state,
             .expires = q->expires,
             .retry_after = q->retry_after,
+            .error = q->error,
+            .target_host = q->has_target ? q->target.host : NULL,
+            .target_address = q->has_target ? q->target.addr : NULL,
+            .target_port = q->has_target ? q->target.port : 0,
         };
         sn_cb_enter(ctx);
         reg->func(&ev, reg->user_data);
@@ -325,6 +337,10 @@ static void report(sipnat_registration *reg, int status, const char *why,
     q->status = status;
     q->expires = st == SIPNAT_REGISTRATION_REGISTERED ? reg->fsm.granted : 0;
     q->retry_after = retry_after;
+    q->error = reg->last_error;
+    q->has_target = sn_hops_target(&reg->hops) != NULL;
+    if (q->has_target)
+        q->target = *sn_hops_target(&reg->hops);
     snprintf(q->phrase, sizeof q->phrase, "%s", why);
     reg->reported = st;
     if (reg->t->ctx->in_process && !reg->t->ctx->in_callback) {
@@ -348,12 +364,22 @@ static void defer_failure(sipnat_registration *reg, int err)
     sn_log(reg->t->ctx, SIPNAT_LOG_WARNING, "registration",
            "%s: cannot send REGISTER: %s", reg->cfg.client_uri,
            sipnat_strerror(err));
+    reg->deferred_error = err;
+    if (!reg->deferred_why[0])
+        snprintf(reg->deferred_why, sizeof reg->deferred_why,
+                 "cannot send REGISTER: %s", sipnat_strerror(err));
     reg->deferred_status = 1;
     reg->send_on_timer = false;
     sn_ctx_timer_arm(reg->t->ctx, &reg->timer, 0);
 }
 
-/* The route of the next REGISTER: to the outbound proxy or the server. */
+/* Where REGISTER goes: the outbound proxy, or the server. */
+static const char *next_hop_uri(const sipnat_registration *reg)
+{
+    return reg->cfg.outbound_proxy ? reg->cfg.outbound_proxy : reg->cfg.server_uri;
+}
+
+/* The route of the next REGISTER: to the target tried now. */
 static int register_route(sipnat_registration *reg, sn_route *route)
 {
     const char *user = reg->cfg.contact_user;
@@ -364,10 +390,7 @@ static int register_route(sipnat_registration *reg, sn_route *route)
         url_t *u = url_make(home, reg->cfg.client_uri);
         user = u && u->url_user ? u->url_user : NULL;
     }
-    r = sn_route_for_uri(reg->t,
-                         reg->cfg.outbound_proxy ? reg->cfg.outbound_proxy
-                                                 : reg->cfg.server_uri,
-                         user, route);
+    r = sn_hops_route(&reg->hops, reg->t, user, route);
     su_home_deinit(home);
     return r;
 }
@@ -389,13 +412,81 @@ static void register_contact(sipnat_registration *reg, const sn_route *route,
     }
 }
 
+/* A target that has not answered in this long is given up for the next
+ * one (when there is one): a silent gateway is left after four
+ * transmissions (0, 0.5, 1.5 and 3.5 s) rather than after timer F's
+ * 32 s, which is the registration's own "no response". */
+#define SN_REG_TARGET_TIMEOUT_USEC (5u * 1000000u)
+
+static void send_to_target(sipnat_registration *reg);
+
+static void register_resolved(void *arg, int error)
+{
+    sipnat_registration *reg = arg;
+
+    if (error == -ECANCELED || (reg->fsm.state != SN_REG_REGISTERING &&
+                                reg->fsm.state != SN_REG_UNREGISTERING))
+        return; /* the ctx is going, or stopped meanwhile: nothing to send */
+    if (error) {
+        snprintf(reg->deferred_why, sizeof reg->deferred_why,
+                 "cannot resolve %s: %s", next_hop_uri(reg), sipnat_strerror(error));
+        defer_failure(reg, error);
+        return;
+    }
+    send_to_target(reg);
+}
+
+/* The next hop first (RFC 3263, asynchronous; the answer is kept for its
+ * TTL), then the request. */
 static void send_register(sipnat_registration *reg)
+{
+    int r;
+
+    if (sn_hops_fresh(&reg->hops)) {
+        send_to_target(reg);
+        return;
+    }
+    if (sn_dns_busy(&reg->hops.req))
+        return; /* sent when the answer comes */
+    r = sn_hops_resolve(&reg->hops, reg->t, next_hop_uri(reg), register_resolved, reg);
+    if (r < 0)
+        defer_failure(reg, r);
+}
+
+/* This target did not answer in time: the next one, on a new handle (the
+ * old transaction is abandoned). */
+static void attempt_timeout(sn_timer *timer, void *arg)
+{
+    sipnat_registration *reg = arg;
+    const sn_dns_target *was = sn_hops_target(&reg->hops);
+    char from[SN_DNS_NAME_MAX + SIPNAT_ADDRSTRLEN + 16] = "";
+
+    (void)timer;
+    if (was)
+        snprintf(from, sizeof from, "%s (%s:%d)", was->host, was->addr, was->port);
+    if (!sn_hops_next(&reg->hops))
+        return;
+    sn_log(reg->t->ctx, SIPNAT_LOG_NOTICE, "registration",
+           "%s: no answer from %s in %u s: trying %s (%s:%d)", reg->cfg.client_uri,
+           from, SN_REG_TARGET_TIMEOUT_USEC / 1000000u, sn_hops_target(&reg->hops)->host,
+           sn_hops_target(&reg->hops)->addr, sn_hops_target(&reg->hops)->port);
+    if (reg->nh) {
+        sipnat_ctx *prev = sn_log_enter(reg->t->ctx);
+        nua_handle_destroy(reg->nh);
+        sn_log_leave(prev);
+        reg->nh = NULL;
+    }
+    send_to_target(reg);
+}
+
+static void send_to_target(sipnat_registration *reg)
 {
     sn_route route;
     char expires[16];
     bool unregister = reg->fsm.state == SN_REG_UNREGISTERING;
     int r;
 
+    reg->deferred_why[0] = '\0';
     r = register_route(reg, &route);
     if (r < 0) {
         defer_failure(reg, r);
@@ -427,6 +518,8 @@ static void send_register(sipnat_registration *reg)
                SIPTAG_CONTACT_STR(reg->sent_contact),
                SIPTAG_EXPIRES_STR(expires), TAG_END());
     sn_log_leave(prev);
+    if (reg->hops.res && reg->hops.at + 1 < reg->hops.res->n)
+        sn_ctx_timer_arm(reg->t->ctx, &reg->attempt_timer, SN_REG_TARGET_TIMEOUT_USEC);
 }
 
 static void keepalive_sent(const sipnat_event *ev, void *arg);
@@ -434,10 +527,18 @@ static void keepalive_sent(const sipnat_event *ev, void *arg);
 static void keepalive(sn_timer *timer, void *arg)
 {
     sipnat_registration *reg = arg;
-    const char *uri = reg->cfg.outbound_proxy ? reg->cfg.outbound_proxy
-                                              : reg->cfg.server_uri;
+    const sn_dns_target *tg = sn_hops_target(&reg->hops);
+    const char *uri = next_hop_uri(reg);
+    char at[SIPNAT_ADDRSTRLEN + 16];
 
     (void)timer;
+    if (tg) {
+        /* The target that granted the registration, not whichever the
+         * name's records would give first. */
+        snprintf(at, sizeof at, strchr(tg->addr, ':') ? "sip:[%s]:%d" : "sip:%s:%d",
+                 tg->addr, tg->port);
+        uri = at;
+    }
     if (reg->fsm.state != SN_REG_REGISTERED)
         return;
     sipnat_registration_ref(reg); /* until keepalive_sent */
@@ -491,8 +592,14 @@ static void on_timer(sn_timer *timer, void *arg)
 
     (void)timer;
     if (reg->deferred_status) {
+        sn_reg_step step = sn_reg_on_response(&reg->fsm, 0, 0, 0, false);
         reg->deferred_status = 0;
-        apply(reg, sn_reg_on_response(&reg->fsm, 0, 0, 0, false), 0);
+        if (reg->deferred_why[0])
+            step.why = reg->deferred_why;
+        reg->last_error = reg->deferred_error;
+        apply(reg, step, 0);
+        reg->last_error = 0;
+        reg->deferred_error = 0;
     } else if (reg->send_on_timer) {
         reg->send_on_timer = false;
         send_register(reg);
@@ -594,6 +701,27 @@ static bool realm_matches(sipnat_registration *reg, sip_t const *sip, int status
     return strcmp(realm, reg->cfg.realm) == 0;
 }
 
+/* RFC 3263 4.3: a 503, a timeout or a transport error from one target,
+ * and the same REGISTER goes to the next one at once. */
+static bool failover(sipnat_registration *reg, int status, const char *phrase)
+{
+    const sn_dns_target *tg = sn_hops_target(&reg->hops);
+    char was[SN_DNS_NAME_MAX + SIPNAT_ADDRSTRLEN + 16];
+
+    if ((reg->fsm.state != SN_REG_REGISTERING &&
+         reg->fsm.state != SN_REG_UNREGISTERING) || !tg)
+        return false;
+    snprintf(was, sizeof was, "%s (%s:%d)", tg->host, tg->addr, tg->port);
+    if (!sn_hops_next(&reg->hops))
+        return false;
+    tg = sn_hops_target(&reg->hops);
+    sn_log(reg->t->ctx, SIPNAT_LOG_NOTICE, "registration",
+           "%s: %d %s from %s: trying %s (%s:%d)", reg->cfg.client_uri, status,
+           phrase ? phrase : "", was, tg->host, tg->addr, tg->port);
+    send_to_target(reg);
+    return true;
+}
+
 void sn_registration_nua_event(sipnat_registration *reg, nua_event_t event,
                                int status, char const *phrase,
                                nua_handle_t *nh, sip_t const *sip)
@@ -603,6 +731,9 @@ void sn_registration_nua_event(sipnat_registration *reg, nua_event_t event,
 
     (void)nh;
     if (event != nua_r_method || status < 200)
+        return;
+    sn_ctx_timer_stop(reg->t->ctx, &reg->attempt_timer);
+    if (sn_failover_status(status) && failover(reg, status, phrase))
         return;
     if (sip && (status == 401 || status == 407)) {
         can_auth = realm_matches(reg, sip, status);
@@ -662,6 +793,7 @@ SIPNAT_API int sipnat_registration_new(sipnat_registration **ret,
     sn_timer_init(&reg->timer, on_timer, reg);
     sn_timer_init(&reg->ka_timer, keepalive, reg);
     sn_timer_init(&reg->flush_timer, flush_events, reg);
+    sn_timer_init(&reg->attempt_timer, attempt_timeout, reg);
     {
         uint64_t id[2] = {0, 0};
         if (getrandom(id, sizeof id, 0) != sizeof id)
@@ -708,6 +840,7 @@ static void stop_timers(sipnat_registration *reg)
     sn_ctx_timer_stop(reg->t->ctx, &reg->timer);
     sn_ctx_timer_stop(reg->t->ctx, &reg->ka_timer);
     sn_ctx_timer_stop(reg->t->ctx, &reg->flush_timer);
+    sn_ctx_timer_stop(reg->t->ctx, &reg->attempt_timer);
 }
 
 SIPNAT_API sipnat_registration *
@@ -726,6 +859,7 @@ sipnat_registration_unref(sipnat_registration *reg)
         nua_handle_destroy(reg->nh);
         sn_log_leave(prev);
     }
+    sn_hops_clear(&reg->hops);
     sipnat_transport_unref(reg->t);
     cfg_clear(&reg->cfg);
     free(reg);
@@ -798,6 +932,8 @@ void sn_registrations_abort_all(sipnat_transport *t)
         }
         sn_ctx_timer_stop(t->ctx, &reg->timer);
         sn_ctx_timer_stop(t->ctx, &reg->ka_timer);
+        sn_ctx_timer_stop(t->ctx, &reg->attempt_timer);
+        sn_dns_cancel(&reg->hops.req);
         if (reg->fsm.state != SN_REG_IDLE && reg->fsm.state != SN_REG_FAILED &&
             reg->fsm.state != SN_REG_UNREGISTERED) {
             reg->fsm.state = SN_REG_UNREGISTERED;

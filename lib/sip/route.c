@@ -4,7 +4,6 @@
 #include "sip/route.h"
 #include "core/addr.h"
 
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,38 +109,6 @@ int sn_route_for_addr(sipnat_transport *t, const char *dest, int dest_port,
     return 0;
 }
 
-/* The next hop of a URI: its maddr, else its host, resolved. No
- * NAPTR/SRV: a host name is looked up as an address record. */
-static int resolve(const sipnat_transport *t, const url_t *u, char *buf,
-                   size_t size)
-{
-    struct addrinfo hints, *res = NULL;
-    sn_addr a;
-    int r;
-    char host[256];
-    const char *h = u->url_host;
-    char maddr[256];
-
-    if (u->url_params &&
-        url_param(u->url_params, "maddr", maddr, sizeof maddr) > 0)
-        h = maddr;
-    if (!h || !*h || strlen(h) >= sizeof host)
-        return -EINVAL;
-    snprintf(host, sizeof host, "%s", h);
-    if (sn_addr_parse(host, &a) == 0)
-        return sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
-
-    /* A name: this lookup blocks (hosts file, then DNS). */
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = t->bound.ss_family;
-    hints.ai_socktype = t->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-        return -EHOSTUNREACH;
-    r = sn_addr_from_sockaddr(res->ai_addr, &a, NULL);
-    freeaddrinfo(res);
-    return r < 0 || sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
-}
-
 bool sn_sip_uri_ok(const char *uri)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
@@ -153,25 +120,123 @@ bool sn_sip_uri_ok(const char *uri)
     return ok;
 }
 
-int sn_route_for_uri(sipnat_transport *t, const char *uri, const char *user,
-                     sn_route *out)
+/* -- next hops, resolved asynchronously ------------------------------------ */
+
+/* The resolver's answer stays usable this long at least, so a name with
+ * TTL 0 is not asked again for each retransmitted attempt. */
+#define SN_HOPS_MIN_TTL_USEC 1000000u
+
+static void hops_done(sn_dns_result *res, void *arg)
+{
+    sn_hops *h = arg;
+    int error = res->error;
+
+    free(h->res);
+    h->res = res;
+    h->at = 0;
+    h->expires = sn_now_usec() +
+                 (res->ttl ? (uint64_t)res->ttl * 1000000u : SN_HOPS_MIN_TTL_USEC);
+    if (h->cb)
+        h->cb(h->arg, error);
+}
+
+int sn_hops_resolve(sn_hops *h, sipnat_transport *t, const char *uri,
+                    void (*cb)(void *arg, int error), void *arg)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
-    char dest[SIPNAT_ADDRSTRLEN];
-    url_t *u = url_make(home, uri);
-    int port, r;
+    url_t *u = uri ? url_make(home, uri) : NULL;
+    char maddr[SN_DNS_NAME_MAX];
+    const char *host;
+    sn_dns_query q = {0};
+    int r = -EINVAL;
 
+    sn_hops_clear(h);
+    h->cb = cb;
+    h->arg = arg;
     if (!u || (u->url_type != url_sip && u->url_type != url_sips) ||
-        !u->url_host || !u->url_host[0]) {
-        su_home_deinit(home);
-        return -EINVAL;
+        !u->url_host || !u->url_host[0])
+        goto out;
+    host = u->url_host;
+    if (u->url_params &&
+        url_param(u->url_params, "maddr", maddr, sizeof maddr) > 0)
+        host = maddr;
+    {
+        /* IPv6 references come in brackets. */
+        char plain[SN_DNS_NAME_MAX];
+        size_t n = strlen(host);
+        if (n >= sizeof plain)
+            goto out;
+        if (host[0] == '[' && n > 2 && host[n - 1] == ']')
+            snprintf(plain, sizeof plain, "%.*s", (int)(n - 2), host + 1);
+        else
+            snprintf(plain, sizeof plain, "%s", host);
+        q.host = plain;
+        q.port = u->url_port && u->url_port[0] ? atoi(u->url_port) : 0;
+        if (u->url_port && u->url_port[0] && (q.port < 1 || q.port > 65535))
+            goto out;
+        q.protocol = (int)t->protocol;
+        q.sips = u->url_type == url_sips;
+        q.family = t->bound.ss_family == AF_INET6 ? AF_INET6 : AF_INET;
+        r = sn_dns_resolve(t->ctx, &h->req, &q, hops_done, h);
     }
-    port = u->url_port && u->url_port[0] ? atoi(u->url_port)
-         : u->url_type == url_sips       ? 5061
-                                         : 5060;
-    r = port < 1 || port > 65535 ? -EINVAL : resolve(t, u, dest, sizeof dest);
+out:
     su_home_deinit(home);
-    if (r < 0)
-        return r;
-    return sn_route_for_addr(t, dest, port, user, out);
+    return r;
+}
+
+bool sn_hops_fresh(const sn_hops *h)
+{
+    return h->res && h->res->n && sn_now_usec() < h->expires;
+}
+
+const sn_dns_target *sn_hops_target(const sn_hops *h)
+{
+    return h->res && h->at < h->res->n ? &h->res->t[h->at] : NULL;
+}
+
+int sn_hops_route(sn_hops *h, sipnat_transport *t, const char *user,
+                  sn_route *out)
+{
+    const sn_dns_target *tg = sn_hops_target(h);
+
+    if (!tg)
+        return h->res && h->res->error ? h->res->error : -EHOSTUNREACH;
+    return sn_route_for_addr(t, tg->addr, tg->port, user, out);
+}
+
+bool sn_hops_next(sn_hops *h)
+{
+    if (h->res && h->at + 1 < h->res->n) {
+        h->at++;
+        return true;
+    }
+    h->at = 0;
+    return false;
+}
+
+void sn_hops_clear(sn_hops *h)
+{
+    sn_dns_cancel(&h->req);
+    free(h->res);
+    h->res = NULL;
+    h->at = 0;
+    h->expires = 0;
+}
+
+int sn_uri_numeric_host(const char *uri, char *buf, size_t size)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    url_t *u = uri ? url_make(home, uri) : NULL;
+    char maddr[SN_DNS_NAME_MAX];
+    const char *host = u ? u->url_host : NULL;
+    sn_addr a;
+    int r = -EINVAL;
+
+    if (u && u->url_params &&
+        url_param(u->url_params, "maddr", maddr, sizeof maddr) > 0)
+        host = maddr;
+    if (host && sn_addr_parse(host, &a) == 0)
+        r = sn_addr_format(&a, buf, size) < 0 ? -EINVAL : 0;
+    su_home_deinit(home);
+    return r;
 }

@@ -40,6 +40,11 @@ struct sipnat_session {
     sipnat_session *bridged;  /* not referenced; unlinked on both sides */
     bool direct;              /* direct media with `bridged` (re-INVITEd) */
     unsigned auth_tries;      /* challenges answered for this INVITE */
+    sn_hops hops;             /* outgoing: the URI's targets (RFC 3263) */
+    sn_timer attempt_timer;   /* outgoing: gives up on a silent target */
+    int error;                /* outgoing: why nothing was sent */
+    bool by_contact;          /* outgoing to the aor: contact_at is tried */
+    size_t contact_at;
 };
 
 /* -- events ----------------------------------------------------------- */
@@ -70,7 +75,15 @@ static void session_event(sipnat_session *s, int state, int status,
         .name = s->ep->name,
         .address = s->route.dest[0] ? s->route.dest : NULL,
         .port = s->route.dest_port,
+        .error = s->error,
     };
+    const sn_dns_target *tg = sn_hops_target(&s->hops);
+
+    if (tg && !s->incoming) {
+        ev.target_host = tg->host;
+        ev.target_address = tg->addr;
+        ev.target_port = tg->port;
+    }
 
     if (state == SIPNAT_SESSION_TERMINATED &&
         s->state == SIPNAT_SESSION_TERMINATED)
@@ -117,6 +130,9 @@ static void unbridge(sipnat_session *s)
 
 static void session_free(sipnat_session *s)
 {
+    sn_hops_clear(&s->hops);
+    if (s->t->ctx)
+        sn_ctx_timer_stop(s->t->ctx, &s->attempt_timer);
     unbridge(s);
     if (s->nh) {
         nua_handle_bind(s->nh, NULL);
@@ -157,12 +173,16 @@ static sipnat_session *session_new(sipnat_endpoint *ep, const char *uri)
     s->n_ref = 1;
     s->ep = sipnat_endpoint_ref(ep);
     s->t = ep->t;
+    sn_timer_init(&s->attempt_timer, NULL, s);
     return s;
 }
 
 /* The call is over for NUA: drop what the dialog held. */
 static void dialog_gone(sipnat_session *s, int status, const char *phrase)
 {
+    sn_dns_cancel(&s->hops.req);
+    if (s->t->ctx)
+        sn_ctx_timer_stop(s->t->ctx, &s->attempt_timer);
     if (s->state != SIPNAT_SESSION_TERMINATED)
         session_event(s, SIPNAT_SESSION_TERMINATED, status, phrase);
     if (s->media)
@@ -212,18 +232,38 @@ static int choose_media_addr(sipnat_session *s)
 
 /* -- outgoing --------------------------------------------------------- */
 
-static const char *first_contact(sipnat_endpoint *ep)
+/* The contact a call without a URI goes to: the first reachable one,
+ * else the first not known unreachable; *index says which. */
+static const char *first_contact(sipnat_endpoint *ep, size_t *index)
 {
     sipnat_contact_info info = {.size = sizeof info};
     const char *any = NULL;
 
     for (size_t i = 0; sipnat_endpoint_get_contact(ep, i, &info) == 0; i++) {
-        if (info.reachable == 1)
+        if (info.reachable == 1) {
+            *index = i;
             return info.uri;
-        if (!any && info.reachable != 0)
+        }
+        if (!any && info.reachable != 0) {
             any = info.uri;
+            *index = i;
+        }
     }
     return any;
+}
+
+/* The next contact after *index not known unreachable (the seed's aor
+ * with gw1 and gw2), or NULL. */
+static const char *next_contact(sipnat_endpoint *ep, size_t *index)
+{
+    sipnat_contact_info info = {.size = sizeof info};
+
+    for (size_t i = *index + 1; sipnat_endpoint_get_contact(ep, i, &info) == 0; i++)
+        if (info.reachable != 0) {
+            *index = i;
+            return info.uri;
+        }
+    return NULL;
 }
 
 static void from_header(sipnat_session *s, char *buf, size_t len)
@@ -240,39 +280,26 @@ static void from_header(sipnat_session *s, char *buf, size_t len)
     snprintf(buf, len, "<sip:%s@%s>", user, host);
 }
 
-SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
-                                   const char *uri, sipnat_event_func func,
-                                   void *user_data)
+/* A target that has not answered (not even 100 Trying) in this long is
+ * given up for the next one, when there is one: as for registrations. */
+#define SN_CALL_TARGET_TIMEOUT_USEC (5u * 1000000u)
+
+/* The INVITE to the target tried now, on a new handle. */
+static int invite_target(sipnat_session *s)
 {
-    sipnat_session *s;
     char from[300], *sdp = NULL;
+    const char *uri = s->remote_uri;
     int r;
 
-    SN_RETURN_IF(!ret, -EINVAL);
-    *ret = NULL;
-    SN_RETURN_IF(!ep, -EINVAL);
-    SN_RETURN_IF(uri && (strlen(uri) > 1024 || !sn_sip_uri_ok(uri)), -EINVAL);
-    SN_RETURN_IF(!ep->t->ctx || ep->t->state != SN_T_OPEN, -ESHUTDOWN);
-    if (!uri && !(uri = first_contact(ep)))
-        return -ENOENT;
-    s = session_new(ep, uri);
-    if (!s)
-        return -ENOMEM;
-    s->func = func;
-    s->user_data = user_data;
-    r = sn_route_for_uri(s->t, uri, s->ep->cfg.from_user, &s->route);
+    r = sn_hops_route(&s->hops, s->t, s->ep->cfg.from_user, &s->route);
     if (r == 0)
         r = choose_media_addr(s);
-    if (r == 0)
+    if (r == 0 && !s->media)
         r = sn_media_new(&s->media, s, s->route.local);
     if (r == 0)
         r = sn_media_offer(s->media, s->media_addr, false, &sdp);
-    if (r < 0) {
-        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "call %s: %s", uri,
-               sipnat_strerror(r));
-        session_free(s);
+    if (r < 0)
         return r;
-    }
     from_header(s, from, sizeof from);
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
     s->nh = nua_handle(s->t->nua, (nua_hmagic_t *)s, SIPTAG_TO_STR(uri),
@@ -280,18 +307,171 @@ SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
     if (!s->nh) {
         sn_log_leave(prev);
         free(sdp);
-        session_free(s);
         return -ENOMEM;
     }
     sn_log(s->t->ctx, SIPNAT_LOG_DEBUG, "session", "INVITE %s via %s: %s", uri,
            s->route.proxy, s->route.explanation);
-    nua_invite(s->nh, NUTAG_URL(uri), NUTAG_PROXY(s->route.proxy),
+    nua_invite(s->nh, NUTAG_URL(uri), NUTAG_PROXY(s->route.proxy), NUTAG_AUTOACK(0),
                SIPTAG_VIA_STR(s->route.via), SIPTAG_CONTACT_STR(s->route.contact),
                SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                SIPTAG_PAYLOAD_STR(sdp), TAG_END());
     sn_log_leave(prev);
     free(sdp);
     s->offer_out = true;
+    s->auth_tries = 0;
+    size_t next = s->contact_at;
+    if ((s->hops.res && s->hops.at + 1 < s->hops.res->n) ||
+        (s->by_contact && next_contact(s->ep, &next)))
+        sn_ctx_timer_arm(s->t->ctx, &s->attempt_timer, SN_CALL_TARGET_TIMEOUT_USEC);
+    return 0;
+}
+
+/* Nothing could be sent: the call ends here. */
+static void call_failed(sipnat_session *s, int error, const char *why)
+{
+    sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "call %s: %s", s->remote_uri,
+           why);
+    s->error = error;
+    dialog_gone(s, 0, why);
+}
+
+static void call_resolved(void *arg, int error);
+
+/* A call to the aor whose contact's targets all failed: the next
+ * contact, resolved anew. */
+static bool next_contact_call(sipnat_session *s)
+{
+    const char *uri;
+    char *copy;
+
+    if (!s->by_contact || !(uri = next_contact(s->ep, &s->contact_at)) ||
+        !(copy = strdup(uri)))
+        return false;
+    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session",
+           "call %s failed: trying the aor's next contact %s", s->remote_uri, copy);
+    free(s->remote_uri);
+    s->remote_uri = copy;
+    return sn_hops_resolve(&s->hops, s->t, copy, call_resolved, s) == 0;
+}
+
+/* RFC 3263 4.3: after a 503, a timeout or a transport error (or no
+ * answer in time) before the call was answered, a new INVITE to the next
+ * target, then to the aor's next contact. The abandoned handle reports
+ * nothing more. */
+static bool next_target(sipnat_session *s, int status, const char *phrase)
+{
+    const sn_dns_target *tg = sn_hops_target(&s->hops);
+    char was[SN_DNS_NAME_MAX + SIPNAT_ADDRSTRLEN + 16];
+
+    if (s->incoming || s->answered || s->state != SIPNAT_SESSION_CALLING || !tg)
+        return false;
+    snprintf(was, sizeof was, "%s (%s:%d)", tg->host, tg->addr, tg->port);
+    bool more = sn_hops_next(&s->hops);
+    if (!more && !s->by_contact)
+        return false;
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    nua_handle_bind(s->nh, NULL);
+    nua_handle_destroy(s->nh);
+    sn_log_leave(prev);
+    s->nh = NULL;
+    if (!more) {
+        if (!next_contact_call(s))
+            dialog_gone(s, status, phrase && *phrase ? phrase : "no target answered");
+        return true;
+    }
+    tg = sn_hops_target(&s->hops);
+    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session", "call %s: %d %s from %s: trying %s (%s:%d)",
+           s->remote_uri, status, phrase, was, tg->host, tg->addr, tg->port);
+    if (invite_target(s) == 0)
+        return true;
+    call_failed(s, -EHOSTUNREACH, "cannot send the INVITE to the next target");
+    return true;
+}
+
+static void attempt_timeout(sn_timer *timer, void *arg)
+{
+    sipnat_session *s = arg;
+
+    (void)timer;
+    sipnat_session_ref(s);
+    next_target(s, 0, "no answer in time");
+    sipnat_session_unref(s);
+}
+
+static void call_resolved(void *arg, int error)
+{
+    sipnat_session *s = arg;
+    char why[160];
+
+    if (s->state != SIPNAT_SESSION_CALLING || s->nh)
+        return;
+    if (!error && (!s->t->ctx || s->t->state != SN_T_OPEN || !s->t->nua))
+        error = -ESHUTDOWN;
+    if (!error)
+        error = invite_target(s);
+    if (!error)
+        return;
+    snprintf(why, sizeof why, "cannot call %s: %s", s->remote_uri, sipnat_strerror(error));
+    sipnat_session_ref(s);
+    call_failed(s, error, why);
+    sipnat_session_unref(s);
+}
+
+static int media_for_call(sipnat_session *s, const char *uri)
+{
+    char host[SIPNAT_ADDRSTRLEN];
+    const char *bind = s->t->address;
+    sn_route r;
+
+    if (sn_uri_numeric_host(uri, host, sizeof host) == 0 &&
+        sn_route_for_addr(s->t, host, 5060, NULL, &r) == 0)
+        bind = r.local;
+    return sn_media_new(&s->media, s, bind);
+}
+
+SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
+                                   const char *uri, sipnat_event_func func,
+                                   void *user_data)
+{
+    sipnat_session *s;
+    int r;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    SN_RETURN_IF(!ep, -EINVAL);
+    SN_RETURN_IF(uri && (strlen(uri) > 1024 || !sn_sip_uri_ok(uri)), -EINVAL);
+    SN_RETURN_IF(!ep->t->ctx || ep->t->state != SN_T_OPEN, -ESHUTDOWN);
+    size_t contact_at = 0;
+    bool by_contact = !uri;
+    if (!uri && !(uri = first_contact(ep, &contact_at)))
+        return -ENOENT;
+    s = session_new(ep, uri);
+    if (!s)
+        return -ENOMEM;
+    s->by_contact = by_contact;
+    s->contact_at = contact_at;
+    s->func = func;
+    s->user_data = user_data;
+    s->attempt_timer.cb = attempt_timeout;
+    /* The anchor exists from the start, so the host can attach its audio
+     * at once: bound where the kernel sends toward a numeric next hop,
+     * else (a name not resolved yet) to the transport's own address. */
+    r = media_for_call(s, uri);
+    if (r < 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "call %s: %s", uri,
+               sipnat_strerror(r));
+        session_free(s);
+        return r;
+    }
+    /* The INVITE goes out when the next hop is known, from a later
+     * process call; a name that does not resolve ends the call there. */
+    r = sn_hops_resolve(&s->hops, s->t, uri, call_resolved, s);
+    if (r < 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "call %s: %s", uri,
+               sipnat_strerror(r));
+        session_free(s);
+        return r;
+    }
     s->dialog_ref = true;
     s->n_ref++;
     s->state = SIPNAT_SESSION_CALLING;
@@ -488,6 +668,13 @@ SIPNAT_API int sipnat_session_reject(sipnat_session *s, int status)
 SIPNAT_API int sipnat_session_hangup(sipnat_session *s)
 {
     SN_RETURN_IF(!s, -EINVAL);
+    if (!s->nh && !s->incoming && s->state == SIPNAT_SESSION_CALLING) {
+        /* Still finding its next hop: nothing went out. */
+        sipnat_session_ref(s);
+        dialog_gone(s, 487, "Request Terminated");
+        sipnat_session_unref(s);
+        return 0;
+    }
     SN_RETURN_IF(!s->nh || s->state == SIPNAT_SESSION_TERMINATED, -EALREADY);
     if (s->incoming && !s->answered)
         return sipnat_session_reject(s, 486);
@@ -504,7 +691,7 @@ static void send_reinvite(sipnat_session *s, const char *sdp)
 {
     s->offer_out = true;
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
-    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via),
+    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via), NUTAG_AUTOACK(0),
                SIPTAG_CONTACT_STR(s->route.contact),
                SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                SIPTAG_PAYLOAD_STR(sdp), TAG_END());
@@ -885,6 +1072,8 @@ static bool authenticate(sipnat_session *s, int status, sip_t const *sip)
 static void invite_answered(sipnat_session *s, int status, char const *phrase,
                             sip_t const *sip)
 {
+    if (!s->answered && status >= 100 && s->t->ctx)
+        sn_ctx_timer_stop(s->t->ctx, &s->attempt_timer); /* it answers */
     if (status == 180 || status == 181 || status == 183) {
         if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
             take_answer(s, sip, false);
@@ -895,6 +1084,10 @@ static void invite_answered(sipnat_session *s, int status, char const *phrase,
     } else if (status >= 200 && status < 300) {
         bool reinv = s->answered;
 
+        /* Our own ACK (NUTAG_AUTOACK(0)): NUA's would carry the bound
+         * address in its Via, across the NAT. */
+        nua_ack(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
+
         take_answer(s, sip, reinv);
         if (!reinv) {
             s->answered = true;
@@ -902,6 +1095,8 @@ static void invite_answered(sipnat_session *s, int status, char const *phrase,
         }
     } else if ((status == 401 || status == 407) && authenticate(s, status, sip)) {
         ; /* the INVITE goes again, with credentials */
+    } else if (sn_failover_status(status) && next_target(s, status, phrase)) {
+        ; /* the call goes on to the next target */
     } else if (status >= 300) {
         s->offer_out = false;
         if (s->answered)

@@ -42,6 +42,7 @@ struct sn_pending {
     void *user_data;
     bool cancelled;
     char dest[SIPNAT_ADDRSTRLEN]; /* the next hop it was sent to */
+    sn_hops hops;                 /* RFC 3263 targets of uri */
     char uri[];
 };
 
@@ -136,6 +137,11 @@ SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
     return 0;
 }
 
+static sipnat_transport **transports(sipnat_ctx *ctx)
+{
+    return sn_stack_transports(sn_stack_of(ctx));
+}
+
 static int address_family(const char *address)
 {
     sn_addr a;
@@ -157,9 +163,10 @@ SIPNAT_API int sipnat_transport_cfg_set_bind(sipnat_transport_cfg *cfg,
 
 /* -- events ----------------------------------------------------------- */
 
-static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
-                 sipnat_event_type type, int status, const char *phrase,
-                 int error, const char *method, const char *uri)
+static void emit_to(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
+                    sipnat_event_type type, int status, const char *phrase,
+                    int error, const char *method, const char *uri,
+                    const sn_dns_target *target)
 {
     sipnat_event ev = {
         .size = sizeof ev,
@@ -169,6 +176,9 @@ static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
         .error = error,
         .method = method,
         .uri = uri,
+        .target_host = target ? target->host : NULL,
+        .target_address = target ? target->addr : NULL,
+        .target_port = target ? target->port : 0,
     };
 
     if (!func)
@@ -180,6 +190,19 @@ static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
         sn_cb_leave(ctx);
     if (ctx)
         ctx->n_dispatched++;
+}
+
+static void emit(sipnat_ctx *ctx, sipnat_event_func func, void *user_data,
+                 sipnat_event_type type, int status, const char *phrase,
+                 int error, const char *method, const char *uri)
+{
+    emit_to(ctx, func, user_data, type, status, phrase, error, method, uri, NULL);
+}
+
+static void pending_free(sn_pending *p)
+{
+    sn_hops_clear(&p->hops);
+    free(p);
 }
 
 static void pending_unlink(sipnat_transport *t, sn_pending *p)
@@ -203,7 +226,7 @@ static void pending_flush_cancelled(sipnat_transport *t)
         pending_unlink(t, p);
         emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, 0,
              "Request cancelled by shutdown", -ECANCELED, "OPTIONS", p->uri);
-        free(p);
+        pending_free(p);
     }
 }
 
@@ -214,6 +237,7 @@ static void pending_cancel_all(sipnat_transport *t)
             nua_handle_destroy(p->nh);
             p->nh = NULL;
         }
+        sn_dns_cancel(&p->hops.req);
         p->cancelled = true;
     }
 }
@@ -317,6 +341,8 @@ void sn_transport_learn(sipnat_transport *t, const char *server,
 }
 
 /* The answer to one of our OPTIONS requests (sipnat_transport_options). */
+static int options_send(sipnat_transport *t, sn_pending *p);
+
 static void options_answered(sipnat_transport *t, sn_pending *p, nua_handle_t *nh,
                              int status, char const *phrase, sip_t const *sip)
 {
@@ -324,14 +350,17 @@ static void options_answered(sipnat_transport *t, sn_pending *p, nua_handle_t *n
         return;
     if (sip)
         sn_transport_learn(t, p->dest, sip);
-    pending_unlink(t, p);
     p->nh = NULL;
     nua_handle_destroy(nh);
+    if (sn_failover_status(status) && sn_hops_next(&p->hops) &&
+        options_send(t, p) == 0)
+        return; /* RFC 3263 4.3: the next target */
+    pending_unlink(t, p);
     sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s: %d %s",
            p->uri, status, phrase);
-    emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, status,
-         phrase, 0, "OPTIONS", p->uri);
-    free(p);
+    emit_to(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, status,
+            phrase, 0, "OPTIONS", p->uri, sn_hops_target(&p->hops));
+    pending_free(p);
 }
 
 static void shutdown_answered(sipnat_transport *t, int status, char const *phrase)
@@ -452,7 +481,7 @@ static bool fd_in(int fd, const int *fds, size_t n)
 static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
 {
     int after[SN_MAX_FDS];
-    size_t n_after = sn_stack_fds(t->ctx->stack, after, SN_MAX_FDS);
+    size_t n_after = sn_stack_fds(sn_stack_of(t->ctx), after, SN_MAX_FDS);
     int want = t->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
     for (size_t i = 0; i < n_after; i++) {
@@ -482,7 +511,7 @@ static void unregister_timeout(sn_timer *timer, void *arg);
 static void transport_free(sipnat_transport *t)
 {
     if (t->ctx && t->protocol == SIPNAT_PROTOCOL_TLS)
-        t->ctx->n_tls--;
+        t->ctx->n_sigpipe--;
     if (t->ctx)
         sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
     sipnat_policy_unref(t->policy);
@@ -519,7 +548,7 @@ static sipnat_transport *transport_alloc(sipnat_ctx *ctx, const sipnat_transport
     t->rtp_min = cfg->rtp_min;
     t->rtp_max = cfg->rtp_max;
     if (t->protocol == SIPNAT_PROTOCOL_TLS)
-        ctx->n_tls++;
+        ctx->n_sigpipe++;
     sn_timer_init(&t->unregister_timer, unregister_timeout, t);
     return t;
 }
@@ -533,7 +562,7 @@ static nua_t *create_nua(sipnat_transport *t, const sipnat_transport_cfg *cfg,
 
     /* sofia's TLS set-up ignores SIGPIPE process-wide: the host decides. */
     sigaction(SIGPIPE, NULL, &pipe_was);
-    nua = nua_create(sn_stack_root(t->ctx->stack), nua_callback, t,
+    nua = nua_create(sn_stack_root(sn_stack_of(t->ctx)), nua_callback, t,
                      NUTAG_URL(url),
                      NUTAG_USER_AGENT("libsipnat/" SIPNAT_VERSION),
                      /* sofia's mini STUN server answers STUN on the SIP
@@ -578,13 +607,13 @@ static int transport_bind(sipnat_transport *t, const sipnat_transport_cfg *cfg,
     size_t n_before;
     int r;
 
-    n_before = sn_stack_fds(t->ctx->stack, before, SN_MAX_FDS);
+    n_before = sn_stack_fds(sn_stack_of(t->ctx), before, SN_MAX_FDS);
     t->nua = create_nua(t, cfg, url);
     if (!t->nua) {
         sn_log(t->ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
         return -EIO;
     }
-    sn_stack_refresh(t->ctx->stack);
+    sn_stack_refresh(sn_stack_of(t->ctx));
     r = find_bound(t, before, n_before);
     /* Given a wildcard, sofia binds one socket per interface address (on
      * one port); the transport is the wildcard, and each request names
@@ -642,8 +671,8 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
         /* Bound, but not where we can see it: unusable. Let the ctx
          * finish it like any transport whose last ref went away. */
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "no socket found for %s", url);
-        t->next = ctx->transports;
-        ctx->transports = t;
+        t->next = *transports(ctx);
+        *transports(ctx) = t;
         sipnat_transport_unref(t);
         return r;
     }
@@ -651,8 +680,8 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     sn_log(ctx, SIPNAT_LOG_INFO, "transport", "listening on %s (port %d)", url,
            t->port);
 
-    t->next = ctx->transports;
-    ctx->transports = t;
+    t->next = *transports(ctx);
+    *transports(ctx) = t;
     *ret = t;
     return 0;
 }
@@ -735,7 +764,7 @@ SIPNAT_API int sipnat_transport_shutdown(sipnat_transport *t,
 
 static void transport_unlink(sipnat_ctx *ctx, sipnat_transport *t)
 {
-    for (sipnat_transport **pp = &ctx->transports; *pp; pp = &(*pp)->next)
+    for (sipnat_transport **pp = transports(ctx); *pp; pp = &(*pp)->next)
         if (*pp == t) {
             *pp = t->next;
             return;
@@ -748,7 +777,7 @@ void sn_transports_reap(sipnat_ctx *ctx)
     sipnat_transport *t, *next;
     bool changed = false;
 
-    for (t = ctx->transports; t; t = next) {
+    for (t = *transports(ctx); t; t = next) {
         next = t->next;
         pending_flush_cancelled(t);
         if (t->state != SN_T_CLOSED || !t->nua)
@@ -762,7 +791,7 @@ void sn_transports_reap(sipnat_ctx *ctx)
         }
     }
     if (changed)
-        sn_stack_refresh(ctx->stack);
+        sn_stack_refresh(sn_stack_of(ctx));
 }
 
 void sn_transports_finish_all(sipnat_ctx *ctx)
@@ -771,7 +800,7 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
     bool busy;
     sipnat_transport *t, *next;
 
-    for (t = ctx->transports; t; t = t->next) {
+    for (t = *transports(ctx); t; t = t->next) {
         if (t->state == SN_T_OPEN)
             start_shutdown(t); /* ctx->dying: no unregistering now */
         else if (t->state == SN_T_CLOSING && sn_timer_armed(&t->unregister_timer))
@@ -779,14 +808,14 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
     }
     do {
         busy = false;
-        for (t = ctx->transports; t; t = t->next)
+        for (t = *transports(ctx); t; t = t->next)
             if (t->state == SN_T_CLOSING)
                 busy = true;
         if (busy)
-            sn_stack_wait(ctx->stack, 100);
+            sn_stack_wait(sn_stack_of(ctx), 100);
     } while (busy && sn_now_usec() < until);
 
-    for (t = ctx->transports; t; t = next) {
+    for (t = *transports(ctx); t; t = next) {
         next = t->next;
         pending_flush_cancelled(t);
         if (t->nua && t->state == SN_T_CLOSED) {
@@ -803,8 +832,8 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
         if (t->n_ref == 0)
             transport_free(t);
     }
-    ctx->transports = NULL;
-    sn_stack_refresh(ctx->stack);
+    *transports(ctx) = NULL;
+    sn_stack_refresh(sn_stack_of(ctx));
 }
 
 /* -- getters and requests ---------------------------------------------- */
@@ -855,6 +884,53 @@ SIPNAT_API int sipnat_transport_explain(sipnat_transport *t,
     return (int)len;
 }
 
+/* The OPTIONS of `p` to its current target: 0, or why not. */
+static int options_send(sipnat_transport *t, sn_pending *p)
+{
+    sn_route route;
+    char from[sizeof route + 16];
+    int r;
+
+    r = sn_hops_route(&p->hops, t, NULL, &route);
+    if (r < 0)
+        return r;
+    sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s via %s: %s",
+           p->uri, route.proxy, route.explanation);
+    memcpy(p->dest, route.dest, sizeof p->dest);
+    /* The From names the advertised address too: the bound address of a
+     * host behind NAT must not leak in any header. */
+    snprintf(from, sizeof from, "<sip:sipnat@%s", route.contact + 5);
+    sipnat_ctx *prev = sn_log_enter(t->ctx);
+    p->nh = nua_handle(t->nua, (nua_hmagic_t *)p, SIPTAG_TO_STR(p->uri),
+                       SIPTAG_FROM_STR(from), TAG_END());
+    if (p->nh)
+        nua_options(p->nh, NUTAG_URL(p->uri), NUTAG_PROXY(route.proxy),
+                    SIPTAG_VIA_STR(route.via), SIPTAG_CONTACT_STR(route.contact),
+                    TAG_END());
+    sn_log_leave(prev);
+    return p->nh ? 0 : -ENOMEM;
+}
+
+/* The next hop is known (or not): send, or report why nothing was. */
+static void options_resolved(void *arg, int error)
+{
+    sn_pending *p = arg;
+    sipnat_transport *t = p->transport;
+
+    if (!error)
+        error = options_send(t, p);
+    if (!error)
+        return;
+    sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport", "OPTIONS %s: %s", p->uri,
+           sipnat_strerror(error));
+    pending_unlink(t, p);
+    emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, 0,
+         error == -ETIMEDOUT ? "name resolution timed out"
+                             : "name resolution failed",
+         error, "OPTIONS", p->uri);
+    pending_free(p);
+}
+
 SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
                                              const char *uri,
                                              sipnat_event_func func,
@@ -862,49 +938,27 @@ SIPNAT_API int sipnat_transport_send_options(sipnat_transport *t,
 {
     sn_pending *p;
     size_t len;
-
-    sn_route route;
-    char from[sizeof route + 16];
     int r;
 
     SN_RETURN_IF(!t || !uri, -EINVAL);
     SN_RETURN_IF(!t->ctx || t->state != SN_T_OPEN, -ESHUTDOWN);
     len = strlen(uri);
     SN_RETURN_IF(len == 0 || len > 2048 || !sn_sip_uri_ok(uri), -EINVAL);
-    r = sn_route_for_uri(t, uri, NULL, &route);
-    if (r < 0) {
-        sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport", "OPTIONS %s: %s", uri,
-               sipnat_strerror(r));
-        return r;
-    }
-    sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s via %s: %s", uri,
-           route.proxy, route.explanation);
 
     p = calloc(1, sizeof *p + len + 1);
     if (!p)
         return -ENOMEM;
     p->h.kind = SN_H_REQUEST;
     memcpy(p->uri, uri, len + 1);
-    memcpy(p->dest, route.dest, sizeof p->dest);
-    /* The From names the advertised address too: the bound address of a
-     * host behind NAT must not leak in any header. */
-    snprintf(from, sizeof from, "<sip:sipnat@%s", route.contact + 5);
     p->transport = t;
     p->func = func;
     p->user_data = user_data;
-
-    sipnat_ctx *prev = sn_log_enter(t->ctx);
-    p->nh = nua_handle(t->nua, (nua_hmagic_t *)p, SIPTAG_TO_STR(uri),
-                       SIPTAG_FROM_STR(from), TAG_END());
-    if (!p->nh) {
-        sn_log_leave(prev);
-        free(p);
-        return -ENOMEM;
+    /* Sent when the next hop is known: from a later process call. */
+    r = sn_hops_resolve(&p->hops, t, uri, options_resolved, p);
+    if (r < 0) {
+        pending_free(p);
+        return r;
     }
-    nua_options(p->nh, NUTAG_URL(uri), NUTAG_PROXY(route.proxy),
-                SIPTAG_VIA_STR(route.via), SIPTAG_CONTACT_STR(route.contact),
-                TAG_END());
-    sn_log_leave(prev);
     p->next = t->pending;
     t->pending = p;
     return 0;

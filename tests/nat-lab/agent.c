@@ -11,6 +11,7 @@
  *                     [--inbound-auth USER:PASSWORD] [--max-contacts N]
  *                     [--rewrite-contact] [--qualify S]]
  *                    [--options URI]... [--hold S] [-v]
+ *                    [--dns SERVERS] [--dns-timeout MS] [--call URI]
  *                    [--bridge-to URI [--bridge-match CIDR]
  *                     [--no-rtp-symmetric] [--rtp-timeout S] [--srtp]]
  *
@@ -24,6 +25,11 @@
  * --bridge-to: the endpoint takes calls and sends each on to URI (an
  * endpoint "bridge" matching --bridge-match), bridging the media, as the
  * seed's Asterisk sends the ITSP's DID to phone 6001.
+ * --call: after registering, one call to URI (endpoint "out"), hung up
+ * once established. Registration and call lines end with
+ * "target=<host>/<address>:<port>" (the next hop that answered, or "-"),
+ * and the last line is "loop longest_process_us=<n>": the longest single
+ * sipnat_ctx_process() call of the run.
  * Exit status 0 when every OPTIONS got a 2xx and the registration (if
  * any) reached "registered" and ended "unregistered".
  */
@@ -46,12 +52,25 @@ static void on_log(sipnat_ctx *ctx, int prio, const char *domain,
     fprintf(stderr, "log %d %s: %s\n", prio, domain, msg);
 }
 
+/* "target=host/address:port" of an event, or "target=-". */
+static const char *target_of(const sipnat_event *ev)
+{
+    static char buf[400];
+
+    if (!ev->target_address)
+        return "target=-";
+    snprintf(buf, sizeof buf, "target=%s/%s:%d",
+             ev->target_host ? ev->target_host : "-", ev->target_address,
+             ev->target_port);
+    return buf;
+}
+
 static void on_reg(const sipnat_event *ev, void *ud)
 {
     (void)ud;
-    printf("registration %s %d expires=%u retry_after=%u\n",
+    printf("registration %s %d expires=%u retry_after=%u %s phrase=%s\n",
            sipnat_registration_state_name(ev->state), ev->status, ev->expires,
-           ev->retry_after);
+           ev->retry_after, target_of(ev), ev->phrase);
     fflush(stdout);
     if (ev->state == SIPNAT_REGISTRATION_REGISTERED)
         registered = 1;
@@ -117,8 +136,8 @@ static void end_call(void)
 static void on_out(const sipnat_event *ev, void *ud)
 {
     (void)ud;
-    printf("call out %s %d %s\n", sipnat_session_state_name(ev->state), ev->status,
-           ev->phrase);
+    printf("call out %s %d %s %s\n", sipnat_session_state_name(ev->state), ev->status,
+           ev->phrase, target_of(ev));
     fflush(stdout);
     if (!call_in)
         return;
@@ -178,6 +197,26 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static double longest_process;
+
+/* --call: the host's own call, hung up once established. */
+static sipnat_session *own_call;
+static int own_call_over;
+
+static void on_own_call(const sipnat_event *ev, void *ud)
+{
+    (void)ud;
+    printf("call own %s %d %s %s\n", sipnat_session_state_name(ev->state),
+           ev->status, ev->phrase, target_of(ev));
+    fflush(stdout);
+    if (ev->state == SIPNAT_SESSION_ESTABLISHED)
+        sipnat_session_hangup(own_call);
+    if (ev->state == SIPNAT_SESSION_TERMINATED)
+        own_call_over = 1;
+}
+
+static int call_over(void) { return own_call_over; }
+
 static void run(sipnat_ctx *ctx, double seconds, int (*done)(void))
 {
     double end = now() + seconds;
@@ -190,7 +229,10 @@ static void run(sipnat_ctx *ctx, double seconds, int (*done)(void))
         if (t < 0 || t > left)
             t = left;
         poll(&p, 1, t);
+        double a = now();
         sipnat_ctx_process(ctx);
+        if (now() - a > longest_process)
+            longest_process = now() - a;
     }
 }
 
@@ -216,7 +258,8 @@ int main(int argc, char **argv)
     const char *in_auth = NULL, *bridge_match = NULL;
     int rtp_symmetric = 1, rtp_timeout = 0, srtp = 0;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
-    int retry = 0, max_retries = -1;
+    int retry = 0, max_retries = -1, dns_timeout = 0;
+    const char *dns = NULL, *call_uri = NULL;
     double wait_registered = 10;
     double hold = 0;
 
@@ -251,6 +294,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--bridge-to")) bridge_uri = v;
         else if (!strcmp(a, "--bridge-match")) bridge_match = v;
         else if (!strcmp(a, "--rtp-timeout")) rtp_timeout = atoi(v);
+        else if (!strcmp(a, "--dns")) dns = v;
+        else if (!strcmp(a, "--dns-timeout")) dns_timeout = atoi(v);
+        else if (!strcmp(a, "--call")) call_uri = v;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
 
@@ -262,6 +308,10 @@ int main(int argc, char **argv)
     /* Notices (a rejected source, a learned address) always; -v: all. */
     sipnat_ctx_set_log_func(ctx, on_log, NULL);
     sipnat_ctx_set_log_level(ctx, verbose ? SIPNAT_LOG_DEBUG : SIPNAT_LOG_NOTICE);
+    if (dns)
+        check(sipnat_ctx_set_dns_servers(ctx, dns), dns);
+    if (dns_timeout)
+        check(sipnat_ctx_set_dns_timeout(ctx, (unsigned)dns_timeout, 1), "dns timeout");
     if (external || learned || n_nets) {
         check(sipnat_policy_new(&pol, learned ? SIPNAT_POLICY_LEARNED : SIPNAT_POLICY_STATIC), "policy");
         for (int i = 0; i < n_nets; i++)
@@ -345,6 +395,17 @@ int main(int argc, char **argv)
         check(sipnat_registration_start(reg), "start");
         run(ctx, wait_registered, is_registered);
     }
+    sipnat_endpoint *out_ep = NULL;
+    if (call_uri) {
+        sipnat_endpoint_cfg *oc;
+        check(sipnat_endpoint_cfg_new(&oc), "out cfg");
+        check(sipnat_endpoint_cfg_set_name(oc, "out"), "out name");
+        check(sipnat_endpoint_new(&out_ep, t, oc), "out endpoint");
+        sipnat_endpoint_cfg_free(oc);
+        check(sipnat_session_call(&own_call, out_ep, call_uri, on_own_call, NULL), call_uri);
+        run(ctx, 40, call_over);
+        own_call = sipnat_session_unref(own_call);
+    }
     for (int i = 0; i < n_opts; i++)
         check(sipnat_transport_send_options(t, opts[i], on_options, NULL), opts[i]);
     run(ctx, 10, all_options);
@@ -360,7 +421,9 @@ int main(int argc, char **argv)
         end_call();
     if (bridge_uri)
         printf("calls bridged=%d ended=%d\n", calls_bridged, calls_ended);
+    printf("loop longest_process_us=%.0f\n", longest_process * 1e6);
     fflush(stdout);
+    sipnat_endpoint_unref(out_ep);
     sipnat_endpoint_unref(bridge_ep);
     sipnat_endpoint_unref(ep);
     sipnat_transport_unref(t);
