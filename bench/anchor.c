@@ -27,6 +27,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 
 #include <sipnat/sipnat.h>
 
@@ -38,7 +42,7 @@
 #define PORT_MAX 59999
 #define MAX_SAMPLES 2000000
 
-typedef enum relay_kind { RELAY_ANCHOR, RELAY_BARE } relay_kind;
+typedef enum relay_kind { RELAY_ANCHOR, RELAY_BARE, RELAY_RTPENGINE } relay_kind;
 
 /* --push: the anchors' ctx in push mode, its fds in this thread's epoll. */
 static bool push_mode;
@@ -234,6 +238,8 @@ typedef struct relay {
     int epfd;
     int *in_fd, *out_fd;
     struct sockaddr_in dst;
+    /* rtpengine: its calls, "b<trial>-<i>" */
+    unsigned trial_id;
 } relay;
 
 /* Push mode: the ctx's watches and timer, kept by this thread's epoll. */
@@ -261,13 +267,26 @@ static int on_timer(sipnat_ctx *ctx, int timeout_ms, void *user_data)
     return 0;
 }
 
+static void rtpengine_open(relay *r, unsigned n, int gen_port, int recv_port, int *ports);
+static void rtpengine_close(relay *r);
+static uint64_t rtpengine_cpu_ns(void);
+
+/* The CPU clock of the relay under test: this thread, or rtpengine's
+ * process (all its threads). */
+static uint64_t relay_cpu_ns(const relay *r)
+{
+    return r->kind == RELAY_RTPENGINE ? rtpengine_cpu_ns() : thread_cpu_ns();
+}
+
 static void relay_open(relay *r, relay_kind kind, unsigned n, int gen_port, int recv_port,
                        int *ports)
 {
     memset(r, 0, sizeof *r);
     r->kind = kind;
     r->n = n;
-    if (kind == RELAY_ANCHOR) {
+    if (kind == RELAY_RTPENGINE) {
+        rtpengine_open(r, n, gen_port, recv_port, ports);
+    } else if (kind == RELAY_ANCHOR) {
         sipnat_anchor_cfg *cfg = NULL;
         int e = sipnat_ctx_new(&r->ctx);
         if (e == 0 && push_mode) {
@@ -317,7 +336,9 @@ static void relay_open(relay *r, relay_kind kind, unsigned n, int gen_port, int 
 
 static void relay_close(relay *r)
 {
-    if (r->kind == RELAY_ANCHOR) {
+    if (r->kind == RELAY_RTPENGINE) {
+        rtpengine_close(r);
+    } else if (r->kind == RELAY_ANCHOR) {
         for (unsigned i = 0; i < 2 * r->n; i++)
             sipnat_anchor_unref(r->a[i]);
         free(r->a);
@@ -445,15 +466,17 @@ static void run_trial(trial *t)
             anchor_round(&r, 5);
     }
 
-    uint64_t cpu0 = thread_cpu_ns();
+    uint64_t cpu0 = relay_cpu_ns(&r);
     pthread_create(&rcv, NULL, receiver, &l);
     pthread_create(&gen, NULL, generator, &l);
     uint64_t drain_end = 0;
     for (;;) {
         if (t->kind == RELAY_ANCHOR)
             anchor_round(&r, 10);
-        else
+        else if (t->kind == RELAY_BARE)
             bare_round(&r, 10);
+        else
+            poll(NULL, 0, 10); /* rtpengine relays in its own process */
         if (atomic_load(&l.gen_done)) {
             if (!drain_end)
                 drain_end = now_ns() + 200000000u;
@@ -461,7 +484,7 @@ static void run_trial(trial *t)
                 break;
         }
     }
-    uint64_t cpu = thread_cpu_ns() - cpu0;
+    uint64_t cpu = relay_cpu_ns(&r) - cpu0;
     atomic_store(&l.stop_recv, true);
     pthread_join(gen, NULL);
     pthread_join(rcv, NULL);
@@ -584,7 +607,7 @@ static double loss(const trial *t)
 
 static const char *name(relay_kind k)
 {
-    return k == RELAY_ANCHOR ? "anchor" : "bare";
+    return k == RELAY_ANCHOR ? "anchor" : k == RELAY_BARE ? "bare" : "rtpe";
 }
 
 /* Streams and per-stream rate for a total packet rate. */
@@ -642,10 +665,235 @@ static unsigned search_max(relay_kind kind, double seconds, unsigned start, unsi
     return ok;
 }
 
+/* -- rtpengine, the peer (--peer rtpengine) --------------------------------
+ * Debian's rtpengine-daemon in userspace mode (no kernel module: --table=-1)
+ * on loopback, one media thread, driven through its ng control protocol
+ * (bencode over UDP): an offer and an answer per stream, a delete per
+ * stream after each trial, so every trial runs on fresh calls (rtpengine
+ * stops reading a socket for good after repeated overload). It is killed
+ * when this program exits, whichever way. */
+
+#define RTPE_PORT_MIN 30000
+#define RTPE_PORT_MAX 59999
+
+static pid_t rtpe_pid = -1;
+static int rtpe_ng_fd = -1;
+static struct sockaddr_in rtpe_ng;
+static unsigned rtpe_cookie, rtpe_trials;
+
+static void rtpengine_stop(void)
+{
+    if (rtpe_pid <= 0)
+        return;
+    kill(rtpe_pid, SIGTERM);
+    for (int i = 0; i < 200 && waitpid(rtpe_pid, NULL, WNOHANG) == 0; i++)
+        poll(NULL, 0, 10);
+    kill(rtpe_pid, SIGKILL);
+    waitpid(rtpe_pid, NULL, 0);
+    rtpe_pid = -1;
+}
+
+static void rtpengine_on_signal(int sig)
+{
+    if (rtpe_pid > 0)
+        kill(rtpe_pid, SIGKILL);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* One ng request (a bencoded dictionary); the reply's dictionary in
+ * reply. 0, or -1 when no reply came. */
+static int rtpengine_ng(const char *dict, char *reply, size_t cap)
+{
+    char msg[4096], cookie[16];
+    int n = snprintf(cookie, sizeof cookie, "%u ", ++rtpe_cookie);
+    int len = snprintf(msg, sizeof msg, "%s%s", cookie, dict);
+
+    for (int attempt = 0; attempt < 3; attempt++) {
+        sendto(rtpe_ng_fd, msg, (size_t)len, 0, (struct sockaddr *)&rtpe_ng, sizeof rtpe_ng);
+        struct pollfd p = {.fd = rtpe_ng_fd, .events = POLLIN};
+        while (poll(&p, 1, 1000) > 0) {
+            ssize_t r = recv(rtpe_ng_fd, reply, cap - 1, 0);
+            if (r <= n || memcmp(reply, cookie, (size_t)n) != 0)
+                continue; /* a late reply to an earlier request */
+            reply[r] = 0;
+            memmove(reply, reply + n, (size_t)r - (size_t)n + 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void rtpengine_start(void)
+{
+    char listen[64];
+    int fd = udp_socket(0, 0);
+    int port = local_port(fd);
+
+    close(fd);
+    snprintf(listen, sizeof listen, "--listen-ng=127.0.0.1:%d", port);
+    fflush(stdout);
+    rtpe_pid = fork();
+    if (rtpe_pid < 0)
+        die("fork", -errno);
+    if (rtpe_pid == 0) {
+        char pmin[32], pmax[32];
+        int null = open("/dev/null", O_RDWR);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        snprintf(pmin, sizeof pmin, "--port-min=%d", RTPE_PORT_MIN);
+        snprintf(pmax, sizeof pmax, "--port-max=%d", RTPE_PORT_MAX);
+        execlp("rtpengine", "rtpengine", "--config-file=none", "-f", "-E", "--table=-1",
+               "--interface=127.0.0.1", listen, pmin, pmax, "--num-threads=1",
+               "--delete-delay=0", "--log-level=3", (char *)NULL);
+        _exit(127);
+    }
+    atexit(rtpengine_stop);
+    signal(SIGINT, rtpengine_on_signal);
+    signal(SIGTERM, rtpengine_on_signal);
+    rtpe_ng_fd = udp_socket(0, 0);
+    rtpe_ng = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    for (int i = 0; i < 50; i++) {
+        char reply[256];
+        if (waitpid(rtpe_pid, NULL, WNOHANG) == rtpe_pid) {
+            rtpe_pid = -1;
+            fprintf(stderr, "bench/anchor: rtpengine did not start (install rtpengine-daemon)\n");
+            exit(1);
+        }
+        if (rtpengine_ng("d7:command4:pinge", reply, sizeof reply) == 0 &&
+            strstr(reply, "pong"))
+            return;
+    }
+    fprintf(stderr, "bench/anchor: rtpengine does not answer ng pings\n");
+    exit(1);
+}
+
+/* Offer (the generator's side) or answer (the receiver's) of stream i;
+ * the port rtpengine gives in its reply SDP. */
+static int rtpengine_call(const relay *r, unsigned i, bool answer, int port)
+{
+    char sdp[256], id[32], dict[1024], reply[4096];
+    const char *m;
+    int n = snprintf(sdp, sizeof sdp,
+                     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                     "t=0 0\r\nm=audio %d RTP/AVP 0\r\n", port);
+    int k = snprintf(id, sizeof id, "b%u-%u", r->trial_id, i);
+
+    snprintf(dict, sizeof dict, "d7:call-id%d:%s7:command%s8:from-tag1:f3:sdp%d:%s%se", k, id,
+             answer ? "6:answer" : "5:offer", n, sdp, answer ? "6:to-tag1:t" : "");
+    if (rtpengine_ng(dict, reply, sizeof reply) < 0 || !strstr(reply, "2:ok") ||
+        !(m = strstr(reply, "m=audio "))) {
+        fprintf(stderr, "bench/anchor: rtpengine %s of %s failed: %.200s\n",
+                answer ? "answer" : "offer", id, reply);
+        exit(1);
+    }
+    return atoi(m + 8);
+}
+
+/* Stream i: the generator calls the receiver; it sends where rtpengine's
+ * answer (the SDP the caller gets) says. */
+static void rtpengine_open(relay *r, unsigned n, int gen_port, int recv_port, int *ports)
+{
+    r->trial_id = ++rtpe_trials;
+    for (unsigned i = 0; i < n; i++) {
+        rtpengine_call(r, i, false, gen_port);
+        ports[i] = rtpengine_call(r, i, true, recv_port);
+    }
+}
+
+static void rtpengine_close(relay *r)
+{
+    for (unsigned i = 0; i < r->n; i++) {
+        char dict[128], id[32], reply[1024];
+        int k = snprintf(id, sizeof id, "b%u-%u", r->trial_id, i);
+        snprintf(dict, sizeof dict, "d7:call-id%d:%s7:command6:delete8:from-tag1:fe", k, id);
+        rtpengine_ng(dict, reply, sizeof reply);
+    }
+}
+
+/* rtpengine's CPU time: the run time of all its threads (schedstat, ns). */
+static uint64_t rtpengine_cpu_ns(void)
+{
+    char path[64];
+    uint64_t sum = 0;
+    DIR *d;
+    struct dirent *e;
+
+    snprintf(path, sizeof path, "/proc/%d/task", (int)rtpe_pid);
+    if (!(d = opendir(path)))
+        return 0;
+    while ((e = readdir(d))) {
+        char f[384];
+        unsigned long long ns;
+        FILE *fp;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(f, sizeof f, "%s/%s/schedstat", path, e->d_name);
+        if ((fp = fopen(f, "r"))) {
+            if (fscanf(fp, "%llu", &ns) == 1)
+                sum += ns;
+            fclose(fp);
+        }
+    }
+    closedir(d);
+    return sum;
+}
+
+/* --peer rtpengine: the same trials through the anchor, the bare
+ * forwarder and rtpengine, in one run; the load is set by the lowest of
+ * the three maxima. */
+static int peer_run(double seconds, unsigned cap)
+{
+    static const relay_kind kinds[3] = {RELAY_ANCHOR, RELAY_BARE, RELAY_RTPENGINE};
+    static const char *const what[3] = {"half, paced", "half, bursts", "tenth, paced"};
+    unsigned max[3], lower, rate[3];
+    trial res[3][3];
+
+    rtpengine_start();
+    for (int k = 0; k < 3; k++)
+        max[k] = search_max(kinds[k], seconds, 25000, cap);
+    lower = max[0];
+    for (int k = 1; k < 3; k++)
+        if (max[k] < lower)
+            lower = max[k];
+    rate[0] = rate[1] = lower / 2;
+    rate[2] = lower / 10;
+    for (int b = 0; b < 3; b++)
+        for (int k = 0; k < 3; k++) {
+            trial *t = &res[b][k];
+            *t = (trial){.kind = kinds[k], .seconds = seconds, .burst = b == 1,
+                         .latency = true};
+            shape(t, rate[b]);
+            run_trial(t);
+            report(t, what[b]);
+        }
+    printf("\nmax rate < 0.1%% loss: anchor %u, bare %u, rtpengine %u pps; "
+           "anchor/bare %.2f, anchor/rtpengine %.2f\n", max[0], max[1], max[2],
+           max[1] ? (double)max[0] / max[1] : 0, max[2] ? (double)max[0] / max[2] : 0);
+    for (int b = 0; b < 3; b++) {
+        const trial *a = &res[b][0], *n = &res[b][1], *e = &res[b][2];
+        printf("%-12s at %u pps: cpu/pkt anchor %.2f, bare %.2f, rtpengine %.2f us; "
+               "anchor/bare %.2f, rtpengine/bare %.2f, anchor/rtpengine %.2f\n",
+               what[b], rate[b], a->cpu_us_per_pkt, n->cpu_us_per_pkt, e->cpu_us_per_pkt,
+               a->cpu_us_per_pkt / n->cpu_us_per_pkt, e->cpu_us_per_pkt / n->cpu_us_per_pkt,
+               a->cpu_us_per_pkt / e->cpu_us_per_pkt);
+        printf("%-12s   latency p99 anchor %.0f, bare %.0f, rtpengine %.0f us (p50 %.0f/%.0f/%.0f); "
+               "anchor/bare %.2f, rtpengine/bare %.2f, anchor/rtpengine %.2f\n",
+               "", a->p99_us, n->p99_us, e->p99_us, a->p50_us, n->p50_us, e->p50_us,
+               a->p99_us / n->p99_us, e->p99_us / n->p99_us, a->p99_us / e->p99_us);
+    }
+    rtpengine_stop();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bool smoke = false;
     unsigned pingpong_n = 0;
+    const char *peer = NULL;
     double seconds = 3;
     unsigned cap = 400000;
     struct rlimit rl;
@@ -661,9 +909,13 @@ int main(int argc, char **argv)
             push_mode = true;
         else if (strcmp(argv[i], "--pingpong") == 0 && i + 1 < argc)
             pingpong_n = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc &&
+                 strcmp(argv[i + 1], "rtpengine") == 0)
+            peer = argv[++i];
         else {
             fprintf(stderr,
-                    "usage: %s [--smoke] [--push] [--pingpong N] [--seconds S] [--max-pps N]\n",
+                    "usage: %s [--smoke] [--push] [--pingpong N] [--seconds S] [--max-pps N]"
+                    " [--peer rtpengine]\n",
                     argv[0]);
             return 2;
         }
@@ -672,6 +924,8 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    if (peer && !smoke)
+        return peer_run(seconds, cap);
 
     if (smoke) {
         /* Two streams for a second through each relay: it runs, it relays. */

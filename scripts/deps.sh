@@ -2,12 +2,14 @@
 # Install the Debian packages libsipnat needs, those missing only.
 #   scripts/deps.sh build   library and its build tools
 #   scripts/deps.sh test    build + everything the test suite runs
+#   scripts/deps.sh bench   build + the peers bench/ compares against
 # Runs apt-get as root (directly, or through sudo when available).
 set -eu
 
 build_pkgs="build-essential autoconf automake libtool pkg-config
   libsofia-sip-ua-dev libsofia-sip-ua-glib-dev libglib2.0-dev libsrtp2-dev check
-  libsndfile1-dev"
+  libsndfile1-dev
+  libssl-dev"
 # -- names (RFC 3263 lookups): c-ares; the lab's DNS server --
 build_pkgs="$build_pkgs libc-ares-dev"
 dns_test_pkgs="dnsmasq-base"
@@ -19,11 +21,15 @@ test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
 # Staying reachable: the NAT lab's no-leak check reads captures with dpkt;
 # the TLS test's ITSP is Kamailio with its tls module.
 test_pkgs="$test_pkgs python3-dpkt kamailio-tls-modules"
+# -- bench: peers of the benchmarks (bench/anchor --peer rtpengine).
+bench_pkgs="$build_pkgs rtpengine-daemon"
+# -- end bench
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
-*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+bench) want=$bench_pkgs ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -12,6 +12,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "media/crypto_attr.h"
+#include "media/rtp.h"
+#include "media/srtp.h"
+
 typedef struct call_log {
     int n;
     int states[32];
@@ -318,6 +322,22 @@ START_TEST(test_peer_reinvite)
 }
 END_TEST
 
+/* An endpoint for calls from 127.0.0.1 with SDES-SRTP, answering into `log`. */
+static sipnat_endpoint *sdes_endpoint(sipnat_transport *t, call_log *log)
+{
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "itsp"));
+    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_media_encryption(cfg, SIPNAT_MEDIA_ENCRYPTION_SDES));
+    ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, log));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    return ep;
+}
+
 /* SRTP with a key that does not work: the call ends with a clear event
  * (488, "SRTP authentication failed"), not with noise in the audio. */
 START_TEST(test_srtp_wrong_key)
@@ -327,20 +347,12 @@ START_TEST(test_srtp_wrong_key)
     call_log log = {.answer = 1};
     char tag[64], offer[512];
     int done = 0, p1;
-    sipnat_endpoint_cfg *cfg;
-    sipnat_endpoint *ep;
 
     mock_peer_open(&peer, 200);
     ck_assert_ok(sipnat_ctx_new(&ctx));
     sipnat_transport *t = transport(ctx);
     int port = sipnat_transport_get_port(t);
-    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
-    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "itsp"));
-    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
-    ck_assert_ok(sipnat_endpoint_cfg_set_media_encryption(cfg, SIPNAT_MEDIA_ENCRYPTION_SDES));
-    ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, &log));
-    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
-    sipnat_endpoint_cfg_free(cfg);
+    sipnat_endpoint *ep = sdes_endpoint(t, &log);
     int fd = rtp_socket(&p1);
 
     snprintf(offer, sizeof offer,
@@ -370,6 +382,148 @@ START_TEST(test_srtp_wrong_key)
     ck_assert_int_eq(st.latched, 0);
 
     close(fd);
+    sipnat_session_unref(log.incoming);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* The peer's end of an SRTP call: its socket, its sessions. */
+typedef struct srtp_peer {
+    int fd, port;
+    sn_srtp *tx, *rx;
+    unsigned heard; /* host audio that arrived and authenticated */
+} srtp_peer;
+
+static void count_audio(const int16_t *samples, size_t n, void *user_data)
+{
+    (void)samples;
+    if (n == 160)
+        (*(unsigned *)user_data)++;
+}
+
+static void srtp_peer_send(srtp_peer *p, int port, uint16_t seq)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    uint8_t pkt[SN_RTP_HEADER + 160 + SN_SRTP_TAILROOM];
+    size_t len = SN_RTP_HEADER + 160;
+
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sn_rtp_write_header(pkt, 0, false, seq, seq * 160u, 0x5151);
+    memset(pkt + SN_RTP_HEADER, 0xd5, 160);
+    ck_assert_int_eq(sn_srtp_protect(p->tx, pkt, &len, false), 0);
+    ck_assert_int_eq(sendto(p->fd, pkt, len, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)len);
+}
+
+static void srtp_peer_recv(srtp_peer *p)
+{
+    uint8_t buf[2048];
+    ssize_t r;
+
+    while ((r = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        size_t len = (size_t)r;
+        if (sn_srtp_unprotect(p->rx, buf, &len, false) == 0 && len == SN_RTP_HEADER + 160)
+            p->heard++;
+    }
+}
+
+/* Forged SRTP of the peer's stream (its SSRC, sequence numbers ahead,
+ * a made-up tag) from a stranger on 127.0.0.2. */
+static void forge_from_stranger(int fd, int port, uint16_t seq0, int n)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    uint8_t pkt[SN_RTP_HEADER + 160 + 10];
+
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; i++) {
+        sn_rtp_write_header(pkt, 0, false, (uint16_t)(seq0 + i), (seq0 + i) * 160u, 0x5151);
+        for (unsigned j = SN_RTP_HEADER; j < sizeof pkt; j++)
+            pkt[j] = (uint8_t)(j * 13 + i);
+        ck_assert_int_eq(sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to),
+                         (ssize_t)sizeof pkt);
+    }
+}
+
+/* A stranger spraying forged SRTP at the call's media port,
+ * many times the 16 failures that end a call on a wrong key, before and
+ * during the call: the call stays up, audio flows both ways, and none
+ * of the stranger's packets even reached the crypto. */
+START_TEST(test_srtp_stranger)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+    char tag[64], offer[512], attr[SN_CRYPTO_ATTR_MAX], answer_attr[SN_CRYPTO_ATTR_MAX];
+    int done = 0, sfd;
+    unsigned host_heard = 0;
+    sn_crypto_key kpeer, kours;
+    srtp_peer sp = {0};
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int16_t pcm[160] = {0};
+
+    mock_peer_open(&peer, 200);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = sdes_endpoint(t, &log);
+    sp.fd = rtp_socket(&sp.port);
+    sfd = socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.2", &sa.sin_addr), 1);
+    ck_assert_int_eq(bind(sfd, (struct sockaddr *)&sa, sizeof sa), 0);
+
+    ck_assert_ok(sn_crypto_key_random(&kpeer, 1, SN_SRTP_AES_CM_128_HMAC_SHA1_80));
+    ck_assert_int_gt(sn_crypto_format_attr(&kpeer, attr, sizeof attr), 0);
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/SAVP 0\r\na=crypto:%s\r\na=sendrecv\r\n", sp.port, attr);
+    ck_assert_int_eq(invite(ctx, &peer, port, "srtp-s", 1, NULL, offer, 1), 200);
+    const char *c = strstr(peer.last_response, "a=crypto:");
+    ck_assert_ptr_nonnull(c);
+    snprintf(answer_attr, sizeof answer_attr, "%.*s", (int)strcspn(c + 9, "\r\n"), c + 9);
+    ck_assert_ok(sn_crypto_parse_attr(answer_attr, &kours));
+    ck_assert_ok(sn_srtp_new(&sp.tx, &kpeer, false));
+    ck_assert_ok(sn_srtp_new(&sp.rx, &kours, true));
+    to_tag(peer.last_response, tag, sizeof tag);
+    int aport = atoi(strstr(strstr(peer.last_response, "\r\n\r\nv=0"), "m=audio ") + 8);
+    in_dialog(&peer, port, "ACK", "srtp-s", 1, tag);
+    sipnat_anchor *a = sipnat_session_get_anchor(log.incoming);
+    ck_assert_ok(sipnat_anchor_set_audio_func(a, count_audio, &host_heard));
+
+    /* Before the peer's first packet, then between its packets. */
+    forge_from_stranger(sfd, aport, 0, 50);
+    for (uint16_t seq = 0; seq < 40; seq++) {
+        forge_from_stranger(sfd, aport, seq, 5);
+        srtp_peer_send(&sp, aport, seq);
+        ck_assert_int_eq(sipnat_anchor_send_audio(a, pcm, 160), 1);
+        run_pull(ctx, &peer, &done, 5);
+        srtp_peer_recv(&sp);
+    }
+    for (int k = 0; k < 10; k++)
+        run_pull(ctx, &peer, &done, 20);
+    srtp_peer_recv(&sp);
+
+    ck_assert(!saw(&log, SIPNAT_SESSION_TERMINATED));
+    sipnat_anchor_stats st = {.size = sizeof st};
+    ck_assert_ok(sipnat_anchor_get_stats(a, &st));
+    ck_assert_int_eq(st.latched, 1);
+    ck_assert_int_eq(st.latched_port, sp.port);
+    ck_assert_uint_eq(st.dropped_foreign, 50 + 40 * 5);
+    ck_assert_uint_eq(st.dropped_srtp_auth, 0);
+    ck_assert_uint_eq(st.rx_packets, 40 - 3); /* all but the probation */
+    ck_assert_uint_eq(host_heard, 40 - 3);
+    ck_assert_uint_eq(sp.heard, 40);          /* the host's audio, every packet */
+
+    sipnat_session_hangup(log.incoming);
+    for (int k = 0; k < 20; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_int_eq(log.last_status, 200);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "BYE sip:"));
+    sn_srtp_free(sp.tx);
+    sn_srtp_free(sp.rx);
+    close(sp.fd);
+    close(sfd);
     sipnat_session_unref(log.incoming);
     sipnat_endpoint_unref(ep);
     sipnat_transport_unref(t);
@@ -873,6 +1027,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_bad_offers);
     tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_srtp_wrong_key);
+    tcase_add_test(tc, test_srtp_stranger);
     tcase_add_test(tc, test_direct_media);
     tcase_add_test(tc, test_outbound_auth);
     tcase_add_test(tc, test_aor_contact_failover);

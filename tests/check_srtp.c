@@ -25,6 +25,8 @@
 #include "media/rtp.h"
 #include "media/srtp.h"
 
+#include "check_srtp_crypto.h"
+
 #define PORT_MIN 40000
 #define PORT_MAX 44999
 #define ok(expr) ck_assert_int_eq((expr), 0)
@@ -229,10 +231,12 @@ typedef struct peer {
     sn_crypto_key ktx, krx;
 } peer;
 
-static void peer_open(peer *p, sn_srtp_suite suite)
+static void peer_open_at(peer *p, sn_srtp_suite suite, const char *host)
 {
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sin = {.sin_family = AF_INET};
     socklen_t len = sizeof sin;
+
+    ck_assert_int_eq(inet_pton(AF_INET, host, &sin.sin_addr), 1);
 
     memset(p, 0, sizeof *p);
     p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -246,6 +250,11 @@ static void peer_open(peer *p, sn_srtp_suite suite)
     ok(sn_crypto_key_random(&p->krx, 1, suite));
     ok(sn_srtp_new(&p->tx, &p->ktx, false));
     ok(sn_srtp_new(&p->rx, &p->krx, true));
+}
+
+static void peer_open(peer *p, sn_srtp_suite suite)
+{
+    peer_open_at(p, suite, "127.0.0.1");
 }
 
 static void peer_close(peer *p)
@@ -543,8 +552,12 @@ START_TEST(test_anchor_srtp_attacks)
     ck_assert_int_eq(peer_recv(&c.y, "", false), 0);
     ck_assert_int_eq(peer_recv(&c.y, "", true), 0);
     sipnat_anchor_stats sa = stats(c.a);
-    ck_assert_uint_eq(sa.dropped_srtp_replay, 2);
-    ck_assert_uint_eq(sa.dropped_srtp_auth, 1 + 1 + 8 + 1);
+    /* The stranger's replay, forgeries (plain, and with a made-up tag)
+     * and stream never reached the crypto: dropped on their source. */
+    ck_assert_uint_eq(sa.dropped_srtp_replay, 1);
+    ck_assert_uint_eq(sa.dropped_foreign, 1 + 2 + 8);
+    ck_assert_uint_eq(sa.dropped_srtp_auth, 1);
+    ck_assert_uint_eq(sa.dropped_srtp_auth_foreign, 0);
     ck_assert_uint_eq(sa.dropped_learning, 3);
     ck_assert_uint_eq(sa.rx_packets, 1 + 2);
     ck_assert_uint_eq(stats(c.b).tx_packets, 1 + 2);
@@ -593,6 +606,120 @@ START_TEST(test_anchor_srtp_wrong_key)
         peer_rtp(&c.x, c.pa, s, 0xAAAA, "x", NULL);
     settle(c.ctx);
     ck_assert_int_eq(c.ev.n_srtp_failed, 2);
+    call_close(&c);
+}
+END_TEST
+
+/* n forged SRTP packets of the peer's stream (its SSRC, the sequence
+ * numbers it will use, a made-up tag) from p. */
+static void forge(const peer *p, int port, uint16_t seq0, unsigned n, bool rtcp)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t buf[SN_RTP_HEADER + 160 + 10];
+        if (rtcp) {
+            uint8_t rr[8 + 4 + 10] = {0x80, 201, 0, 1, 0, 0, 0xAA, 0xAA, 0x80, 0, 0, (uint8_t)i};
+            send_raw(p, port, rr, sizeof rr);
+            continue;
+        }
+        sn_rtp_write_header(buf, 0, false, (uint16_t)(seq0 + i), (seq0 + i) * 160u, 0xAAAA);
+        for (unsigned j = SN_RTP_HEADER; j < sizeof buf; j++)
+            buf[j] = (uint8_t)(j * 31 + i);
+        send_raw(p, port, buf, sizeof buf);
+    }
+}
+
+/* A stranger spraying forged SRTP at the anchor's port must not
+ * end the call. Strangers on other hosts are dropped on their address
+ * before the crypto, in and out of a learning window; one on the peer's
+ * host while a window is open is authenticated, fails, and is counted
+ * apart. The call keeps its audio both ways all along, and a wrong key
+ * from the peer itself is still reported. */
+START_TEST(test_anchor_srtp_stranger)
+{
+    call c;
+    peer far, near;
+    uint16_t seq = 0;
+    sipnat_anchor_stats sa;
+
+    call_open(&c, SN_SRTP_AES_CM_128_HMAC_SHA1_80, SN_SRTP_AES_CM_128_HMAC_SHA1_80, false);
+    peer_open_at(&far, SN_SRTP_NONE, "127.0.0.2");
+    peer_open(&near, SN_SRTP_NONE);
+    /* As sessions do: only the signalled host may latch. */
+    ok(sipnat_anchor_restrict_sources(c.a, NULL));
+    ok(sipnat_anchor_restrict_sources(c.b, NULL));
+    /* Before the peer's first packet, and between its packets. */
+    forge(&far, c.pa, 0, 40, false);
+    for (; seq < 4; seq++) {
+        forge(&far, c.pa, seq, 8, false);
+        peer_rtp(&c.x, c.pa, seq, 0xAAAA, "x", NULL);
+        peer_rtp(&c.y, c.pb, seq, 0xBBBB, "y", NULL);
+    }
+    settle(c.ctx);
+    sa = stats(c.a);
+    ck_assert_int_eq(sa.latched, 1);
+    ck_assert_int_eq(sa.latched_port, c.x.port);
+    ck_assert_uint_eq(sa.dropped_foreign, 40 + 32);
+    ck_assert_uint_eq(sa.dropped_srtp_auth, 0);
+    ck_assert_int_eq(peer_recv(&c.y, "x", false), 1);
+    ck_assert_int_eq(peer_recv(&c.x, "y", false), 1);
+    /* During the call: both strangers, RTP and SRTCP, many times the
+     * 16 failures that would end it. */
+    for (int round = 0; round < 10; round++, seq++) {
+        forge(&far, c.pa, seq, 20, false);
+        forge(&near, c.pa, seq, 20, false);
+        forge(&near, c.pa + 1, 0, 2, true);
+        peer_rtp(&c.x, c.pa, seq, 0xAAAA, "x", NULL);
+        peer_rtp(&c.y, c.pb, seq, 0xBBBB, "y", NULL);
+        settle(c.ctx); /* within the sockets' buffers */
+    }
+    /* All RTP of both dropped on its source; the near one's SRTCP, from
+     * the latched host before the peer's RTCP latched, is checked and
+     * fails as a stranger's. */
+    sa = stats(c.a);
+    ck_assert_uint_eq(sa.dropped_foreign, 72 + 10 * 40);
+    ck_assert_uint_eq(sa.dropped_srtp_auth, 10 * 2);
+    ck_assert_uint_eq(sa.dropped_srtp_auth_foreign, 10 * 2);
+    ck_assert_int_eq(peer_recv(&c.y, "x", false), 10);
+    ck_assert_int_eq(peer_recv(&c.x, "y", false), 10);
+    /* The peer's RTCP latches (the near stranger's SRTCP is dropped on
+     * its source from then on); a new learning window (the signalling
+     * named the address again) lets the near stranger's RTP through to
+     * the crypto, where it fails as a stranger's. */
+    peer_rr(&c.x, c.pa + 1, 0xAAAA);
+    settle(c.ctx);
+    ck_assert_int_eq(peer_recv(&c.y, "", true), 1);
+    ok(sipnat_anchor_set_remote(c.a, "127.0.0.1", c.x.port, c.x.port));
+    for (int round = 0; round < 5; round++, seq++) {
+        forge(&near, c.pa, seq, 20, false);
+        forge(&near, c.pa + 1, 0, 4, true);
+        forge(&far, c.pa, seq, 20, false);
+        peer_rtp(&c.x, c.pa, seq, 0xAAAA, "x", NULL);
+        peer_rtp(&c.y, c.pb, seq, 0xBBBB, "y", NULL);
+        settle(c.ctx);
+    }
+    sa = stats(c.a);
+    ck_assert_uint_eq(sa.dropped_srtp_auth, 20 + 5 * 20);
+    ck_assert_uint_eq(sa.dropped_srtp_auth_foreign, 20 + 5 * 20);
+    ck_assert_uint_eq(sa.dropped_foreign, 72 + 400 + 5 * (20 + 4));
+    ck_assert_int_eq(sa.latched_port, c.x.port);
+    ck_assert_uint_eq(sa.rx_rtcp_packets, 1);
+    ck_assert_int_eq(peer_recv(&c.y, "x", false), 5);
+    ck_assert_int_eq(peer_recv(&c.x, "y", false), 5);
+    ck_assert_int_eq(c.ev.n_srtp_failed, 0);
+    ck_assert_uint_eq(stats(c.b).dropped_srtp_auth + stats(c.b).dropped_foreign, 0);
+
+    /* The peer itself with a wrong key: reported once. */
+    sn_crypto_key wrong;
+    sn_srtp_free(c.x.tx);
+    ok(sn_crypto_key_random(&wrong, 1, SN_SRTP_AES_CM_128_HMAC_SHA1_80));
+    ok(sn_srtp_new(&c.x.tx, &wrong, false));
+    for (unsigned i = 0; i < SN_SRTP_FAIL_REPORT; i++, seq++)
+        peer_rtp(&c.x, c.pa, seq, 0xAAAA, "x", NULL);
+    settle(c.ctx);
+    ck_assert_int_eq(c.ev.n_srtp_failed, 1);
+    ck_assert_uint_eq(stats(c.a).dropped_srtp_auth_foreign, 20 + 5 * 20);
+    peer_close(&far);
+    peer_close(&near);
     call_close(&c);
 }
 END_TEST
@@ -798,8 +925,10 @@ int main(void)
     tcase_add_test(ta, test_anchor_srtp_to_rtp);
     tcase_add_test(ta, test_anchor_srtp_attacks);
     tcase_add_test(ta, test_anchor_srtp_wrong_key);
+    tcase_add_test(ta, test_anchor_srtp_stranger);
     tcase_add_test(ta, test_anchor_srtp_invalid);
     suite_add_tcase(s, ta);
+    suite_add_tcase(s, srtp_crypto_tcase());
 
     sr = srunner_create(s);
     srunner_run_all(sr, CK_VERBOSE);

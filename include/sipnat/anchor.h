@@ -83,6 +83,9 @@ typedef struct sipnat_anchor_stats {
     uint64_t dropped_srtp_auth;      /* failed authentication */
     uint64_t dropped_srtp_replay;    /* replayed, or older than the window */
     uint64_t tx_srtp_failed;         /* could not be protected: not sent */
+    /* Of dropped_srtp_auth, those from a source other than the peer's:
+     * they never count toward SIPNAT_MEDIA_SRTP_FAILED. */
+    uint64_t dropped_srtp_auth_foreign;
 } sipnat_anchor_stats;
 
 SIPNAT_API int sipnat_anchor_cfg_new(sipnat_anchor_cfg **ret);

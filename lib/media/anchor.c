@@ -553,6 +553,9 @@ int sn_anchor_set_srtp_keys(sipnat_anchor *a, const sn_crypto_key *tx,
     if (tx) {
         a->tx_key = *tx;
         a->rx_key = *rx;
+        /* Which crypto runs under libsrtp2 is process-wide: say it. */
+        sn_log(a->ctx, SIPNAT_LOG_INFO, "media", "port %d SRTP %s, crypto %s", a->io.port,
+               sn_srtp_suite_name(tx->suite), sn_srtp_crypto_name());
     }
     a->srtp_fail_run = 0;
     a->srtp_fail_reported = false;

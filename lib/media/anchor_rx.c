@@ -95,9 +95,12 @@ static void deliver(sipnat_anchor *a, sn_relay_batch *b, uint32_t audio, const p
         sn_anchor_emit(a, p->ev[i].state, p->ev[i].digit, p->ev[i].ms);
 }
 
-/* A packet that did not unprotect: count it; a run of failed
- * authentications is reported once (a wrong key, most likely). */
-static void srtp_rejected(sipnat_anchor *a, int r, pending *p)
+/* A packet that did not unprotect: count it. A run of failed
+ * authentications from the peer is reported once (a wrong key, most
+ * likely); a stranger's failures are only counted, so forged packets
+ * cannot end someone else's call. */
+static void srtp_rejected(sipnat_anchor *a, int r, const sn_sockaddr *src, bool rtcp,
+                          pending *p)
 {
     if (r == -EALREADY) {
         a->st.dropped_srtp_replay++;
@@ -108,6 +111,10 @@ static void srtp_rejected(sipnat_anchor *a, int r, pending *p)
         return;
     }
     a->st.dropped_srtp_auth++;
+    if (!sn_latch_is_peer(&a->latch, src, rtcp)) {
+        a->st.dropped_srtp_auth_foreign++;
+        return;
+    }
     if (++a->srtp_fail_run >= SN_SRTP_FAIL_REPORT && !a->srtp_fail_reported) {
         a->srtp_fail_reported = true;
         pend(p, SIPNAT_MEDIA_SRTP_FAILED, 0, 0);
@@ -124,7 +131,7 @@ static int srtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp, p
         return 0;
     r = sn_srtp_unprotect(a->srtp_rx, b->buf[i], &len, rtcp);
     if (r < 0) {
-        srtp_rejected(a, r, p);
+        srtp_rejected(a, r, &b->rx_addr[i], rtcp, p);
         return r;
     }
     a->srtp_fail_run = 0;
@@ -162,6 +169,12 @@ static bool rtp_accept(sn_relay_batch *b, sipnat_anchor *a, unsigned i, uint64_t
 
     if (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
         a->st.dropped_malformed++;
+        return false;
+    }
+    /* The source before the crypto: a flood from elsewhere costs an
+     * address comparison per packet, not an authentication. */
+    if (!sn_latch_rtp_may_pass(&a->latch, &b->rx_addr[i])) {
+        a->st.dropped_foreign++;
         return false;
     }
     /* Only packets that authenticate reach the latch. */
@@ -257,6 +270,10 @@ static void rtcp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n)
 
         if (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
             a->st.dropped_malformed++;
+            continue;
+        }
+        if (!sn_latch_rtcp_may_pass(&a->latch, &b->rx_addr[i])) {
+            a->st.dropped_foreign++;
             continue;
         }
         if (srtp_in(b, a, i, true, &p) < 0)

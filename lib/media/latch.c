@@ -143,3 +143,26 @@ sn_latch_verdict sn_latch_rtcp(sn_latch *l, const sn_sockaddr *src,
     }
     return SN_LATCH_ACCEPT;
 }
+
+bool sn_latch_rtp_may_pass(const sn_latch *l, const sn_sockaddr *src)
+{
+    return (l->latched && sn_sockaddr_equal(&l->src, src)) ||
+           (l->learning && host_allowed(l, src));
+}
+
+bool sn_latch_rtcp_may_pass(const sn_latch *l, const sn_sockaddr *src)
+{
+    if (!l->latched)
+        return false;
+    return l->rtcp_latched ? sn_sockaddr_equal(&l->rtcp_src, src)
+                           : sn_sockaddr_same_host(&l->src, src);
+}
+
+bool sn_latch_is_peer(const sn_latch *l, const sn_sockaddr *src, bool rtcp)
+{
+    if (rtcp)
+        return l->rtcp_latched && sn_sockaddr_equal(&l->rtcp_src, src);
+    if (l->latched)
+        return sn_sockaddr_equal(&l->src, src);
+    return host_allowed(l, src);
+}

@@ -87,4 +87,20 @@ sn_latch_verdict sn_latch_rtp(sn_latch *l, const sn_sockaddr *src,
 sn_latch_verdict sn_latch_rtcp(sn_latch *l, const sn_sockaddr *src,
                                uint32_t ssrc);
 
+/* The source check, on the address alone and before anything of the
+ * packet is read (or authenticated): false exactly when sn_latch_rtp()
+ * / sn_latch_rtcp() would answer SN_LATCH_FOREIGN whatever the packet
+ * holds. Changes nothing. */
+bool sn_latch_rtp_may_pass(const sn_latch *l, const sn_sockaddr *src);
+bool sn_latch_rtcp_may_pass(const sn_latch *l, const sn_sockaddr *src);
+
+/* Whether src speaks for the peer, so that its failed SRTP
+ * authentications may count as a wrong key: the latched source (RTCP:
+ * the latched RTCP source only, since RTP reveals a wrong key anyway);
+ * before anything latched, a source allowed to latch. Sources that pass
+ * the check but are not the peer (one on the peer's host while a window
+ * is open after a latch, or sending RTCP before the peer's) are
+ * strangers. */
+bool sn_latch_is_peer(const sn_latch *l, const sn_sockaddr *src, bool rtcp);
+
 #endif

@@ -2,6 +2,7 @@
  * libsipnat - SRTP on libsrtp2 (see srtp.h).
  */
 #include "media/srtp.h"
+#include "media/srtp_ossl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,8 +29,13 @@ static int create(srtp_t *out, const sn_crypto_key *k, bool inbound);
 static void init(void)
 {
     sn_crypto_key k = {0};
+    const char *want = getenv("SIPNAT_SRTP_CRYPTO");
 
     (void)srtp_init();
+    /* libcrypto's ciphers unless the process asks for libsrtp2's own;
+     * if libsrtp2 refuses them (a failed self test), its own stay. */
+    if (!want || strcmp(want, "libsrtp2") != 0)
+        (void)sn_srtp_ossl_use(true);
     for (unsigned i = 1; i <= SN_SRTP_SUITES; i++) {
         srtp_t ctx;
         k.suite = (sn_srtp_suite)i;
@@ -90,6 +96,18 @@ static int create(srtp_t *out, const sn_crypto_key *k, bool inbound)
     if (e == srtp_err_status_alloc_fail)
         return -ENOMEM;
     return e == srtp_err_status_ok ? 0 : -ENOTSUP;
+}
+
+const char *sn_srtp_crypto_name(void)
+{
+    pthread_once(&init_once, init);
+    return sn_srtp_ossl_name();
+}
+
+int sn_srtp_crypto_select(bool libcrypto)
+{
+    pthread_once(&init_once, init);
+    return sn_srtp_ossl_use(libcrypto);
 }
 
 bool sn_srtp_suite_available(sn_srtp_suite suite)

@@ -10,6 +10,11 @@
  * is: the library never installs one (it would be process-wide, and the
  * logs of a ctx belong to its own thread).
  *
+ * The ciphers and the HMAC libsrtp2 runs are libcrypto's (srtp_ossl.h),
+ * registered in the same initialisation, unless the environment
+ * variable SIPNAT_SRTP_CRYPTO is "libsrtp2" when it runs, or libsrtp2
+ * refused them: then libsrtp2's own (NSS in Debian's build) run.
+ *
  * Packets are protected and unprotected in place. A buffer handed to
  * sn_srtp_protect() must have SN_SRTP_TAILROOM bytes after the packet
  * for the authentication tag (and the SRTCP index): MKI is never used,
@@ -26,6 +31,12 @@
 #define SN_SRTP_FAIL_REPORT 16
 
 typedef struct sn_srtp sn_srtp;
+
+/* What runs: "libcrypto (OpenSSL x.y.z ...)" or "libsrtp2 built-in". */
+const char *sn_srtp_crypto_name(void);
+/* Switch this process's libsrtp2 to libcrypto's ciphers or back to its
+ * own (benchmarks and tests: it is process-wide). 0 or -EIO. */
+int sn_srtp_crypto_select(bool libcrypto);
 
 /* Whether this process's libsrtp2 can run `suite` (checked once, at run
  * time, by creating a session with it). */
