@@ -12,6 +12,8 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
   iproute2 nftables conntrack tcpdump python3 procps psmisc kamailio openssl
   baresip-core"
+# libFuzzer harnesses (tests/fuzz, make fuzz): clang and its runtime.
+test_pkgs="$test_pkgs clang libclang-rt-14-dev"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;

@@ -44,6 +44,7 @@ static su_log_t *const sofia_logs[] = {
 };
 
 /* sofia formats a line in pieces; forward whole lines only. */
+__attribute__((format(printf, 2, 0)))
 static void sofia_logger(void *stream, char const *fmt, va_list ap)
 {
     int n;
