@@ -126,6 +126,7 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_cfg_set_media_encryption_optimistic.3 \
 	man/sipnat_endpoint_cfg_set_media_address.3 \
 	man/sipnat_endpoint_cfg_set_rtp_timeout.3 \
+	man/sipnat_endpoint_cfg_set_max_sessions.3 \
 	man/sipnat_transport_cfg_set_rtp_ports.3 \
 	man/sipnat_transport_identify.3 \
 	man/sipnat_config.3 \
