@@ -470,6 +470,170 @@ START_TEST(test_oversized_udp)
 }
 END_TEST
 
+/* -- TCP peers that never finish ------------------------------------- */
+
+static int tcp_connect(int port)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    to.sin_port = htons((uint16_t)port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+    return fd;
+}
+
+/* The library closed its end: EOF or a reset, without blocking. */
+static bool closed_by_peer(int fd)
+{
+    char buf[4096];
+    ssize_t n;
+
+    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        ;
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+START_TEST(test_tcp_partial_headers)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+    enum { MAX = 8, PEERS = 20, IDLE = 2 };
+    int fd[PEERS], n_closed = 0;
+    static const char partial[] = "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
+                                  "Via: SIP/2.0/TCP 127.0.0.1:5999;bra";
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_TCP));
+    ck_assert_int_eq(sipnat_transport_cfg_set_tcp_limits(NULL, 1, 1), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_tcp_limits(cfg, 0, 1), -EINVAL);
+    ck_assert_int_eq(sipnat_transport_cfg_set_tcp_limits(cfg, 1, 86401), -EINVAL);
+    ck_assert_ok(sipnat_transport_cfg_set_tcp_limits(cfg, MAX, IDLE));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg);
+    int port = sipnat_transport_get_port(t);
+    run_for(ctx, NULL, 50);
+    int fds0 = count_fds();
+
+    /* PEERS connections, each half a header, one after the other. */
+    for (int i = 0; i < PEERS; i++) {
+        fd[i] = tcp_connect(port);
+        ck_assert_int_eq(send(fd[i], partial, sizeof partial - 1, MSG_NOSIGNAL),
+                         (ssize_t)(sizeof partial - 1));
+        run_for(ctx, NULL, 20);
+    }
+    run_for(ctx, NULL, 300);
+    for (int i = 0; i < PEERS; i++)
+        n_closed += closed_by_peer(fd[i]);
+    /* Over max_connections: closed at once; the first MAX stay. */
+    printf("tcp: %d connections with half a header: %d closed at once\n", PEERS, n_closed);
+    fflush(stdout);
+    ck_assert_int_eq(n_closed, PEERS - MAX);
+    for (int i = 0; i < MAX; i++)
+        ck_assert(!closed_by_peer(fd[i]));
+    /* The library holds MAX sockets for them (ours: PEERS). */
+    ck_assert_int_eq(count_fds(), fds0 + PEERS + MAX);
+
+    /* idle_timeout: the rest go within a tick after IDLE seconds. */
+    run_for(ctx, NULL, (IDLE + 2) * 1000);
+    n_closed = 0;
+    for (int i = 0; i < PEERS; i++)
+        n_closed += closed_by_peer(fd[i]);
+    printf("tcp: after %d s idle: %d of %d closed\n", IDLE + 2, n_closed, PEERS);
+    fflush(stdout);
+    ck_assert_int_eq(n_closed, PEERS);
+    ck_assert_int_eq(count_fds(), fds0 + PEERS);
+    for (int i = 0; i < PEERS; i++)
+        close(fd[i]);
+
+    /* Still serving: a whole OPTIONS on a new connection is answered. */
+    char msg[512], buf[2048];
+    int c = tcp_connect(port), n = snprintf(msg, sizeof msg,
+                     "OPTIONS sip:x@127.0.0.1:%d SIP/2.0\r\n"
+                     "Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-tcp1\r\n"
+                     "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=a\r\n"
+                     "To: <sip:x@127.0.0.1>\r\nCall-ID: tcp1@x\r\nCSeq: 1 OPTIONS\r\n"
+                     "Content-Length: 0\r\n\r\n", port);
+    ck_assert_int_eq(send(c, msg, (size_t)n, MSG_NOSIGNAL), n);
+    ssize_t got = 0;
+    for (int k = 0; k < 50 && got <= 0; k++) {
+        run_for(ctx, NULL, 20);
+        got = recv(c, buf, sizeof buf - 1, MSG_DONTWAIT);
+    }
+    ck_assert_int_gt(got, 0);
+    buf[got] = '\0';
+    ck_assert_msg(strncmp(buf, "SIP/2.0 ", 8) == 0, "%s", buf);
+    close(c);
+
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
+/* A body far over SN_SIP_MAX_MESSAGE (64 KB) announced over TCP: the
+ * stack refuses or drops it without buffering it, and goes on. */
+START_TEST(test_tcp_oversized)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+    static char chunk[16384];
+    char msg[512], buf[4096];
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_TCP));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg);
+    int port = sipnat_transport_get_port(t);
+    run_for(ctx, NULL, 50);
+    size_t heap0 = heap_in_use();
+
+    int c = tcp_connect(port);
+    int n = snprintf(msg, sizeof msg,
+                     "MESSAGE sip:x@127.0.0.1:%d SIP/2.0\r\n"
+                     "Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-tcp2\r\n"
+                     "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=a\r\n"
+                     "To: <sip:x@127.0.0.1>\r\nCall-ID: tcp2@x\r\nCSeq: 1 MESSAGE\r\n"
+                     "Content-Type: text/plain\r\nContent-Length: 50000000\r\n\r\n", port);
+    ck_assert_int_eq(send(c, msg, (size_t)n, MSG_NOSIGNAL), n);
+    memset(chunk, 'z', sizeof chunk);
+    size_t sent = 0, peak = 0;
+    bool closed = false;
+    /* 4 MB of body, as fast as the library reads it. */
+    for (int k = 0; k < 4000 && sent < (4u << 20) && !closed; k++) {
+        ssize_t w = send(c, chunk, sizeof chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0)
+            sent += (size_t)w;
+        else if (w < 0 && errno != EAGAIN)
+            closed = true;
+        run_for(ctx, NULL, 1);
+        size_t h = heap_in_use();
+        if (h > peak)
+            peak = h;
+    }
+    run_for(ctx, NULL, 200);
+    ssize_t got = recv(c, buf, sizeof buf - 1, MSG_DONTWAIT);
+    if (got > 0)
+        buf[got] = '\0';
+    printf("tcp oversized: %zu bytes sent, %s, answer: %.12s, heap peak +%zu\n", sent,
+           closed ? "closed" : "open", got > 0 ? buf : "(none)", peak - heap0);
+    fflush(stdout);
+    /* Refused (a 4xx/5xx, or the connection closed), never buffered. */
+    ck_assert(closed || got == 0 || (got > 0 && (buf[8] == '4' || buf[8] == '5')));
+    ck_assert_uint_lt(peak - heap0, 1u << 20);
+    close(c);
+
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
 Suite *abuse_suite(void);
 Suite *abuse_suite(void)
 {
@@ -479,6 +643,8 @@ Suite *abuse_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_invite_flood);
     tcase_add_test(tc, test_oversized_udp);
+    tcase_add_test(tc, test_tcp_partial_headers);
+    tcase_add_test(tc, test_tcp_oversized);
     tcase_add_test(tc, test_register_flood);
     tcase_add_test(tc, test_register_flood_replace);
     suite_add_tcase(s, tc);

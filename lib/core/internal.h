@@ -137,6 +137,8 @@ void sn_stack_wait(sn_stack *stack, int timeout_ms);
 /* lib/sip/transport.c */
 void sn_transports_finish_all(sipnat_ctx *ctx);
 void sn_transports_reap(sipnat_ctx *ctx);
+/* lib/sip/connlimit.c: the stack has a new socket (stack.c tells). */
+void sn_connlimit_new_fd(sipnat_ctx *ctx, int fd);
 
 /* Validation helpers */
 #define SN_RETURN_IF(cond, err) \

@@ -191,6 +191,9 @@ static void sync_fds(sn_stack *s)
                               NULL) < 0) {
             sn_log(ctx, SIPNAT_LOG_ERR, "sipnat", "out of memory for fd %d",
                    s->fds[i].fd);
+        } else {
+            /* A connection accepted, perhaps: within its limits? */
+            sn_connlimit_new_fd(ctx, s->fds[i].fd);
         }
     }
     for (size_t i = 0; i < ctx->n_io;) {
