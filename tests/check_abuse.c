@@ -307,75 +307,54 @@ static sipnat_endpoint *registrar(sipnat_transport *t, const char *name, const c
  * absorb retransmissions: a flood's transactions are gone after that. */
 #define TRANSACTIONS_GONE_MS 33500
 
-START_TEST(test_register_flood)
+/* Two floods of `flood` REGISTERs, each with a new random Contact, at an
+ * AOR of `max` bindings: round 1 warms every cache and table up to the
+ * flood's size; round 2, the same again, must leave the heap where
+ * round 1 did (less than 8 bytes per REGISTER), both measured once
+ * sofia's transactions are gone. */
+static void flood_twice(int remove_existing, unsigned flood, int max)
 {
     sipnat_ctx *ctx;
     client c;
-    enum { FLOOD = 2000, MAX = 4 };
+    size_t heap[2];
 
     client_open(&c);
     ck_assert_ok(sipnat_ctx_new(&ctx));
     sipnat_transport *t = transport(ctx, SIPNAT_PROTOCOL_UDP);
     int port = sipnat_transport_get_port(t);
-    /* One AOR that refuses past max_contacts, one that replaces. */
-    sipnat_endpoint *refuse = registrar(t, "refuse", "127.0.0.1", MAX, 0);
+    sipnat_endpoint *ep = registrar(t, "aor", "127.0.0.1", (unsigned)max, remove_existing);
 
-    /* Round 1 warms every cache and table up to the flood's size; round
-     * 2, the same again, must then leave the heap where round 1 did. */
-    register_flood(ctx, &c, port, "refuse", 0, FLOOD);
-    ck_assert_int_eq(n_contacts(refuse), MAX);
-    ck_assert_uint_eq(c.n_status[200], MAX);
-    ck_assert_uint_eq(c.n_status[403], FLOOD - MAX);
-    run_for(ctx, &c, TRANSACTIONS_GONE_MS);
-    size_t heap1 = heap_in_use();
-    register_flood(ctx, &c, port, "refuse", FLOOD, FLOOD);
-    ck_assert_int_eq(n_contacts(refuse), MAX);
-    ck_assert_uint_eq(c.n_status[403], 2 * FLOOD - MAX);
-    run_for(ctx, &c, TRANSACTIONS_GONE_MS);
-    size_t heap2 = heap_in_use();
-    printf("register flood: 2 x %d REGISTERs, %d bindings, heap %zu -> %zu bytes\n", FLOOD,
-           n_contacts(refuse), heap1, heap2);
-    /* Flat: less than 8 bytes per REGISTER of the second round. */
-    ck_assert_msg(heap2 < heap1 + 8 * FLOOD, "heap grew %zu -> %zu", heap1, heap2);
+    for (unsigned round = 0; round < 2; round++) {
+        register_flood(ctx, &c, port, "aor", round * flood, flood);
+        ck_assert_int_eq(n_contacts(ep), max);
+        /* remove_existing takes every REGISTER (the oldest binding
+         * goes); otherwise the first max are taken, the rest get 403. */
+        ck_assert_uint_eq(c.n_status[200], remove_existing ? (round + 1) * flood : (unsigned)max);
+        ck_assert_uint_eq(c.n_status[403], remove_existing ? 0 : (round + 1) * flood - (unsigned)max);
+        run_for(ctx, &c, TRANSACTIONS_GONE_MS);
+        heap[round] = heap_in_use();
+    }
+    printf("register flood (remove_existing=%d): 2 x %u REGISTERs, %d bindings, heap %zu -> "
+           "%zu bytes\n",
+           remove_existing, flood, n_contacts(ep), heap[0], heap[1]);
+    fflush(stdout);
+    ck_assert_msg(heap[1] < heap[0] + 8 * flood, "heap grew %zu -> %zu", heap[0], heap[1]);
 
-    sipnat_endpoint_unref(refuse);
+    sipnat_endpoint_unref(ep);
     sipnat_transport_unref(t);
     sipnat_ctx_unref(ctx);
     close(c.fd);
+}
+
+START_TEST(test_register_flood)
+{
+    flood_twice(0, 2000, 4);
 }
 END_TEST
 
 START_TEST(test_register_flood_replace)
 {
-    sipnat_ctx *ctx;
-    client c;
-    enum { FLOOD = 1500, MAX = 3 };
-
-    client_open(&c);
-    ck_assert_ok(sipnat_ctx_new(&ctx));
-    sipnat_transport *t = transport(ctx, SIPNAT_PROTOCOL_UDP);
-    int port = sipnat_transport_get_port(t);
-    sipnat_endpoint *replace = registrar(t, "replace", "127.0.0.1", MAX, 1);
-
-    register_flood(ctx, &c, port, "replace", 0, FLOOD);
-    /* remove_existing: every REGISTER is taken, the oldest binding goes. */
-    ck_assert_uint_eq(c.n_status[200], FLOOD);
-    ck_assert_int_eq(n_contacts(replace), MAX);
-    run_for(ctx, &c, TRANSACTIONS_GONE_MS);
-    size_t heap1 = heap_in_use();
-    register_flood(ctx, &c, port, "replace", FLOOD, FLOOD);
-    ck_assert_uint_eq(c.n_status[200], 2 * FLOOD);
-    ck_assert_int_eq(n_contacts(replace), MAX);
-    run_for(ctx, &c, TRANSACTIONS_GONE_MS);
-    size_t heap2 = heap_in_use();
-    printf("register flood (remove_existing): 2 x %d REGISTERs, %d bindings, heap %zu -> %zu\n",
-           FLOOD, n_contacts(replace), heap1, heap2);
-    ck_assert_msg(heap2 < heap1 + 8 * FLOOD, "heap grew %zu -> %zu", heap1, heap2);
-
-    sipnat_endpoint_unref(replace);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    close(c.fd);
+    flood_twice(1, 1500, 3);
 }
 END_TEST
 

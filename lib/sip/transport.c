@@ -823,6 +823,7 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
         }
         t->nua = NULL;
         t->state = SN_T_CLOSED;
+        sn_connlimit_fini(t); /* its timer is in the ctx's heap */
         t->ctx = NULL;
         if (t->n_ref == 0)
             transport_free(t);

@@ -20,6 +20,8 @@
 
 #include <sipnat/sipnat.h>
 
+#include "fuzzutil.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -58,21 +60,6 @@ static struct {
     unsigned events;
 } g;
 
-static int udp_socket(const char *ip, int *port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t sl = sizeof sa;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0 || inet_pton(AF_INET, ip, &sa.sin_addr) != 1 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
-        abort();
-    if (port)
-        *port = ntohs(sa.sin_port);
-    return fd;
-}
-
 static void setup(void)
 {
     sn_crypto_key k;
@@ -86,10 +73,10 @@ static void setup(void)
     if (sn_crypto_parse_attr(peer_key[1], &k) < 0 || sn_srtp_new(&g.keep_nss, &k, false) < 0)
         abort();
     for (int i = 0; i < N_ANCHORS; i++) {
-        g.peer_rtp[i] = udp_socket("127.0.0.1", &g.port_rtp[i]);
-        g.peer_rtcp[i] = udp_socket("127.0.0.1", &g.port_rtcp[i]);
+        g.peer_rtp[i] = fuzz_udp_socket("127.0.0.1", &g.port_rtp[i]);
+        g.peer_rtcp[i] = fuzz_udp_socket("127.0.0.1", &g.port_rtcp[i]);
     }
-    g.stranger = udp_socket("127.0.0.2", NULL);
+    g.stranger = fuzz_udp_socket("127.0.0.2", NULL);
     g.per_set = e && atoi(e) > 0 ? (unsigned)atoi(e) : 1;
 }
 
@@ -143,14 +130,6 @@ static void run(void)
         if (sipnat_ctx_process(g.ctx) < 0)
             abort();
     }
-}
-
-static void drain(int fd)
-{
-    uint8_t buf[2048];
-
-    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
-        ;
 }
 
 /* Fresh anchors (and peer SRTP senders). */
@@ -217,10 +196,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     run();
     for (int i = 0; i < N_ANCHORS; i++) {
-        drain(g.peer_rtp[i]);
-        drain(g.peer_rtcp[i]);
+        fuzz_drain(g.peer_rtp[i]);
+        fuzz_drain(g.peer_rtcp[i]);
     }
-    drain(g.stranger);
+    fuzz_drain(g.stranger);
     /* Setting up anchors and SRTP sessions costs more than the packets:
      * they last FUZZ_ANCHOR_INPUTS inputs (1 when replaying: each input
      * then starts from fresh anchors, as its crash report expects). */

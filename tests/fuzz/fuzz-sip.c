@@ -14,6 +14,8 @@
  * leaves the machine. */
 #include <sipnat/sipnat.h>
 
+#include "fuzzutil.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -43,21 +45,6 @@ static struct {
     unsigned n_sessions, n_incoming;
     unsigned long inputs;
 } g;
-
-static int udp_socket(const char *ip, int *port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t sl = sizeof sa;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0 || inet_pton(AF_INET, ip, &sa.sin_addr) != 1 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
-        abort();
-    if (port)
-        *port = ntohs(sa.sin_port);
-    return fd;
-}
 
 static void on_incoming(sipnat_session *s, void *user_data)
 {
@@ -112,9 +99,9 @@ static void setup(void)
     g.port = sipnat_transport_get_port(g.t);
     g.ep[0] = endpoint("6001", NULL, 4);
     g.ep[1] = endpoint("6002", "127.0.0.3", 2);
-    g.client[0] = udp_socket("127.0.0.1", NULL);
-    g.client[1] = udp_socket("127.0.0.3", NULL);
-    g.prober = udp_socket("127.0.0.3", &g.prober_port);
+    g.client[0] = fuzz_udp_socket("127.0.0.1", NULL);
+    g.client[1] = fuzz_udp_socket("127.0.0.3", NULL);
+    g.prober = fuzz_udp_socket("127.0.0.3", &g.prober_port);
 }
 
 static long long now_ms(void)
@@ -146,14 +133,6 @@ static void run(int ms)
     }
 }
 
-static void drain(int fd)
-{
-    char buf[4096];
-
-    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
-        ;
-}
-
 static void send_to_us(int fd, const void *p, size_t len)
 {
     struct sockaddr_in to = {.sin_family = AF_INET};
@@ -179,7 +158,7 @@ static void still_alive(void)
                  "To: <sip:probe@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\n"
                  "Content-Length: 0\r\n\r\n",
                  g.port, g.prober_port, callid, callid);
-    drain(g.prober);
+    fuzz_drain(g.prober);
     send_to_us(g.prober, msg, (size_t)n);
     while (now_ms() < end) {
         run(20);
@@ -219,8 +198,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     send_to_us(g.client[data[0] & 1], data + 1, size - 1);
     run(0);
-    drain(g.client[0]);
-    drain(g.client[1]);
+    fuzz_drain(g.client[0]);
+    fuzz_drain(g.client[1]);
     trim_sessions(MAX_SESSIONS / 2);
     if (++g.inputs % ALIVE_EVERY == 0)
         still_alive();
