@@ -154,9 +154,9 @@ void sn_connlimit_fini(sipnat_transport *t)
     t->conn.n = t->conn.cap = 0;
 }
 
-void sn_connlimit_new_fd(sipnat_ctx *ctx, int fd)
+void sn_connlimit_new_fd(sipnat_transport *transports, int fd)
 {
-    for (sipnat_transport *t = ctx->transports; t; t = t->next)
+    for (sipnat_transport *t = transports; t; t = t->next)
         if (is_stream(t) && t->state == SN_T_OPEN && t->port)
             admit(t, fd);
 }
