@@ -63,7 +63,7 @@ for h in "$@"; do
     # still show at exit, and in the replays under LSan (make check).
     leaks=1
     case $h in anchor | sip) leaks=0 ;; esac
-    set -- "$bin" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
+    set -- "$bin" -max_total_time="$secs" -runs="$runs" -timeout=30 -rss_limit_mb=2048 \
         -max_len=8192 -detect_leaks=$leaks -print_final_stats=1 \
         -artifact_prefix="$work/$h/artifacts/" "$work/$h/corpus"
     log=$work/$h/log
