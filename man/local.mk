@@ -62,6 +62,7 @@ dist_man3_MANS += \
 	man/sipnat_transport_cfg_set_policy.3 \
 	man/sipnat_transport_cfg_set_force_rport.3 \
 	man/sipnat_transport_cfg_set_keepalive.3 \
+	man/sipnat_transport_cfg_set_tcp_limits.3 \
 	man/sipnat_transport_cfg_set_tls.3 \
 	man/sipnat_transport_explain.3 \
 	man/sipnat_registration_cfg_new.3 \
@@ -132,6 +133,7 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_cfg_set_media_encryption_optimistic.3 \
 	man/sipnat_endpoint_cfg_set_media_address.3 \
 	man/sipnat_endpoint_cfg_set_rtp_timeout.3 \
+	man/sipnat_endpoint_cfg_set_max_sessions.3 \
 	man/sipnat_transport_cfg_set_rtp_ports.3 \
 	man/sipnat_transport_identify.3 \
 	man/sipnat_config.3 \

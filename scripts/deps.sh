@@ -24,6 +24,8 @@ test_pkgs="$test_pkgs python3-dpkt kamailio-tls-modules"
 # -- bench: peers of the benchmarks (bench/anchor --peer rtpengine).
 bench_pkgs="$build_pkgs rtpengine-daemon"
 # -- end bench
+# libFuzzer harnesses (tests/fuzz, make fuzz): clang and its runtime.
+test_pkgs="$test_pkgs clang libclang-rt-14-dev"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;

@@ -4,7 +4,9 @@
 #   2. build with -Wall -Wextra -Werror and run `make check`
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      run `make check` there
-#   4. `make distcheck` (the release tarball builds and passes on its own)
+#   4. the soak (tests/soak.sh, 3 minutes) in the sanitizer build
+#   5. the libFuzzer harnesses, 30 s each (build/fuzz, clang)
+#   6. `make distcheck` (the release tarball builds and passes on its own)
 # Build trees go to build/ under the source tree. Exit status 0 iff all
 # steps pass; the last line says which passed.
 set -eu
@@ -50,10 +52,22 @@ mkdir -p build/sanitize
 grep -E 'Checks: [0-9]+' build/sanitize/tests/check_sipnat.log build/sanitize/tests/check_internal.log || true
 no_skips build/sanitize/test-suite.log
 
+step "soak under ASan + UBSan: 100 calls with RTP and churn, 3 minutes (tests/soak.sh)"
+(cd build/sanitize && make -s bench/soak &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        LSAN_OPTIONS=suppressions="$top/tests/lsan.supp":print_suppressions=0 \
+        top_builddir=. sh "$top/tests/soak.sh") || exit 1
+
+step "fuzzing smoke: each libFuzzer harness for 30 s (tests/fuzz/run.sh)"
+mkdir -p build/fuzz
+(cd build/fuzz && "$top/configure" -q --enable-werror --enable-fuzz CC=clang &&
+    make -s -j"$jobs" fuzz) || exit 1
+sh tests/fuzz/run.sh -b build/fuzz -t 30 || exit 1
+
 step "make distcheck"
 (cd build/plain && make -s distcheck -j"$jobs" >distcheck.log 2>&1) ||
     { tail -n 60 build/plain/distcheck.log; exit 1; }
 grep -E 'archives ready|^libsipnat-' build/plain/distcheck.log | head -n 3 || true
 
 step "result"
-echo "test.sh: 4 passed, 0 failed"
+echo "test.sh: 6 passed, 0 failed"

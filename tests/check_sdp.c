@@ -634,6 +634,16 @@ START_TEST(test_malformed_inline)
         {"m=audio -1 RTP/AVP 0\r\n", -EBADMSG},
         {"m=audio 65536 RTP/AVP 0\r\n", -EBADMSG},
         {"m=audio 4000/70000 RTP/AVP 0\r\n", -EBADMSG},
+        /* proto = token *("/" token) (found by tests/fuzz/fuzz-sdp: an
+         * offer's "/AVP" came back in our answer as "m=audio 0 /AVP 0",
+         * which sofia reads as a port count, so our own answer did not
+         * parse) */
+        {"m=audio 4000 /AVP 0\r\n", -EBADMSG},
+        {"m=audio 4000/2 /AVP 0\r\n", -EBADMSG},
+        {"m=audio 4000 RTP//AVP 0\r\n", -EBADMSG},
+        {"m=audio 4000 RTP/ 0\r\n", -EBADMSG},
+        {"m=audio 4000/ RTP/AVP 0\r\n", -EBADMSG},
+        {"m=audio /2 RTP/AVP 0\r\n", -EBADMSG},
         {"m=audio 4000 RTP/AVP 0 128\r\n", -EBADMSG},
         {"m=audio 4000 RTP/AVP PCMU\r\n", -EBADMSG},
         {"m=audio 4000 RTP/AVP 0\r\na=ptime:\r\n", -EBADMSG},

@@ -68,6 +68,13 @@ SIPNAT_API int sipnat_endpoint_cfg_set_media_encryption_optimistic(sipnat_endpoi
  * external_media_address for destinations outside local_net). */
 SIPNAT_API int sipnat_endpoint_cfg_set_media_address(sipnat_endpoint_cfg *cfg,
                                                      const char *address);
+/* At most `max` calls at once (0, the default: no limit; at most
+ * 100000); an INVITE over it is answered 503 with Retry-After:
+ * `retry_after` seconds (0: no Retry-After), and sipnat_session_call()
+ * fails with -EBUSY. */
+SIPNAT_API int sipnat_endpoint_cfg_set_max_sessions(sipnat_endpoint_cfg *cfg,
+                                                   unsigned max,
+                                                   unsigned retry_after);
 /* rtp_timeout: end a call whose media stopped for `seconds` (0: never). */
 SIPNAT_API int sipnat_endpoint_cfg_set_rtp_timeout(sipnat_endpoint_cfg *cfg,
                                                    unsigned seconds);

@@ -48,6 +48,13 @@ SIPNAT_API int sipnat_transport_cfg_set_policy(sipnat_transport_cfg *cfg,
                                                sipnat_policy *policy);
 /* Answer requests at their source port even without ;rport (Asterisk's
  * force_rport; default on). */
+/* TCP and TLS: accept at most `max_connections` connections at once
+ * (1-65536, default 256; more are closed at once) and close one that
+ * carried no data either way for `idle_timeout` seconds (0: never; at
+ * most 86400; default 300). */
+SIPNAT_API int sipnat_transport_cfg_set_tcp_limits(sipnat_transport_cfg *cfg,
+                                                   unsigned max_connections,
+                                                   unsigned idle_timeout);
 /* The UDP ports media anchors of this transport's calls take: RTP on an
  * even port, RTCP on the next (default 10000-20000, as the seed's
  * rtp.conf). */

@@ -335,6 +335,11 @@ static int apply_endpoint(apply_ctx *a, const char *name)
         r = sipnat_endpoint_cfg_set_media_address(ec, v);
     if (r == 0 && get_uint(a, SIPNAT_CONFIG_ENDPOINT, name, "rtp_timeout", &u))
         r = sipnat_endpoint_cfg_set_rtp_timeout(ec, u);
+    if (r == 0 && get_uint(a, SIPNAT_CONFIG_ENDPOINT, name, "max_sessions", &u)) {
+        unsigned retry = 10;
+        get_uint(a, SIPNAT_CONFIG_ENDPOINT, name, "max_sessions_retry_after", &retry);
+        r = sipnat_endpoint_cfg_set_max_sessions(ec, u, retry);
+    }
     if (r == 0 && (get(a, SIPNAT_CONFIG_ENDPOINT, name, "from_user") ||
                    get(a, SIPNAT_CONFIG_ENDPOINT, name, "from_domain")))
         r = sipnat_endpoint_cfg_set_from(ec, get(a, SIPNAT_CONFIG_ENDPOINT, name, "from_user"),

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-SIPNAT_API int sipnat_config_load(sipnat_config **ret, const char *path,
-                                  sipnat_config_diag_func func,
-                                  void *user_data)
+int cf_load(sipnat_config **ret, const char *path, const char *buf, size_t len,
+            sipnat_config_diag_func func, void *user_data)
 {
     cf_diag diag = {.func = func, .user_data = user_data};
     cf_raw raw;
@@ -27,7 +26,7 @@ SIPNAT_API int sipnat_config_load(sipnat_config **ret, const char *path,
         return -ENOMEM;
     cfg->refs = 1;
     memset(&raw, 0, sizeof raw);
-    r = cf_parse(&raw, path, &diag);
+    r = buf ? cf_parse_buffer(&raw, path, buf, len, &diag) : cf_parse(&raw, path, &diag);
     /* Syntax errors do not stop the checks: every error shows at once. */
     if (r == 0)
         r = cf_build(cfg, &raw, &diag);
@@ -44,6 +43,13 @@ SIPNAT_API int sipnat_config_load(sipnat_config **ret, const char *path,
     }
     *ret = cfg;
     return 0;
+}
+
+SIPNAT_API int sipnat_config_load(sipnat_config **ret, const char *path,
+                                  sipnat_config_diag_func func,
+                                  void *user_data)
+{
+    return cf_load(ret, path, NULL, 0, func, user_data);
 }
 
 SIPNAT_API sipnat_config *sipnat_config_ref(sipnat_config *cfg)

@@ -47,6 +47,10 @@ struct sipnat_config {
  * every problem to diag. 0 (check diag->errors) or -ENOMEM. */
 int cf_build(sipnat_config *cfg, const cf_raw *raw, cf_diag *diag);
 void cf_section_free(cf_section *s);
+/* sipnat_config_load() of the file `path`, or, when buf is not NULL, of
+ * `len` bytes of text named `path` (what the fuzzing harness feeds). */
+int cf_load(sipnat_config **ret, const char *path, const char *buf, size_t len,
+            sipnat_config_diag_func func, void *user_data);
 
 const cf_section *cf_find(const sipnat_config *cfg, sipnat_config_type type,
                           const char *name);

@@ -97,6 +97,9 @@ static const cf_option_def endpoint_opts[] = {
     {"media_address", CF_ADDR, 0, 0, 0, NULL, NULL, 0, NULL},
     {"rtp_timeout", CF_UINT, 0, 0, DAY, NULL, NULL, 0, "0"},
     {"rtp_timeout_hold", CF_UINT, 0, 0, DAY, NULL, NULL, 0, "0"},
+    /* libsipnat's own (Asterisk has no per-endpoint call limit). */
+    {"max_sessions", CF_UINT, 0, 0, 100000, NULL, NULL, 0, "0"},
+    {"max_sessions_retry_after", CF_UINT, 0, 0, DAY, NULL, NULL, 0, "10"},
     {"dtmf_mode", CF_ENUM, 0, 0, 0, dtmf_modes, dtmf_refused, 0, "rfc4733"},
     {"media_encryption", CF_ENUM, 0, 0, 0, encryptions, encryptions_refused,
      0, "no"},

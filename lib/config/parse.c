@@ -580,6 +580,21 @@ int cf_parse(cf_raw *raw, const char *path, cf_diag *diag)
     return parse_file(&ps, path, NULL, 0, false);
 }
 
+int cf_parse_buffer(cf_raw *raw, const char *name, const char *buf, size_t len,
+                    cf_diag *diag)
+{
+    pstate ps = {.raw = raw, .diag = diag, .cur = SEC_NONE};
+    const char *file;
+    int r;
+
+    if (len > CF_FILE_MAX) {
+        cf_error(diag, name, 0, "larger than %d bytes", CF_FILE_MAX);
+        return -EFBIG;
+    }
+    r = add_file(raw, name, &file);
+    return r < 0 ? r : parse_buffer(&ps, file, buf, len);
+}
+
 void cf_raw_free(cf_raw *raw)
 {
     for (size_t i = 0; i < raw->n_secs; i++) {

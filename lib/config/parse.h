@@ -36,6 +36,11 @@ typedef struct cf_raw {
  * diag. 0 (check diag->errors), -ENOMEM, or a negative errno when `path`
  * itself cannot be read (also reported). */
 int cf_parse(cf_raw *raw, const char *path, cf_diag *diag);
+/* The same for `len` bytes of text named `name` (need not end in a NUL):
+ * what a file would hold, its includes relative to `name`. -EFBIG over
+ * CF_FILE_MAX. */
+int cf_parse_buffer(cf_raw *raw, const char *name, const char *buf, size_t len,
+                    cf_diag *diag);
 void cf_raw_free(cf_raw *raw);
 
 #endif

@@ -17,6 +17,9 @@
 #define SN_MAX_STATIC_CONTACTS 16
 #define SN_MAX_CONTACTS 64
 
+/* Highest max_sessions (sipnat_endpoint_cfg_set_max_sessions(3)). */
+#define SN_MAX_SESSIONS 100000
+
 struct sipnat_endpoint_cfg {
     char *name;
     char *matches[SN_MAX_MATCHES];
@@ -40,6 +43,8 @@ struct sipnat_endpoint_cfg {
     bool rtp_symmetric, direct_media;
     bool sdes, sdes_optimistic;  /* media_encryption(_optimistic) */
     unsigned rtp_timeout;
+    unsigned max_sessions;       /* 0: no limit */
+    unsigned retry_after;        /* of the 503 over max_sessions; 0: none */
 };
 
 typedef struct sn_contact {
@@ -87,6 +92,7 @@ struct sipnat_endpoint {
     uint64_t next_id;
     sn_timer expiry_timer;
     sn_timer qualify_timer;
+    unsigned n_sessions;       /* calls with a live dialog (max_sessions) */
 };
 
 /* lib/sip/registrar.c */

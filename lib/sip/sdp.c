@@ -99,7 +99,10 @@ static bool mline_ok(const char *s, size_t n)
             if (!is_token(c) && !(c == '/' && (field == 1 || field == 2)))
                 return false;
             if (c == '/') {
-                if (slash && field == 1)
+                /* proto = token *("/" token): never first, last or
+                 * doubled (sofia would read "0 /AVP" as a port count). */
+                if ((slash && field == 1) || i == start || s[i - 1] == '/' ||
+                    i + 1 >= n || s[i + 1] == ' ')
                     return false;
                 slash = true;
             }

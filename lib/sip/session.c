@@ -195,6 +195,7 @@ static void dialog_gone(sipnat_session *s, int status, const char *phrase)
     }
     if (s->dialog_ref) {
         s->dialog_ref = false;
+        s->ep->n_sessions--;
         sipnat_session_unref(s);
     }
 }
@@ -444,6 +445,7 @@ SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
     SN_RETURN_IF(!ep, -EINVAL);
     SN_RETURN_IF(uri && (strlen(uri) > 1024 || !sn_sip_uri_ok(uri)), -EINVAL);
     SN_RETURN_IF(!ep->t->ctx || ep->t->state != SN_T_OPEN, -ESHUTDOWN);
+    SN_RETURN_IF(ep->cfg.max_sessions && ep->n_sessions >= ep->cfg.max_sessions, -EBUSY);
     size_t contact_at = 0;
     bool by_contact = !uri;
     if (!uri && !(uri = first_contact(ep, &contact_at)))
@@ -476,6 +478,7 @@ SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
         return r;
     }
     s->dialog_ref = true;
+    ep->n_sessions++;
     s->n_ref++;
     s->state = SIPNAT_SESSION_CALLING;
     *ret = s;
@@ -569,6 +572,25 @@ static bool incoming_setup(sipnat_session *s, sipnat_transport *t, nua_t *nua,
     return true;
 }
 
+/* An INVITE flood meets max_sessions: 503 with Retry-After, before any
+ * memory, anchor or port is spent on it. True when it was answered so. */
+static bool over_max_sessions(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
+                              const char *src, int port)
+{
+    char retry[16];
+
+    if (!ep->cfg.max_sessions || ep->n_sessions < ep->cfg.max_sessions)
+        return false;
+    snprintf(retry, sizeof retry, "%u", ep->cfg.retry_after);
+    sn_log(ep->t->ctx, SIPNAT_LOG_NOTICE, "session",
+           "%s: INVITE from %s:%d refused: %u calls already (max_sessions)", ep->name,
+           src, port, ep->n_sessions);
+    nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua),
+                TAG_IF(ep->cfg.retry_after, SIPTAG_RETRY_AFTER_STR(retry)), TAG_END());
+    nua_handle_destroy(nh);
+    return true;
+}
+
 bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
                          sip_t const *sip, sipnat_endpoint *ep)
 {
@@ -584,6 +606,8 @@ bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
     if (!ai || sn_addr_from_sockaddr(ai->ai_addr, &a, &port) < 0)
         return false;
     sn_addr_format(&a, src, sizeof src);
+    if (over_max_sessions(ep, nua, nh, src, port))
+        return true;
     caller_uri(sip, uri, sizeof uri);
     s = session_new(ep, uri);
     if (!s) {
@@ -598,6 +622,7 @@ bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
     if (!incoming_setup(s, t, nua, sip, src, port))
         return true;
     s->dialog_ref = true; /* the dialog's reference: the one we have */
+    ep->n_sessions++;
     s->state = SIPNAT_SESSION_INCOMING;
     sn_log(t->ctx, SIPNAT_LOG_INFO, "session", "%s: INVITE from %s (%s:%d)",
            ep->name, uri, src, port);
@@ -937,6 +962,15 @@ SIPNAT_API int sipnat_endpoint_cfg_set_rtp_timeout(sipnat_endpoint_cfg *cfg,
 {
     SN_RETURN_IF(!cfg || seconds > 86400, -EINVAL);
     cfg->rtp_timeout = seconds;
+    return 0;
+}
+
+SIPNAT_API int sipnat_endpoint_cfg_set_max_sessions(sipnat_endpoint_cfg *cfg,
+                                                   unsigned max, unsigned retry_after)
+{
+    SN_RETURN_IF(!cfg || max > SN_MAX_SESSIONS || retry_after > 86400, -EINVAL);
+    cfg->max_sessions = max;
+    cfg->retry_after = retry_after;
     return 0;
 }
 

@@ -57,6 +57,20 @@ typedef struct sn_hmagic {
     sn_hkind kind;
 } sn_hmagic;
 
+/* A TCP/TLS transport's accepted connections (connlimit.c). */
+typedef struct sn_connlimit {
+    unsigned max;
+    unsigned idle_ms;          /* 0: no idle timeout */
+    int *fds;                  /* the connections admitted */
+    size_t n, cap;
+    unsigned long n_cut;       /* shut down: over max or idle */
+    sn_timer timer;
+} sn_connlimit;
+#define SN_CONN_MAX_DEFAULT 256
+#define SN_CONN_IDLE_DEFAULT 300
+#define SN_SIP_MAX_MESSAGE 65536u      /* bytes */
+#define SN_SIP_MESSAGE_TIMEOUT 32000u  /* ms */
+
 struct sipnat_transport {
     unsigned n_ref;
     sipnat_ctx *ctx;          /* NULL once the ctx is gone */
@@ -80,7 +94,13 @@ struct sipnat_transport {
     struct sipnat_registration *registrations; /* started on this transport */
     struct sipnat_endpoint *endpoints;         /* identify order: newest first */
     sn_timer unregister_timer; /* bounds the unregistering before shutdown */
+    sn_connlimit conn;
 };
+
+void sn_connlimit_init(sipnat_transport *t, unsigned max, unsigned idle_seconds);
+void sn_connlimit_fini(sipnat_transport *t);
+/* stack.c: the stack has a new socket (an accepted connection?). */
+void sn_connlimit_new_fd(sipnat_transport *transports, int fd);
 
 /* Replace *slot by a copy of value (NULL frees): 0 or -ENOMEM. */
 int sn_replace_str(char **slot, const char *value);

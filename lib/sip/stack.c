@@ -56,6 +56,7 @@ static su_log_t *const sofia_logs[] = {
 };
 
 /* sofia formats a line in pieces; forward whole lines only. */
+__attribute__((format(printf, 2, 0)))
 static void sofia_logger(void *stream, char const *fmt, va_list ap)
 {
     int n;
@@ -207,6 +208,8 @@ static void sync_fds(sn_stack *s)
                 continue;
             }
             io->acc = 0;
+            /* A connection accepted, perhaps: within its limits? */
+            sn_connlimit_new_fd(s->transports, s->fds[i].fd);
         } else if (io->owner != SN_IO_SOURCE) {
             continue;
         } else if (!io->seen) {

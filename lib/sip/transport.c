@@ -32,6 +32,7 @@ struct sipnat_transport_cfg {
     char *tls_dir;
     bool tls_verify;
     int rtp_min, rtp_max;
+    unsigned max_connections, idle_timeout; /* TCP and TLS */
 };
 
 struct sn_pending {
@@ -65,6 +66,8 @@ SIPNAT_API int sipnat_transport_cfg_new(sipnat_transport_cfg **ret)
     cfg->rtp_min = 10000;
     cfg->rtp_max = 20000;
     cfg->force_rport = true;
+    cfg->max_connections = SN_CONN_MAX_DEFAULT;
+    cfg->idle_timeout = SN_CONN_IDLE_DEFAULT;
     *ret = cfg;
     return 0;
 }
@@ -121,6 +124,18 @@ SIPNAT_API int sipnat_transport_cfg_set_keepalive(sipnat_transport_cfg *cfg,
 {
     SN_RETURN_IF(!cfg || seconds > 86400, -EINVAL);
     cfg->keepalive = seconds;
+    return 0;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_tcp_limits(sipnat_transport_cfg *cfg,
+                                                   unsigned max_connections,
+                                                   unsigned idle_timeout)
+{
+    SN_RETURN_IF(!cfg || max_connections < 1 || max_connections > 65536 ||
+                     idle_timeout > 86400,
+                 -EINVAL);
+    cfg->max_connections = max_connections;
+    cfg->idle_timeout = idle_timeout;
     return 0;
 }
 
@@ -523,6 +538,7 @@ static void transport_free(sipnat_transport *t)
         t->ctx->n_sigpipe--;
     if (t->ctx)
         sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
+    sn_connlimit_fini(t);
     sipnat_policy_unref(t->policy);
     free(t);
 }
@@ -559,6 +575,7 @@ static sipnat_transport *transport_alloc(sipnat_ctx *ctx, const sipnat_transport
     if (t->protocol == SIPNAT_PROTOCOL_TLS)
         ctx->n_sigpipe++;
     sn_timer_init(&t->unregister_timer, unregister_timeout, t);
+    sn_connlimit_init(t, cfg->max_connections, cfg->idle_timeout);
     return t;
 }
 
@@ -602,6 +619,13 @@ static nua_t *create_nua(sipnat_transport *t, const sipnat_transport_cfg *cfg,
                      /* The SDP is ours (session_media.c). */
                      NUTAG_MEDIA_ENABLE(0),
                      NUTAG_ALLOW("REGISTER"),
+                     /* Bounds on what a peer makes us hold: a message of
+                      * at most SN_SIP_MAX_MESSAGE bytes (sofia's default
+                      * is 2 MB, per connection), and a half-received one
+                      * dropped SN_SIP_MESSAGE_TIMEOUT ms after its last
+                      * byte (sofia's default: never). */
+                     NTATAG_MAXSIZE(SN_SIP_MAX_MESSAGE),
+                     TPTAG_TIMEOUT(SN_SIP_MESSAGE_TIMEOUT),
                      /* TLS: our certificates; TLS_VERSION 0 negotiates
                       * the highest version (1 would pin TLS 1.0). */
                      TAG_IF(cfg->tls_dir, TPTAG_CERTIFICATE(cfg->tls_dir)),
@@ -848,6 +872,7 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
         }
         t->nua = NULL;
         t->state = SN_T_CLOSED;
+        sn_connlimit_fini(t); /* its timer is in the ctx's heap */
         t->ctx = NULL;
         if (t->n_ref == 0)
             transport_free(t);
