@@ -5,6 +5,8 @@
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      run `make check` there
 #   4. `make distcheck` (the release tarball builds and passes on its own)
+#   5. the Debian packages build, pass lintian, and a program builds against
+#      them (tests/debian.sh)
 # Build trees go to build/ under the source tree. Exit status 0 iff all
 # steps pass; the last line says which passed.
 set -eu
@@ -55,5 +57,8 @@ step "make distcheck"
     { tail -n 60 build/plain/distcheck.log; exit 1; }
 grep -E 'archives ready|^libsipnat-' build/plain/distcheck.log | head -n 3 || true
 
+step "Debian packages (tests/debian.sh)"
+sh tests/debian.sh
+
 step "result"
-echo "test.sh: 4 passed, 0 failed"
+echo "test.sh: 5 passed, 0 failed"
