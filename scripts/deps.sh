@@ -7,7 +7,7 @@ set -eu
 
 build_pkgs="build-essential autoconf automake libtool pkg-config
   libsofia-sip-ua-dev libsofia-sip-ua-glib-dev libglib2.0-dev libsrtp2-dev check
-  libsndfile1-dev"
+  libsndfile1-dev libopus-dev libspandsp-dev"
 # Event loops of the examples, peers of the tests, man page lint; the
 # Debian packaging and its checks (tests/debian.sh).
 test_pkgs="$build_pkgs libuv1-dev libevent-dev sip-tester groff-base binutils
