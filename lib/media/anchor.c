@@ -1,7 +1,8 @@
 /*
  * libsipnat - the RTP anchor: configuration, lifetime, signalled state,
  * timers (rtp_timeout, keep-alive, DTMF pacing), and the anchor's own
- * stream (host audio, DTMF, keep-alives). The receive path is relay.c.
+ * stream (host audio, DTMF, keep-alives). The receive path is
+ * anchor_rx.c; the sockets are a port pair of the ctx's relay.
  */
 #include "media/anchor.h"
 
@@ -163,13 +164,13 @@ void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
         format_sockaddr(&a->latch.src, addr, sizeof addr, &port);
     if (state == SIPNAT_MEDIA_LATCHED)
         sn_log(a->ctx, SIPNAT_LOG_INFO, "media", "port %d latched %s port %d",
-               a->port, addr, port);
+               a->io.port, addr, port);
     else if (state == SIPNAT_MEDIA_TIMEOUT)
         sn_log(a->ctx, SIPNAT_LOG_NOTICE, "media",
-               "port %d: no media for %u s", a->port, a->cfg.timeout);
+               "port %d: no media for %u s", a->io.port, a->cfg.timeout);
     else if (state == SIPNAT_MEDIA_SRTP_FAILED)
         sn_log(a->ctx, SIPNAT_LOG_WARNING, "media",
-               "port %d: %u SRTP packets in a row failed authentication", a->port,
+               "port %d: %u SRTP packets in a row failed authentication", a->io.port,
                a->srtp_fail_run);
     if (!a->cfg.func)
         return;
@@ -207,7 +208,7 @@ static int send_own(sipnat_anchor *a, uint8_t *p, size_t len)
         return -EIO;
     }
     do
-        r = sendto(a->rtp.fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
+        r = sendto(a->io.rtp.fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
     while (r < 0 && errno == EINTR);
     a->seq++;
     a->last_tx = sn_now_usec();
@@ -315,6 +316,28 @@ static void on_dtmf(sn_timer *t, void *arg)
 
 /* -- lifetime -------------------------------------------------------------- */
 
+static void anchor_free(sipnat_anchor *a)
+{
+    sipnat_ctx *ctx = a->ctx;
+
+    sn_relay_put(a->relay);
+    sn_srtp_free(a->srtp_tx);
+    sn_srtp_free(a->srtp_rx);
+    sn_crypto_key_clear(&a->tx_key);
+    sn_crypto_key_clear(&a->rx_key);
+    free(a);
+    if (ctx) {
+        publish(ctx);
+        sipnat_ctx_unref(ctx);
+    }
+}
+
+/* Freed by a callback while the relay dispatched: the round is over. */
+static void release(sn_relay_pair *p)
+{
+    anchor_free(sn_anchor_of(p));
+}
+
 SIPNAT_API int sipnat_anchor_new(sipnat_anchor **ret, sipnat_ctx *ctx,
                                  const sipnat_anchor_cfg *cfg)
 {
@@ -332,7 +355,9 @@ SIPNAT_API int sipnat_anchor_new(sipnat_anchor **ret, sipnat_ctx *ctx,
         return -ENOMEM;
     a->n_ref = 1;
     a->cfg = *cfg;
-    a->rtp.fd = a->rtcp.fd = -1;
+    a->io.rtp.fd = a->io.rtcp.fd = -1;
+    a->io.on_rx = sn_anchor_rx;
+    a->io.release = release;
     a->send = a->recv = true;
     a->pt = -1;
     a->dtmf_pt = -1;
@@ -353,17 +378,17 @@ SIPNAT_API int sipnat_anchor_new(sipnat_anchor **ret, sipnat_ctx *ctx,
     a->seq = (uint16_t)rnd[1];
     a->ts = rnd[2];
 
-    r = sn_media_get(ctx, &a->media);
+    r = sn_relay_get(ctx, &a->relay);
     if (r < 0) {
         free(a);
         return r;
     }
     a->ctx = sipnat_ctx_ref(ctx);
-    r = sn_media_open(a->media, a);
+    r = sn_relay_open(a->relay, &a->io, &cfg->bind, cfg->port_min, cfg->port_max);
     if (r < 0) {
         sn_log(ctx, SIPNAT_LOG_ERR, "media", "no RTP port pair in %d-%d: %s",
                cfg->port_min, cfg->port_max, sipnat_strerror(r));
-        sn_anchor_free(a);
+        anchor_free(a);
         return r;
     }
     publish(ctx);
@@ -378,22 +403,6 @@ SIPNAT_API sipnat_anchor *sipnat_anchor_ref(sipnat_anchor *a)
     return a;
 }
 
-void sn_anchor_free(sipnat_anchor *a)
-{
-    sipnat_ctx *ctx = a->ctx;
-
-    sn_media_put(a->media);
-    sn_srtp_free(a->srtp_tx);
-    sn_srtp_free(a->srtp_rx);
-    sn_crypto_key_clear(&a->tx_key);
-    sn_crypto_key_clear(&a->rx_key);
-    free(a);
-    if (ctx) {
-        publish(ctx);
-        sipnat_ctx_unref(ctx);
-    }
-}
-
 SIPNAT_API sipnat_anchor *sipnat_anchor_unref(sipnat_anchor *a)
 {
     if (!a || --a->n_ref > 0)
@@ -402,9 +411,9 @@ SIPNAT_API sipnat_anchor *sipnat_anchor_unref(sipnat_anchor *a)
     sn_ctx_timer_stop(a->ctx, &a->timeout_timer);
     sn_ctx_timer_stop(a->ctx, &a->keepalive_timer);
     sn_ctx_timer_stop(a->ctx, &a->dtmf_timer);
-    sn_media_close(a->media, a);
-    if (!sn_media_defer_free(a->media, a))
-        sn_anchor_free(a);
+    sn_relay_close(a->relay, &a->io);
+    if (!sn_relay_defer(a->relay, &a->io))
+        anchor_free(a);
     return NULL;
 }
 
@@ -417,7 +426,7 @@ SIPNAT_API int sipnat_anchor_get_local(const sipnat_anchor *a,
     SN_RETURN_IF(!a || !address || !rtp_port, -EINVAL);
     if (sn_addr_format(&a->cfg.bind, address, SIPNAT_ADDRSTRLEN) < 0)
         return -EINVAL;
-    *rtp_port = a->port;
+    *rtp_port = a->io.port;
     return 0;
 }
 

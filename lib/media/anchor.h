@@ -1,16 +1,10 @@
 /*
  * libsipnat - the RTP anchor's internals, shared by anchor.c (objects,
- * configuration, timers, host audio and DTMF out) and relay.c (the media
- * engine of a ctx: sockets, the receive path, relaying).
- *
- * Every anchor of a ctx shares one media engine: one epoll fd holding all
- * the anchors' sockets, entered in the ctx's fd set as a single SN_IO_OWN
- * source, and one set of preallocated recvmmsg/sendmmsg buffers. A ready
- * engine hands its whole batch of ready sockets to the relay in one
- * wake-up, so the ctx's fd set stays small however many calls there are
- * and no lookup by fd is made per packet (the epoll entry points at the
- * socket). The engine is found again through the ctx's fd set (its entry's
- * callback is media_ready) and lives as long as an anchor uses it.
+ * configuration, timers, host audio and DTMF out) and anchor_rx.c (the
+ * receive path: SRTP checks, latching, DTMF in, relaying to the bridged
+ * anchor). An anchor is per-call state on top of a port pair of the
+ * ctx's relay (relay.h), which moves its datagrams and knows nothing of
+ * anchors.
  */
 #ifndef SIPNAT_MEDIA_ANCHOR_H
 #define SIPNAT_MEDIA_ANCHOR_H
@@ -19,25 +13,19 @@
 #include "core/addr.h"
 #include "media/g711.h"
 #include "media/latch.h"
+#include "media/relay.h"
 #include "media/rtp.h"
 #include "media/srtp.h"
 
+#include <stddef.h>
 #include <sys/socket.h>
 
-#define SN_MEDIA_BATCH 32   /* datagrams per recvmmsg/sendmmsg */
-#define SN_MEDIA_BUF 2048   /* bytes per datagram buffer; larger ones are malformed */
-#define SN_MEDIA_EVENTS 64  /* ready sockets taken per wake-up */
 #define SN_MEDIA_RATE 8000  /* G.711 and telephone-event clock */
 #define SN_MEDIA_MAX_SAMPLES 1440 /* per send_audio call (180 ms) */
 #define SN_RTP_PT_CN 13
 
-typedef struct sn_media sn_media;
-
-typedef struct sn_media_sock {
-    struct sipnat_anchor *a;
-    int fd;
-    bool rtcp;
-} sn_media_sock;
+_Static_assert(SN_SRTP_TAILROOM <= SN_MEDIA_TAILROOM,
+               "the relay keeps no room for SRTP's trailer");
 
 struct sipnat_anchor_cfg {
     sn_addr bind;
@@ -53,14 +41,10 @@ struct sipnat_anchor_cfg {
 
 struct sipnat_anchor {
     unsigned n_ref;
-    bool dead;                     /* freed while the engine dispatched */
-    struct sipnat_anchor *zombie_next;
     sipnat_ctx *ctx;
-    sn_media *media;
+    sn_relay *relay;
+    sn_relay_pair io;              /* its sockets; io.dead: freed meanwhile */
     sipnat_anchor_cfg cfg;
-    sn_media_sock rtp;
-    sn_media_sock rtcp;
-    int port;
 
     /* The peer as signalled (SDP). */
     bool have_remote;
@@ -114,32 +98,25 @@ struct sipnat_anchor {
     sipnat_anchor_stats st;        /* the counters; the rest filled on demand */
 };
 
-/* relay.c: the engine of a ctx. */
-int sn_media_get(sipnat_ctx *ctx, sn_media **ret);
-void sn_media_put(sn_media *m);
-/* Bind an even/odd pair in [min, max] and watch both sockets. */
-int sn_media_open(sn_media *m, sipnat_anchor *a);
-/* Stop watching and close both sockets. */
-void sn_media_close(sn_media *m, sipnat_anchor *a);
-/* True while the engine dispatches: the anchor's memory must wait. */
-bool sn_media_defer_free(sn_media *m, sipnat_anchor *a);
+static inline sipnat_anchor *sn_anchor_of(sn_relay_pair *p)
+{
+    return (sipnat_anchor *)(void *)((char *)p - offsetof(sipnat_anchor, io));
+}
 
-/* anchor.c, for relay.c */
+/* anchor_rx.c: the relay's handler for an anchor's sockets. */
+void sn_anchor_rx(sn_relay_pair *p, bool rtcp, sn_relay_batch *b, unsigned n,
+                  uint64_t now);
+
+/* anchor.c, for anchor_rx.c */
 const sn_sockaddr *sn_anchor_rtp_dest(const sipnat_anchor *a);
 const sn_sockaddr *sn_anchor_rtcp_dest(const sipnat_anchor *a, sn_sockaddr *tmp);
 void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
                     unsigned duration_ms);
-void sn_anchor_free(sipnat_anchor *a);
 /* Key the anchor: tx protects what it sends, rx checks what it receives;
  * both NULL: plain RTP. The same keys again keep the running sessions
  * (their rollover counters and replay windows). 0, -EINVAL (only one),
  * -ENOTSUP (suite not available here), -ENOMEM. */
 int sn_anchor_set_srtp_keys(sipnat_anchor *a, const sn_crypto_key *tx,
                             const sn_crypto_key *rx);
-
-static inline socklen_t sn_sockaddr_len(const sn_sockaddr *s)
-{
-    return s->sa.sa_family == AF_INET6 ? sizeof s->in6 : sizeof s->in;
-}
 
 #endif

@@ -529,6 +529,49 @@ static int result_keys(const sn_sdesc *local, const sn_mline *lm, const sn_sdesc
     return rm->proto == SN_PROTO_RTP_SAVP || lm->proto == SN_PROTO_RTP_SAVP ? -ENOTSUP : 0;
 }
 
+/* The first audio m-line both sides can use, or n. */
+static size_t first_audio(const sn_sdesc *local, const sn_sdesc *remote, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (local->m[i].type == SN_MT_AUDIO && local->m[i].port != 0 &&
+            usable_audio(remote, i))
+            break;
+    return i;
+}
+
+/* The remote's first codec that we have too, or NULL. */
+static const sn_rtpfmt *common_codec(const sn_sdesc *local, const sn_mline *lm,
+                                     const sn_sdesc *remote, const sn_mline *rm)
+{
+    for (size_t k = 0; k < rm->n_fmts; k++) {
+        const sn_rtpfmt *f = &rm->fmts[k];
+        if (is_event(remote, f) || f->name == 0)
+            continue;
+        for (size_t j = 0; j < lm->n_fmts; j++)
+            if (same_codec(remote, f, local, &lm->fmts[j]))
+                return f;
+    }
+    return NULL;
+}
+
+/* Where the remote's RTP and RTCP go. */
+static void result_addresses(const sn_sdesc *remote, size_t i, const sn_mline *lm,
+                             sn_negotiated *out)
+{
+    const sn_mline *rm = &remote->m[i];
+    const sn_maddr *rc = sn_mline_conn(remote, i);
+
+    out->remote = rc->addr;
+    out->rtp_port = rm->port;
+    out->rtcp_mux = lm->rtcp_mux && rm->rtcp_mux;
+    out->rtcp_remote = rm->rtcp_addr.numeric ? rm->rtcp_addr.addr : rc->addr;
+    out->rtcp_port = out->rtcp_mux ? rm->port
+                     : rm->rtcp_port ? rm->rtcp_port
+                     : (uint16_t)(rm->port == 65535 ? 0 : rm->port + 1);
+}
+
 int sn_mdesc_result(const sn_sdesc *local, const sn_sdesc *remote,
                     sn_negotiated *out)
 {
@@ -538,39 +581,18 @@ int sn_mdesc_result(const sn_sdesc *local, const sn_sdesc *remote,
         return -EINVAL;
     memset(out, 0, sizeof *out);
     n = local->n_media < remote->n_media ? local->n_media : remote->n_media;
-    for (i = 0; i < n; i++)
-        if (local->m[i].type == SN_MT_AUDIO && local->m[i].port != 0 &&
-            usable_audio(remote, i))
-            break;
+    i = first_audio(local, remote, n);
     if (i == n)
         return -ENOTSUP;
 
     const sn_mline *lm = &local->m[i], *rm = &remote->m[i];
-    const sn_maddr *rc = sn_mline_conn(remote, i);
-    const sn_rtpfmt *codec = NULL;
+    const sn_rtpfmt *codec = common_codec(local, lm, remote, rm);
 
-    for (size_t k = 0; k < rm->n_fmts && !codec; k++) {
-        const sn_rtpfmt *f = &rm->fmts[k];
-        if (is_event(remote, f) || f->name == 0)
-            continue;
-        for (size_t j = 0; j < lm->n_fmts; j++)
-            if (same_codec(remote, f, local, &lm->fmts[j])) {
-                codec = f;
-                break;
-            }
-    }
     if (!codec)
         return -ENOTSUP;
-
     out->mline = (int)i;
     out->proto = rm->proto;
-    out->remote = rc->addr;
-    out->rtp_port = rm->port;
-    out->rtcp_mux = lm->rtcp_mux && rm->rtcp_mux;
-    out->rtcp_remote = rm->rtcp_addr.numeric ? rm->rtcp_addr.addr : rc->addr;
-    out->rtcp_port = out->rtcp_mux ? rm->port
-                     : rm->rtcp_port ? rm->rtcp_port
-                     : (uint16_t)(rm->port == 65535 ? 0 : rm->port + 1);
+    result_addresses(remote, i, lm, out);
     out->pt = codec->pt;
     snprintf(out->codec, sizeof out->codec, "%s", sn_sdesc_str(remote, codec->name));
     out->rate = codec->rate;
@@ -583,7 +605,7 @@ int sn_mdesc_result(const sn_sdesc *local, const sn_sdesc *remote,
     }
     out->ptime = rm->ptime ? rm->ptime : DEFAULT_PTIME;
 
-    bool zero = is_zero_addr(rc);
+    bool zero = is_zero_addr(sn_mline_conn(remote, i));
     out->send = (lm->dir & SN_DIR_SEND) && (rm->dir & SN_DIR_RECV) && !zero;
     out->recv = (lm->dir & SN_DIR_RECV) && (rm->dir & SN_DIR_SEND);
     out->held = zero || !(rm->dir & SN_DIR_RECV);

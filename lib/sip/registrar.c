@@ -561,119 +561,134 @@ static char *contact_list(sipnat_endpoint *ep)
     return out;
 }
 
-static void register_aor(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
-                         sip_t const *sip, const char *src, int src_port)
+/* A REGISTER read into the bindings it asks for, or the refusal. */
+typedef struct request {
+    want w[SN_MAX_CONTACTS];
+    size_t n, n_new, n_gone;
+    int status;
+    const char *phrase;
+} request;
+
+static void refuse(request *q, int status, const char *phrase)
+{
+    q->status = status;
+    q->phrase = phrase;
+}
+
+/* Contact: * with Expires: 0 removes every binding; true when the
+ * request was one (and is answered). */
+static bool wildcard(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
+                     sip_t const *sip)
+{
+    for (sip_contact_t const *m = sip->sip_contact; m; m = m->m_next) {
+        if (m->m_url->url_type != url_any)
+            continue;
+        if (sip->sip_contact->m_next || !sip->sip_expires ||
+            sip->sip_expires->ex_delta != 0) {
+            respond(nua, nh, 400, "Bad Wildcard Contact");
+            return true;
+        }
+        remove_all(ep);
+        respond(nua, nh, SIP_200_OK);
+        return true;
+    }
+    return false;
+}
+
+/* One Contact of the request into q->w[q->n] (strings in home). */
+static void read_contact(sipnat_endpoint *ep, sip_t const *sip,
+                         sip_contact_t const *m, su_home_t *home, request *q,
+                         const char *src, int src_port)
+{
+    want *x;
+
+    if (q->n == SN_MAX_CONTACTS)
+        return refuse(q, 403, "Too Many Contacts");
+    if (m->m_url->url_type != url_sip && m->m_url->url_type != url_sips)
+        return refuse(q, 400, "Unsupported Contact URI");
+    x = &q->w[q->n];
+    memset(x, 0, sizeof *x);
+    x->expires = contact_expires(ep, sip, m);
+    if (x->expires && x->expires < ep->cfg.exp_min)
+        return refuse(q, 423, "Interval Too Brief");
+    if (x->expires > ep->cfg.exp_max)
+        x->expires = ep->cfg.exp_max;
+    x->registered = url_as_string(home, m->m_url);
+    x->uri = binding_uri(home, m->m_url, ep->cfg.rewrite_contact, src, src_port);
+    if (!x->registered || !x->uri)
+        return refuse(q, 500, "Internal Server Error");
+    for (size_t i = 0; i < q->n; i++)
+        if (strcmp(q->w[i].registered, x->registered) == 0)
+            return refuse(q, 400, "Duplicate Contact");
+    x->existing = find_binding(ep, x->registered);
+    if (x->existing && x->existing->call_id &&
+        strcmp(x->existing->call_id, sip->sip_call_id->i_id) == 0 &&
+        sip->sip_cseq->cs_seq <= x->existing->cseq)
+        return refuse(q, 500, "Out Of Order CSeq");
+    q->n++;
+    if (!x->existing && x->expires)
+        q->n_new++;
+    if (x->existing && !x->expires)
+        q->n_gone++;
+}
+
+/* Every Contact of the request, checked; the strings kept on the heap. */
+static void read_contacts(sipnat_endpoint *ep, sip_t const *sip, request *q,
+                          const char *src, int src_port)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
-    want w[SN_MAX_CONTACTS];
-    size_t n = 0, n_new = 0, n_gone = 0;
-    sip_contact_t const *m;
-    char *list, min[16];
-    int status = 0;
-    const char *phrase = NULL;
 
-    for (m = sip->sip_contact; m; m = m->m_next) {
-        if (m->m_url->url_type == url_any) {
-            if (sip->sip_contact->m_next || !sip->sip_expires ||
-                sip->sip_expires->ex_delta != 0) {
-                respond(nua, nh, 400, "Bad Wildcard Contact");
-                return;
-            }
-            remove_all(ep);
-            respond(nua, nh, SIP_200_OK);
-            return;
-        }
-    }
-    for (m = sip->sip_contact; m && !status; m = m->m_next) {
-        want *x;
-
-        if (n == SN_MAX_CONTACTS) {
-            status = 403, phrase = "Too Many Contacts";
-            break;
-        }
-        if (m->m_url->url_type != url_sip && m->m_url->url_type != url_sips) {
-            status = 400, phrase = "Unsupported Contact URI";
-            break;
-        }
-        x = &w[n];
-        memset(x, 0, sizeof *x);
-        x->expires = contact_expires(ep, sip, m);
-        if (x->expires && x->expires < ep->cfg.exp_min) {
-            status = 423, phrase = "Interval Too Brief";
-            break;
-        }
-        if (x->expires > ep->cfg.exp_max)
-            x->expires = ep->cfg.exp_max;
-        x->registered = url_as_string(home, m->m_url);
-        x->uri = binding_uri(home, m->m_url, ep->cfg.rewrite_contact, src,
-                             src_port);
-        if (!x->registered || !x->uri) {
-            status = 500, phrase = "Internal Server Error";
-            break;
-        }
-        for (size_t i = 0; i < n && x->registered; i++)
-            if (strcmp(w[i].registered, x->registered) == 0) {
-                status = 400, phrase = "Duplicate Contact";
-                break;
-            }
-        if (status)
-            break;
-        x->existing = find_binding(ep, x->registered);
-        if (x->existing && x->existing->call_id &&
-            strcmp(x->existing->call_id, sip->sip_call_id->i_id) == 0 &&
-            sip->sip_cseq->cs_seq <= x->existing->cseq) {
-            status = 500, phrase = "Out Of Order CSeq";
-            break;
-        }
-        n++;
-        if (!x->existing && x->expires)
-            n_new++;
-        if (x->existing && !x->expires)
-            n_gone++;
-    }
+    for (sip_contact_t const *m = sip->sip_contact; m && !q->status; m = m->m_next)
+        read_contact(ep, sip, m, home, q, src, src_port);
     /* Whatever is kept in w[] must outlive the home: copy to the heap. */
-    if (status)
-        n = 0;
-    for (size_t i = 0; i < n; i++) {
-        w[i].registered = strdup(w[i].registered);
-        w[i].uri = strdup(w[i].uri);
-        if (!w[i].registered || !w[i].uri)
-            status = 500, phrase = "Internal Server Error";
+    if (q->status)
+        q->n = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        q->w[i].registered = strdup(q->w[i].registered);
+        q->w[i].uri = strdup(q->w[i].uri);
+        if (!q->w[i].registered || !q->w[i].uri)
+            refuse(q, 500, "Internal Server Error");
     }
     su_home_deinit(home);
-    if (!status && ep->n_dynamic - n_gone + n_new > ep->cfg.max_contacts) {
-        size_t over = ep->n_dynamic - n_gone + n_new - ep->cfg.max_contacts;
+}
 
-        if (!ep->cfg.remove_existing || n_new > ep->cfg.max_contacts) {
-            status = 403, phrase = "Too Many Contacts";
-            sn_log(ep->t->ctx, SIPNAT_LOG_NOTICE, "registrar",
-                   "%s: REGISTER from %s:%d refused: max_contacts is %u",
-                   ep->name, src, src_port, ep->cfg.max_contacts);
-        } else {
-            while (over-- > 0) {
-                sn_contact *c = eviction_candidate(ep, w, n);
+/* max_contacts: refuse, or (remove_existing) evict the oldest bindings. */
+static void make_room(sipnat_endpoint *ep, request *q, const char *src, int src_port)
+{
+    size_t over;
 
-                if (!c)
-                    break;
-                contact_drop(ep, c, SIPNAT_CONTACT_REMOVED,
-                             "replaced (remove_existing)");
-            }
-        }
+    if (q->status || ep->n_dynamic - q->n_gone + q->n_new <= ep->cfg.max_contacts)
+        return;
+    over = ep->n_dynamic - q->n_gone + q->n_new - ep->cfg.max_contacts;
+    if (!ep->cfg.remove_existing || q->n_new > ep->cfg.max_contacts) {
+        refuse(q, 403, "Too Many Contacts");
+        sn_log(ep->t->ctx, SIPNAT_LOG_NOTICE, "registrar",
+               "%s: REGISTER from %s:%d refused: max_contacts is %u",
+               ep->name, src, src_port, ep->cfg.max_contacts);
+        return;
     }
-    if (!status && apply_bindings(ep, sip, w, n, src, src_port) < 0)
-        status = 500, phrase = "Internal Server Error";
-    for (size_t i = 0; i < n; i++) {
-        free(w[i].registered);
-        free(w[i].uri);
+    while (over-- > 0) {
+        sn_contact *c = eviction_candidate(ep, q->w, q->n);
+
+        if (!c)
+            break;
+        contact_drop(ep, c, SIPNAT_CONTACT_REMOVED, "replaced (remove_existing)");
     }
-    if (status == 423) {
+}
+
+static void answer_register(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
+                            const request *q)
+{
+    char *list, min[16];
+
+    if (q->status == 423) {
         snprintf(min, sizeof min, "%u", ep->cfg.exp_min);
-        nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua),
+        nua_respond(nh, q->status, q->phrase, NUTAG_WITH_THIS(nua),
                     SIPTAG_MIN_EXPIRES_STR(min), TAG_END());
         return;
     }
-    if (status) {
-        respond(nua, nh, status, phrase);
+    if (q->status) {
+        respond(nua, nh, q->status, q->phrase);
         return;
     }
     arm_expiry(ep);
@@ -681,6 +696,24 @@ static void register_aor(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
     nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
                 TAG_IF(list, SIPTAG_CONTACT_STR(list)), TAG_END());
     free(list);
+}
+
+static void register_aor(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
+                         sip_t const *sip, const char *src, int src_port)
+{
+    request q = {.n = 0};
+
+    if (wildcard(ep, nua, nh, sip))
+        return;
+    read_contacts(ep, sip, &q, src, src_port);
+    make_room(ep, &q, src, src_port);
+    if (!q.status && apply_bindings(ep, sip, q.w, q.n, src, src_port) < 0)
+        refuse(&q, 500, "Internal Server Error");
+    for (size_t i = 0; i < q.n; i++) {
+        free(q.w[i].registered);
+        free(q.w[i].uri);
+    }
+    answer_register(ep, nua, nh, &q);
 }
 
 void sn_registrar_request(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,

@@ -353,13 +353,11 @@ static void defer_failure(sipnat_registration *reg, int err)
     sn_ctx_timer_arm(reg->t->ctx, &reg->timer, 0);
 }
 
-static void send_register(sipnat_registration *reg)
+/* The route of the next REGISTER: to the outbound proxy or the server. */
+static int register_route(sipnat_registration *reg, sn_route *route)
 {
-    sn_route route;
     const char *user = reg->cfg.contact_user;
     su_home_t home[1] = {SU_HOME_INIT(home)};
-    char expires[16];
-    bool unregister = reg->fsm.state == SN_REG_UNREGISTERING;
     int r;
 
     if (!user) {
@@ -369,24 +367,42 @@ static void send_register(sipnat_registration *reg)
     r = sn_route_for_uri(reg->t,
                          reg->cfg.outbound_proxy ? reg->cfg.outbound_proxy
                                                  : reg->cfg.server_uri,
-                         user, &route);
+                         user, route);
     su_home_deinit(home);
-    if (r < 0) {
-        defer_failure(reg, r);
-        return;
-    }
-    memcpy(reg->dest, route.dest, sizeof reg->dest);
+    return r;
+}
+
+/* The Contact the REGISTER carries, into reg->sent_contact. */
+static void register_contact(sipnat_registration *reg, const sn_route *route,
+                             bool unregister)
+{
     if (unregister && reg->registered_contact[0]) {
         /* Remove exactly what was registered. */
         snprintf(reg->sent_contact, sizeof reg->sent_contact, "%s",
                  reg->registered_contact);
     } else {
-        size_t n = strlen(route.contact);
-        /* route.contact is "<sip:...>": the line parameter goes inside. */
+        size_t n = strlen(route->contact);
+        /* route->contact is "<sip:...>": the line parameter goes inside. */
         snprintf(reg->sent_contact, sizeof reg->sent_contact, "%.*s%s%s>",
-                 (int)(n - 1), route.contact, reg->line[0] ? ";line=" : "",
+                 (int)(n - 1), route->contact, reg->line[0] ? ";line=" : "",
                  reg->line);
     }
+}
+
+static void send_register(sipnat_registration *reg)
+{
+    sn_route route;
+    char expires[16];
+    bool unregister = reg->fsm.state == SN_REG_UNREGISTERING;
+    int r;
+
+    r = register_route(reg, &route);
+    if (r < 0) {
+        defer_failure(reg, r);
+        return;
+    }
+    memcpy(reg->dest, route.dest, sizeof reg->dest);
+    register_contact(reg, &route, unregister);
     snprintf(expires, sizeof expires, "%u", unregister ? 0 : reg->fsm.expires);
 
     if (!reg->nh) {

@@ -337,27 +337,71 @@ static char *take_offer(sipnat_session *s, sip_t const *sip, int *status,
     return answer;
 }
 
+/* The caller's URI (From) of an incoming INVITE. */
+static void caller_uri(sip_t const *sip, char *uri, size_t size)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    char *from = sip->sip_from ? url_as_string(home, sip->sip_from->a_url) : NULL;
+
+    snprintf(uri, size, "%s", from ? from : "sip:unknown@invalid");
+    su_home_deinit(home);
+}
+
+/* Route, media and the offer of a new incoming session; false when the
+ * INVITE was refused (and the session freed). */
+static bool incoming_setup(sipnat_session *s, sipnat_transport *t, nua_t *nua,
+                           sip_t const *sip, const char *src, int port)
+{
+    char why[128] = "";
+    int status = 0, r;
+    sn_media_change chg;
+
+    /* Responses and in-dialog requests go to where the INVITE came from. */
+    r = sn_route_for_addr(t, src, port, NULL, &s->route);
+    if (r == 0)
+        r = choose_media_addr(s);
+    if (r == 0)
+        r = sn_media_new(&s->media, s, s->route.local);
+    if (r < 0) {
+        sn_log(t->ctx, SIPNAT_LOG_WARNING, "session", "INVITE from %s:%d: %s",
+               src, port, sipnat_strerror(r));
+        nua_respond(s->nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua),
+                    TAG_END());
+        session_free(s); /* destroys the handle after the response */
+        return false;
+    }
+    if (sip->sip_payload && sip->sip_payload->pl_len) {
+        s->pending_answer = take_offer(s, sip, &status, why, sizeof why, &chg);
+        if (!s->pending_answer) {
+            sn_log(t->ctx, SIPNAT_LOG_NOTICE, "session",
+                   "INVITE from %s:%d refused: %d %s", src, port, status, why);
+            nua_respond(s->nh, status, why[0] ? why : "Not Acceptable Here",
+                        NUTAG_WITH_THIS(nua), TAG_END());
+            session_free(s);
+            return false;
+        }
+        s->remote_hold = chg.remote_hold;
+    }
+    /* No SDP: a late offer; our 200 offers, the ACK answers. */
+    return true;
+}
+
 bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
                          sip_t const *sip, sipnat_endpoint *ep)
 {
     msg_t *req = nua_current_request(nua);
     su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
-    char uri[1100], src[SIPNAT_ADDRSTRLEN], why[128] = "";
+    char uri[1100], src[SIPNAT_ADDRSTRLEN];
     sn_addr a;
-    int port = 0, status = 0, r;
+    int port = 0;
     sipnat_session *s;
-    su_home_t home[1] = {SU_HOME_INIT(home)};
-    char *from;
-    sn_media_change chg;
 
     if (!ep || !ep->cfg.incoming_func)
         return false;
     if (!ai || sn_addr_from_sockaddr(ai->ai_addr, &a, &port) < 0)
         return false;
     sn_addr_format(&a, src, sizeof src);
-    from = sip->sip_from ? url_as_string(home, sip->sip_from->a_url) : NULL;
-    snprintf(uri, sizeof uri, "%s", from ? from : "sip:unknown@invalid");
-    su_home_deinit(home);
+    caller_uri(sip, uri, sizeof uri);
     s = session_new(ep, uri);
     if (!s) {
         nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua),
@@ -368,33 +412,8 @@ bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
     s->incoming = true;
     s->nh = nh;
     nua_handle_bind(nh, (nua_hmagic_t *)s);
-    /* Responses and in-dialog requests go to where the INVITE came from. */
-    r = sn_route_for_addr(t, src, port, NULL, &s->route);
-    if (r == 0)
-        r = choose_media_addr(s);
-    if (r == 0)
-        r = sn_media_new(&s->media, s, s->route.local);
-    if (r < 0) {
-        sn_log(t->ctx, SIPNAT_LOG_WARNING, "session", "INVITE from %s:%d: %s",
-               src, port, sipnat_strerror(r));
-        nua_respond(nh, SIP_500_INTERNAL_SERVER_ERROR, NUTAG_WITH_THIS(nua),
-                    TAG_END());
-        session_free(s); /* destroys the handle after the response */
+    if (!incoming_setup(s, t, nua, sip, src, port))
         return true;
-    }
-    if (sip->sip_payload && sip->sip_payload->pl_len) {
-        s->pending_answer = take_offer(s, sip, &status, why, sizeof why, &chg);
-        if (!s->pending_answer) {
-            sn_log(t->ctx, SIPNAT_LOG_NOTICE, "session",
-                   "INVITE from %s:%d refused: %d %s", src, port, status, why);
-            nua_respond(nh, status, why[0] ? why : "Not Acceptable Here",
-                        NUTAG_WITH_THIS(nua), TAG_END());
-            session_free(s);
-            return true;
-        }
-        s->remote_hold = chg.remote_hold;
-    }
-    /* No SDP: a late offer; our 200 offers, the ACK answers. */
     s->dialog_ref = true; /* the dialog's reference: the one we have */
     s->state = SIPNAT_SESSION_INCOMING;
     sn_log(t->ctx, SIPNAT_LOG_INFO, "session", "%s: INVITE from %s (%s:%d)",
@@ -862,6 +881,38 @@ static bool authenticate(sipnat_session *s, int status, sip_t const *sip)
     return true;
 }
 
+/* A response to our INVITE (the first or a re-INVITE). */
+static void invite_answered(sipnat_session *s, int status, char const *phrase,
+                            sip_t const *sip)
+{
+    if (status == 180 || status == 181 || status == 183) {
+        if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
+            take_answer(s, sip, false);
+            session_event(s, SIPNAT_SESSION_EARLY_MEDIA, status, phrase);
+        } else if (s->state == SIPNAT_SESSION_CALLING) {
+            session_event(s, SIPNAT_SESSION_RINGING, status, phrase);
+        }
+    } else if (status >= 200 && status < 300) {
+        bool reinv = s->answered;
+
+        take_answer(s, sip, reinv);
+        if (!reinv) {
+            s->answered = true;
+            session_event(s, SIPNAT_SESSION_ESTABLISHED, status, phrase);
+        }
+    } else if ((status == 401 || status == 407) && authenticate(s, status, sip)) {
+        ; /* the INVITE goes again, with credentials */
+    } else if (status >= 300) {
+        s->offer_out = false;
+        if (s->answered)
+            sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
+                   "%s: re-INVITE refused: %d %s", s->remote_uri, status,
+                   phrase);
+        else
+            session_event(s, SIPNAT_SESSION_TERMINATED, status, phrase);
+    }
+}
+
 void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
                           char const *phrase, nua_handle_t *nh,
                           sip_t const *sip, tagi_t tags[])
@@ -872,32 +923,7 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
     sipnat_session_ref(s);
     switch (event) {
     case nua_r_invite:
-        if (status == 180 || status == 181 || status == 183) {
-            if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
-                take_answer(s, sip, false);
-                session_event(s, SIPNAT_SESSION_EARLY_MEDIA, status, phrase);
-            } else if (s->state == SIPNAT_SESSION_CALLING) {
-                session_event(s, SIPNAT_SESSION_RINGING, status, phrase);
-            }
-        } else if (status >= 200 && status < 300) {
-            bool reinv = s->answered;
-
-            take_answer(s, sip, reinv);
-            if (!reinv) {
-                s->answered = true;
-                session_event(s, SIPNAT_SESSION_ESTABLISHED, status, phrase);
-            }
-        } else if ((status == 401 || status == 407) && authenticate(s, status, sip)) {
-            ; /* the INVITE goes again, with credentials */
-        } else if (status >= 300) {
-            s->offer_out = false;
-            if (s->answered)
-                sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
-                       "%s: re-INVITE refused: %d %s", s->remote_uri, status,
-                       phrase);
-            else
-                session_event(s, SIPNAT_SESSION_TERMINATED, status, phrase);
-        }
+        invite_answered(s, status, phrase, sip);
         break;
 
     case nua_i_invite:

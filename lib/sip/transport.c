@@ -316,57 +316,43 @@ void sn_transport_learn(sipnat_transport *t, const char *server,
                                    : sipnat_strerror(r));
 }
 
-static void nua_callback(nua_event_t event, int status, char const *phrase,
-                         nua_t *nua, nua_magic_t *magic, nua_handle_t *nh,
-                         nua_hmagic_t *hmagic, sip_t const *sip,
-                         tagi_t tags[])
+/* The answer to one of our OPTIONS requests (sipnat_transport_options). */
+static void options_answered(sipnat_transport *t, sn_pending *p, nua_handle_t *nh,
+                             int status, char const *phrase, sip_t const *sip)
 {
-    sipnat_transport *t = (sipnat_transport *)magic;
-    sn_hmagic *hm = (sn_hmagic *)hmagic;
-    sn_pending *p = hm && hm->kind == SN_H_REQUEST ? (sn_pending *)hm : NULL;
-
-    if (hm && hm->kind == SN_H_REGISTRATION) {
-        sn_registration_nua_event((struct sipnat_registration *)hm, event,
-                                  status, phrase, nh, sip);
+    if (!p || status < 200)
         return;
-    }
-    if (hm && hm->kind == SN_H_SESSION) {
-        sn_session_nua_event((struct sipnat_session *)hm, event, status,
-                             phrase, nh, sip, tags);
+    if (sip)
+        sn_transport_learn(t, p->dest, sip);
+    pending_unlink(t, p);
+    p->nh = NULL;
+    nua_handle_destroy(nh);
+    sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s: %d %s",
+           p->uri, status, phrase);
+    emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, status,
+         phrase, 0, "OPTIONS", p->uri);
+    free(p);
+}
+
+static void shutdown_answered(sipnat_transport *t, int status, char const *phrase)
+{
+    if (status < 200)
         return;
+    t->state = SN_T_CLOSED;
+    sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "shutdown: %d %s",
+           status, phrase);
+    if (!t->shutdown_reported) {
+        t->shutdown_reported = true;
+        emit(t->ctx, t->shutdown_func, t->shutdown_user_data,
+             SIPNAT_EVENT_SHUTDOWN, status, phrase, 0, NULL, NULL);
     }
+}
 
-    (void)nua;
-
+/* A request outside any registration or session of ours. */
+static void incoming_request(sipnat_transport *t, nua_event_t event, nua_t *nua,
+                             nua_handle_t *nh, bool owned, sip_t const *sip)
+{
     switch (event) {
-    case nua_r_options:
-        if (!p || status < 200)
-            return;
-        if (sip)
-            sn_transport_learn(t, p->dest, sip);
-        pending_unlink(t, p);
-        p->nh = NULL;
-        nua_handle_destroy(nh);
-        sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "OPTIONS %s: %d %s",
-               p->uri, status, phrase);
-        emit(t->ctx, p->func, p->user_data, SIPNAT_EVENT_RESPONSE, status,
-             phrase, 0, "OPTIONS", p->uri);
-        free(p);
-        return;
-
-    case nua_r_shutdown:
-        if (status < 200)
-            return;
-        t->state = SN_T_CLOSED;
-        sn_log(t->ctx, SIPNAT_LOG_DEBUG, "transport", "shutdown: %d %s",
-               status, phrase);
-        if (!t->shutdown_reported) {
-            t->shutdown_reported = true;
-            emit(t->ctx, t->shutdown_func, t->shutdown_user_data,
-                 SIPNAT_EVENT_SHUTDOWN, status, phrase, 0, NULL, NULL);
-        }
-        return;
-
     case nua_i_options:
         answer_request(t, nua, nh, sip, "OPTIONS", 200, "OK");
         return;
@@ -394,13 +380,36 @@ static void nua_callback(nua_event_t event, int status, char const *phrase,
 
     case nua_i_method:
         /* NUA answered these itself; the handle it made is nobody's. */
-        if (nh && !hmagic)
+        if (nh && !owned)
             nua_handle_destroy(nh);
         return;
 
     default:
         return;
     }
+}
+
+static void nua_callback(nua_event_t event, int status, char const *phrase,
+                         nua_t *nua, nua_magic_t *magic, nua_handle_t *nh,
+                         nua_hmagic_t *hmagic, sip_t const *sip,
+                         tagi_t tags[])
+{
+    sipnat_transport *t = (sipnat_transport *)magic;
+    sn_hmagic *hm = (sn_hmagic *)hmagic;
+    sn_pending *p = hm && hm->kind == SN_H_REQUEST ? (sn_pending *)hm : NULL;
+
+    if (hm && hm->kind == SN_H_REGISTRATION)
+        sn_registration_nua_event((struct sipnat_registration *)hm, event,
+                                  status, phrase, nh, sip);
+    else if (hm && hm->kind == SN_H_SESSION)
+        sn_session_nua_event((struct sipnat_session *)hm, event, status,
+                             phrase, nh, sip, tags);
+    else if (event == nua_r_options)
+        options_answered(t, p, nh, status, phrase, sip);
+    else if (event == nua_r_shutdown)
+        shutdown_answered(t, status, phrase);
+    else
+        incoming_request(t, event, nua, nh, hmagic != NULL, sip);
 }
 
 /* -- lifecycle -------------------------------------------------------- */
@@ -480,14 +489,118 @@ static void transport_free(sipnat_transport *t)
     free(t);
 }
 
+/* sofia's URL for the transport to bind. */
+static void bind_url(const sipnat_transport_cfg *cfg, int family, char *url, size_t size)
+{
+    /* sofia binds TLS for a sips: URL (";transport=tls" it refuses). */
+    if (cfg->protocol == SIPNAT_PROTOCOL_TLS)
+        snprintf(url, size, family == AF_INET6 ? "sips:[%s]:%d" : "sips:%s:%d",
+                 cfg->address, cfg->port);
+    else
+        snprintf(url, size,
+                 family == AF_INET6 ? "sip:[%s]:%d;transport=%s"
+                                    : "sip:%s:%d;transport=%s",
+                 cfg->address, cfg->port,
+                 cfg->protocol == SIPNAT_PROTOCOL_TCP ? "tcp" : "udp");
+}
+
+static sipnat_transport *transport_alloc(sipnat_ctx *ctx, const sipnat_transport_cfg *cfg)
+{
+    sipnat_transport *t = calloc(1, sizeof *t);
+
+    if (!t)
+        return NULL;
+    t->n_ref = 1;
+    t->ctx = ctx;
+    t->protocol = cfg->protocol;
+    t->state = SN_T_OPEN;
+    t->policy = sipnat_policy_ref(cfg->policy);
+    t->force_rport = cfg->force_rport;
+    t->rtp_min = cfg->rtp_min;
+    t->rtp_max = cfg->rtp_max;
+    if (t->protocol == SIPNAT_PROTOCOL_TLS)
+        ctx->n_tls++;
+    sn_timer_init(&t->unregister_timer, unregister_timeout, t);
+    return t;
+}
+
+/* The NUA instance that binds the transport's socket. */
+static nua_t *create_nua(sipnat_transport *t, const sipnat_transport_cfg *cfg,
+                         const char *url)
+{
+    struct sigaction pipe_was;
+    nua_t *nua;
+
+    /* sofia's TLS set-up ignores SIGPIPE process-wide: the host decides. */
+    sigaction(SIGPIPE, NULL, &pipe_was);
+    nua = nua_create(sn_stack_root(t->ctx->stack), nua_callback, t,
+                     NUTAG_URL(url),
+                     NUTAG_USER_AGENT("libsipnat/" SIPNAT_VERSION),
+                     /* sofia's mini STUN server answers STUN on the SIP
+                      * port and fprintf()s every packet to stderr. */
+                     TPTAG_STUN_SERVER(0),
+                     /* Our Via, as given, on every request (route.c). */
+                     NTATAG_USER_VIA(1),
+                     /* force_rport: answer to the source port always. */
+                     NTATAG_SERVER_RPORT(cfg->force_rport ? 2 : 1),
+                     /* The policy decides what we advertise; NUA's own
+                      * natify would re-register behind its back. */
+                     NUTAG_OUTBOUND("no-natify no-validate "
+                                    "no-options-keepalive"),
+                     /* OPTIONS too: NUA would answer anyone. REGISTER
+                      * goes to the endpoints' AORs (registrar.c). */
+                     NUTAG_APPL_METHOD("OPTIONS, REGISTER, UPDATE"),
+                     /* The SDP is ours (session_media.c). */
+                     NUTAG_MEDIA_ENABLE(0),
+                     NUTAG_ALLOW("REGISTER"),
+                     /* TLS: our certificates; TLS_VERSION 0 negotiates
+                      * the highest version (1 would pin TLS 1.0). */
+                     TAG_IF(cfg->tls_dir, TPTAG_CERTIFICATE(cfg->tls_dir)),
+                     TAG_IF(cfg->tls_dir, TPTAG_TLS_VERSION(0)),
+                     /* Verify the servers we connect to; do not demand
+                      * certificates of clients (phones rarely have one). */
+                     TAG_IF(cfg->tls_dir,
+                            TPTAG_TLS_VERIFY_POLICY(cfg->tls_verify
+                                                        ? TPTLS_VERIFY_OUTGOING
+                                                        : TPTLS_VERIFY_NONE)),
+                     TAG_END());
+    sigaction(SIGPIPE, &pipe_was, NULL);
+    return nua;
+}
+
+/* Bind: create the NUA and find the socket it bound. 0, -EIO (the
+ * stack refused the URL: t is still to be freed) or the error of
+ * find_bound (t is NUA's now: it is to be unreferenced). */
+static int transport_bind(sipnat_transport *t, const sipnat_transport_cfg *cfg,
+                          const char *url)
+{
+    int before[SN_MAX_FDS];
+    size_t n_before;
+    int r;
+
+    n_before = sn_stack_fds(t->ctx->stack, before, SN_MAX_FDS);
+    t->nua = create_nua(t, cfg, url);
+    if (!t->nua) {
+        sn_log(t->ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
+        return -EIO;
+    }
+    sn_stack_refresh(t->ctx->stack);
+    r = find_bound(t, before, n_before);
+    /* Given a wildcard, sofia binds one socket per interface address (on
+     * one port); the transport is the wildcard, and each request names
+     * the address the kernel routes it from (route.c). */
+    if (r == 0 && (strcmp(cfg->address, "0.0.0.0") == 0 ||
+                   strcmp(cfg->address, "::") == 0))
+        strcpy(t->address, cfg->address);
+    return r;
+}
+
 SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                     const sipnat_transport_cfg *cfg)
 {
     sipnat_transport_cfg defaults;
     sipnat_transport *t;
     char url[128];
-    int before[SN_MAX_FDS];
-    size_t n_before;
     int family, r;
 
     SN_RETURN_IF(!ret, -EINVAL);
@@ -514,84 +627,17 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
         return r;
     }
 
-    t = calloc(1, sizeof *t);
+    t = transport_alloc(ctx, cfg);
     if (!t)
         return -ENOMEM;
-    t->n_ref = 1;
-    t->ctx = ctx;
-    t->protocol = cfg->protocol;
-    t->state = SN_T_OPEN;
-    t->policy = sipnat_policy_ref(cfg->policy);
-    t->force_rport = cfg->force_rport;
-    t->rtp_min = cfg->rtp_min;
-    t->rtp_max = cfg->rtp_max;
-    if (t->protocol == SIPNAT_PROTOCOL_TLS)
-        ctx->n_tls++;
-    sn_timer_init(&t->unregister_timer, unregister_timeout, t);
-
-    /* sofia binds TLS for a sips: URL (";transport=tls" it refuses). */
-    if (cfg->protocol == SIPNAT_PROTOCOL_TLS)
-        snprintf(url, sizeof url, family == AF_INET6 ? "sips:[%s]:%d" : "sips:%s:%d",
-                 cfg->address, cfg->port);
-    else
-        snprintf(url, sizeof url,
-                 family == AF_INET6 ? "sip:[%s]:%d;transport=%s"
-                                    : "sip:%s:%d;transport=%s",
-                 cfg->address, cfg->port,
-                 cfg->protocol == SIPNAT_PROTOCOL_TCP ? "tcp" : "udp");
-
+    bind_url(cfg, family, url, sizeof url);
     sipnat_ctx *prev = sn_log_enter(ctx);
-    n_before = sn_stack_fds(ctx->stack, before, SN_MAX_FDS);
-    /* sofia's TLS set-up ignores SIGPIPE process-wide: the host decides. */
-    struct sigaction pipe_was;
-    sigaction(SIGPIPE, NULL, &pipe_was);
-    t->nua = nua_create(sn_stack_root(ctx->stack), nua_callback, t,
-                        NUTAG_URL(url),
-                        NUTAG_USER_AGENT("libsipnat/" SIPNAT_VERSION),
-                        /* sofia's mini STUN server answers STUN on the SIP
-                         * port and fprintf()s every packet to stderr. */
-                        TPTAG_STUN_SERVER(0),
-                        /* Our Via, as given, on every request (route.c). */
-                        NTATAG_USER_VIA(1),
-                        /* force_rport: answer to the source port always. */
-                        NTATAG_SERVER_RPORT(cfg->force_rport ? 2 : 1),
-                        /* The policy decides what we advertise; NUA's own
-                         * natify would re-register behind its back. */
-                        NUTAG_OUTBOUND("no-natify no-validate "
-                                       "no-options-keepalive"),
-                        /* OPTIONS too: NUA would answer anyone. REGISTER
-                         * goes to the endpoints' AORs (registrar.c). */
-                        NUTAG_APPL_METHOD("OPTIONS, REGISTER, UPDATE"),
-                        /* The SDP is ours (session_media.c). */
-                        NUTAG_MEDIA_ENABLE(0),
-                        NUTAG_ALLOW("REGISTER"),
-                        /* TLS: our certificates; TLS_VERSION 0 negotiates
-                         * the highest version (1 would pin TLS 1.0). */
-                        TAG_IF(cfg->tls_dir, TPTAG_CERTIFICATE(cfg->tls_dir)),
-                        TAG_IF(cfg->tls_dir, TPTAG_TLS_VERSION(0)),
-                        /* Verify the servers we connect to; do not demand
-                         * certificates of clients (phones rarely have one). */
-                        TAG_IF(cfg->tls_dir,
-                               TPTAG_TLS_VERIFY_POLICY(cfg->tls_verify
-                                                           ? TPTLS_VERIFY_OUTGOING
-                                                           : TPTLS_VERIFY_NONE)),
-                        TAG_END());
-    sigaction(SIGPIPE, &pipe_was, NULL);
-    if (!t->nua) {
-        sn_log(ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
-        sn_log_leave(prev);
-        transport_free(t);
-        return -EIO;
-    }
-    sn_stack_refresh(ctx->stack);
-    r = find_bound(t, before, n_before);
-    /* Given a wildcard, sofia binds one socket per interface address (on
-     * one port); the transport is the wildcard, and each request names
-     * the address the kernel routes it from (route.c). */
-    if (r == 0 && (strcmp(cfg->address, "0.0.0.0") == 0 ||
-                   strcmp(cfg->address, "::") == 0))
-        strcpy(t->address, cfg->address);
+    r = transport_bind(t, cfg, url);
     sn_log_leave(prev);
+    if (!t->nua) {
+        transport_free(t);
+        return r;
+    }
     if (r < 0) {
         /* Bound, but not where we can see it: unusable. Let the ctx
          * finish it like any transport whose last ref went away. */
