@@ -465,6 +465,132 @@ START_TEST(test_direct_media)
 }
 END_TEST
 
+/* -- payload types across a bridge ----------------------------------------- */
+
+static int udp_socket(int *port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* RTP v2 with payload type pt and an 8-byte payload starting with tag. */
+static void send_rtp(int fd, int port, int pt, uint16_t seq, uint32_t ssrc, char tag)
+{
+    uint8_t p[20] = {0x80, (uint8_t)pt, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0, 160,
+                     (uint8_t)(ssrc >> 24), (uint8_t)(ssrc >> 16), (uint8_t)(ssrc >> 8),
+                     (uint8_t)ssrc, (uint8_t)tag, 0x8a, 0, 160, 0, 0, 0, 0};
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+    ck_assert_int_eq(sendto(fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to), 20);
+}
+
+/* The payload types of what waits at fd, in order, as a string of
+ * "pt/tag " items. */
+static void recv_pts(int fd, char *out, size_t size)
+{
+    uint8_t p[2048];
+    ssize_t r;
+
+    out[0] = '\0';
+    while ((r = recv(fd, p, sizeof p, 0)) >= 13)
+        snprintf(out + strlen(out), size - strlen(out), "%d/%c ", p[1] & 0x7f, p[12]);
+}
+
+/* Two calls bridged (direct_media=no) whose peers answered with other
+ * numbers for telephone-event: 101 on A's leg, 96 on B's. Audio (PCMU,
+ * 0 on both) and the RFC 4733 events cross the anchor both ways, each
+ * leg's wire carrying its own leg's numbers. */
+START_TEST(test_bridge_payload_types)
+{
+    sipnat_ctx *ctx;
+    mock_peer pa, pb;
+    call_log la = {0}, lb = {0};
+    sipnat_session *a, *b;
+    char uri[64], addr[SIPNAT_ADDRSTRLEN], got[256];
+    int done = 0, ma, mb, port_a, port_b;
+    int fa = udp_socket(&ma), fb = udp_socket(&mb);
+
+    mock_peer_open(&pa, 200);
+    mock_peer_open(&pb, 200);
+    snprintf(pa.sdp, sizeof pa.sdp,
+             "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+             "a=fmtp:101 0-16\r\na=sendrecv\r\n", ma);
+    snprintf(pb.sdp, sizeof pb.sdp,
+             "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0 96\r\na=rtpmap:96 telephone-event/8000\r\n"
+             "a=fmtp:96 0-16\r\na=sendrecv\r\n", mb);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "lan"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_direct_media(cfg, 0));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    snprintf(uri, sizeof uri, "sip:a@127.0.0.1:%d", pa.port);
+    ck_assert_ok(sipnat_session_call(&a, ep, uri, on_event, &la));
+    snprintf(uri, sizeof uri, "sip:b@127.0.0.1:%d", pb.port);
+    ck_assert_ok(sipnat_session_call(&b, ep, uri, on_event, &lb));
+    for (int k = 0; k < 100 && !(saw(&la, SIPNAT_SESSION_ESTABLISHED) &&
+                                 saw(&lb, SIPNAT_SESSION_ESTABLISHED)); k++) {
+        run_pull(ctx, &pa, &done, 10);
+        run_pull(ctx, &pb, &done, 10);
+    }
+    ck_assert(saw(&la, SIPNAT_SESSION_ESTABLISHED) && saw(&lb, SIPNAT_SESSION_ESTABLISHED));
+    /* Our offer named telephone-event 101 to both. */
+    ck_assert_ptr_nonnull(strstr(pb.last_invite, "a=rtpmap:101 telephone-event/8000"));
+    ck_assert_ok(sipnat_session_bridge(a, b));
+    ck_assert_ok(sipnat_anchor_get_local(sipnat_session_get_anchor(a), addr, &port_a));
+    ck_assert_ok(sipnat_anchor_get_local(sipnat_session_get_anchor(b), addr, &port_b));
+
+    /* Latch both legs (probation: 4 in sequence), then an event each way. */
+    for (uint16_t q = 1; q <= 4; q++) {
+        send_rtp(fa, port_a, 0, q, 0xA, 'a');
+        send_rtp(fb, port_b, 0, q, 0xB, 'b');
+    }
+    for (int k = 0; k < 5; k++)
+        run_pull(ctx, &pa, &done, 10);
+    send_rtp(fa, port_a, 0, 5, 0xA, 'a');
+    send_rtp(fa, port_a, 101, 6, 0xA, 'A');
+    send_rtp(fb, port_b, 0, 5, 0xB, 'b');
+    send_rtp(fb, port_b, 96 | 0x80, 6, 0xB, 'B');
+    for (int k = 0; k < 5; k++)
+        run_pull(ctx, &pa, &done, 10);
+    /* B's wire: the latching packet, then A's audio as 0 and A's event
+     * as 96; A's wire: B's audio as 0 and B's event as 101. */
+    recv_pts(fb, got, sizeof got);
+    ck_assert_str_eq(got, "0/a 0/a 96/A ");
+    recv_pts(fa, got, sizeof got);
+    ck_assert_str_eq(got, "0/b 0/b 101/B ");
+
+    sipnat_session_hangup(a);
+    sipnat_session_hangup(b);
+    for (int k = 0; k < 20; k++) {
+        run_pull(ctx, &pa, &done, 10);
+        run_pull(ctx, &pb, &done, 10);
+    }
+    close(fa);
+    close(fb);
+    sipnat_session_unref(a);
+    sipnat_session_unref(b);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&pa);
+    mock_peer_close(&pb);
+}
+END_TEST
+
 /* An ITSP that challenges our INVITE (407): answered once with the
  * endpoint's outbound_auth for its realm; another realm is not answered. */
 START_TEST(test_outbound_auth)
@@ -825,6 +951,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);
     tcase_add_test(tc, test_rtp_timeout);
+    tcase_add_test(tc, test_bridge_payload_types);
     tcase_add_test(tc, test_session_invalid);
     suite_add_tcase(s, tc);
     return s;

@@ -33,11 +33,17 @@ typedef enum sipnat_media_state {
     SIPNAT_MEDIA_DTMF = 3,
     /* SRTP: consecutive received packets failed authentication (wrong
      * key, or a forger); reported once until a packet authenticates. */
-    SIPNAT_MEDIA_SRTP_FAILED = 4
+    SIPNAT_MEDIA_SRTP_FAILED = 4,
+    /* Bridged: the two legs negotiated no codec in common, so the audio
+     * of this anchor's peer cannot be relayed to the other leg and is
+     * dropped (counted in dropped_payload_type); reported once per codec
+     * change. */
+    SIPNAT_MEDIA_NO_COMMON_CODEC = 5
 } sipnat_media_state;
 
-/* Host mode: decoded audio of one received packet, 16-bit linear PCM at
- * 8 kHz, valid during the call only. */
+/* Host mode: decoded audio of one received packet, 16-bit linear PCM,
+ * mono, at 8 kHz whatever the codec (G.711, G.722, Opus), valid during
+ * the call only. */
 typedef void (*sipnat_audio_func)(const int16_t *samples, size_t n,
                                   void *user_data);
 
@@ -83,6 +89,9 @@ typedef struct sipnat_anchor_stats {
     uint64_t dropped_srtp_auth;      /* failed authentication */
     uint64_t dropped_srtp_replay;    /* replayed, or older than the window */
     uint64_t tx_srtp_failed;         /* could not be protected: not sent */
+    /* Bridged: received RTP of a payload type the other leg has no
+     * number for (no common codec, no telephone-event there): dropped. */
+    uint64_t dropped_payload_type;
 } sipnat_anchor_stats;
 
 SIPNAT_API int sipnat_anchor_cfg_new(sipnat_anchor_cfg **ret);

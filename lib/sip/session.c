@@ -657,6 +657,10 @@ SIPNAT_API int sipnat_endpoint_cfg_set_codecs(sipnat_endpoint_cfg *cfg,
         else if (su_casematch(item, "alaw") || su_casematch(item, "PCMA") ||
                  su_casematch(item, "g711a"))
             name = "PCMA";
+        else if (su_casematch(item, "g722"))
+            name = "G722";
+        else if (su_casematch(item, "opus"))
+            name = "opus";
         else
             return -EINVAL;
         if (!strstr(list, name))
