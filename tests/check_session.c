@@ -505,10 +505,12 @@ static void recv_pts(int fd, char *out, size_t size)
 }
 
 /* Two calls bridged (direct_media=no) whose peers answered with other
- * numbers for telephone-event: 101 on A's leg, 96 on B's. Audio (PCMU,
- * 0 on both) and the RFC 4733 events cross the anchor both ways, each
- * leg's wire carrying its own leg's numbers. */
-START_TEST(test_bridge_payload_types)
+ * numbers for telephone-event: 101 on A's leg, 96 on B's; A answered
+ * PCMU (0), B `b_pt` (0: PCMU, the same codec; 8: PCMA, none in common).
+ * The events cross the anchor both ways, each leg's wire carrying its own
+ * leg's numbers; audio crosses with a common codec, and without one it
+ * does not and the sessions say so. */
+static void bridged_calls(int b_pt)
 {
     sipnat_ctx *ctx;
     mock_peer pa, pb;
@@ -526,8 +528,8 @@ START_TEST(test_bridge_payload_types)
              "a=fmtp:101 0-16\r\na=sendrecv\r\n", ma);
     snprintf(pb.sdp, sizeof pb.sdp,
              "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-             "m=audio %d RTP/AVP 0 96\r\na=rtpmap:96 telephone-event/8000\r\n"
-             "a=fmtp:96 0-16\r\na=sendrecv\r\n", mb);
+             "m=audio %d RTP/AVP %d 96\r\na=rtpmap:96 telephone-event/8000\r\n"
+             "a=fmtp:96 0-16\r\na=sendrecv\r\n", mb, b_pt);
     ck_assert_ok(sipnat_ctx_new(&ctx));
     sipnat_transport *t = transport(ctx);
     sipnat_endpoint_cfg *cfg;
@@ -556,22 +558,41 @@ START_TEST(test_bridge_payload_types)
     /* Latch both legs (probation: 4 in sequence), then an event each way. */
     for (uint16_t q = 1; q <= 4; q++) {
         send_rtp(fa, port_a, 0, q, 0xA, 'a');
-        send_rtp(fb, port_b, 0, q, 0xB, 'b');
+        send_rtp(fb, port_b, b_pt, q, 0xB, 'b');
     }
     for (int k = 0; k < 5; k++)
         run_pull(ctx, &pa, &done, 10);
     send_rtp(fa, port_a, 0, 5, 0xA, 'a');
     send_rtp(fa, port_a, 101, 6, 0xA, 'A');
-    send_rtp(fb, port_b, 0, 5, 0xB, 'b');
+    send_rtp(fb, port_b, b_pt, 5, 0xB, 'b');
     send_rtp(fb, port_b, 96 | 0x80, 6, 0xB, 'B');
     for (int k = 0; k < 5; k++)
         run_pull(ctx, &pa, &done, 10);
-    /* B's wire: the latching packet, then A's audio as 0 and A's event
-     * as 96; A's wire: B's audio as 0 and B's event as 101. */
     recv_pts(fb, got, sizeof got);
-    ck_assert_str_eq(got, "0/a 0/a 96/A ");
-    recv_pts(fa, got, sizeof got);
-    ck_assert_str_eq(got, "0/b 0/b 101/B ");
+    if (b_pt == 0) {
+        /* B's wire: A's audio as 0 (the latching packet and one more) and
+         * A's event as 96; A's wire: B's audio as 0, B's event as 101. */
+        ck_assert_str_eq(got, "0/a 0/a 96/A ");
+        recv_pts(fa, got, sizeof got);
+        ck_assert_str_eq(got, "0/b 0/b 101/B ");
+        ck_assert(!saw(&la, SIPNAT_SESSION_NO_COMMON_CODEC));
+    } else {
+        /* PCMU against PCMA: no audio either way, the events still go,
+         * and each call is told once; both stay established. */
+        ck_assert_str_eq(got, "96/A ");
+        recv_pts(fa, got, sizeof got);
+        ck_assert_str_eq(got, "101/B ");
+        ck_assert(saw(&la, SIPNAT_SESSION_NO_COMMON_CODEC));
+        ck_assert(saw(&lb, SIPNAT_SESSION_NO_COMMON_CODEC));
+        ck_assert_int_eq(la.last_status, 488);
+        ck_assert_str_eq(la.last_phrase, "no codec in common with the bridged call");
+        ck_assert_int_eq(sipnat_session_get_state(a), SIPNAT_SESSION_ESTABLISHED);
+        ck_assert_str_eq(sipnat_session_state_name(SIPNAT_SESSION_NO_COMMON_CODEC),
+                         "no-common-codec");
+        sipnat_anchor_stats st = {.size = sizeof st};
+        ck_assert_ok(sipnat_anchor_get_stats(sipnat_session_get_anchor(a), &st));
+        ck_assert_uint_eq(st.dropped_payload_type, 2); /* latching packet, one more */
+    }
 
     sipnat_session_hangup(a);
     sipnat_session_hangup(b);
@@ -588,6 +609,12 @@ START_TEST(test_bridge_payload_types)
     sipnat_ctx_unref(ctx);
     mock_peer_close(&pa);
     mock_peer_close(&pb);
+}
+
+START_TEST(test_bridge_payload_types)
+{
+    bridged_calls(0);
+    bridged_calls(8);
 }
 END_TEST
 

@@ -41,6 +41,8 @@ static void on_media_event(const sipnat_event *ev, void *user_data)
         sn_session_media_failed(m->s, 408, "RTP timeout");
     else if (ev->state == SIPNAT_MEDIA_SRTP_FAILED)
         sn_session_media_failed(m->s, 488, "SRTP authentication failed (wrong key?)");
+    else if (ev->state == SIPNAT_MEDIA_NO_COMMON_CODEC)
+        sn_session_no_common_codec(m->s);
 }
 
 /* "PCMU,PCMA,G722,opus" as the Asterisk names the prefs take. */
