@@ -80,7 +80,11 @@ match=127.0.0.1
 CONF
     (cd "$dir" && exec timeout 25 baresip -f "$dir" -s -t 15 >"$dir/baresip.log" 2>&1) &
     bs_pid=$!
-    sleep 1
+    # Dial once baresip says it is ready (5 s at most).
+    for _ in $(seq 50); do
+        grep -q 'baresip is ready' "$dir/baresip.log" 2>/dev/null && break
+        sleep 0.1
+    done
     timeout 20 "$phone" --config "$dir/phone.conf" --endpoint bob \
         --dial sip:bob@127.0.0.1:45180 --duration 4 --tone 440 --record "$dir/rec.wav" \
         >"$dir/phone.out" 2>"$dir/phone.err" </dev/null
