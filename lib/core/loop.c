@@ -104,6 +104,13 @@ int sn_io_set(sipnat_ctx *ctx, int fd, unsigned want, sn_io_owner owner,
     bool fresh = !io;
 
     want &= SIPNAT_IO_IN | SIPNAT_IO_OUT;
+    if (io && io->owner != owner) {
+        /* The fd was closed and its number reused (a source's socket
+         * closed before the source withdrew it): a new entry. */
+        sn_io_del(ctx, fd);
+        io = NULL;
+        fresh = true;
+    }
     if (fresh && !(io = io_add(ctx, fd, owner)))
         return -ENOMEM;
     if (want != io->reported && mark_dirty(ctx, io) < 0) {
@@ -168,7 +175,7 @@ static void publish(sipnat_ctx *ctx, struct sn_io *io)
         return;
     if (io->want == 0) {
         /* Nothing wanted: keep it out of the backend entirely, so an fd
-         * the stack stopped polling never wakes the host. */
+         * a source stopped polling never wakes the host. */
         unpublish(ctx, io);
         return;
     }
@@ -245,9 +252,10 @@ void sn_loop_commit(sipnat_ctx *ctx)
 
     if (ctx->timer_func) {
         uint64_t d = next_deadline(ctx);
-        /* The stack hands out relative timeouts, so the same deadline comes
-         * back with a jitter of a millisecond: re-arm the host's timer only
-         * when the deadline moved earlier, or later by more than that. */
+        /* Sources hand out relative timeouts (GLib does), so the same
+         * deadline comes back with a jitter of a millisecond: re-arm the
+         * host's timer only when the deadline moved earlier, or later by
+         * more than that. */
         if (!ctx->timer_valid || d < ctx->timer_deadline ||
             (ctx->timer_deadline != SN_NO_DEADLINE &&
              d > ctx->timer_deadline + 2000)) {
