@@ -37,8 +37,8 @@ bin_PROGRAMS = examples/sipnat-phone
 examples_sipnat_phone_SOURCES = examples/sipnat-phone.c
 examples_sipnat_phone_CFLAGS = $(AM_CFLAGS) $(SNDFILE_CFLAGS)
 examples_sipnat_phone_LDADD = lib/libsipnat.la $(SNDFILE_LIBS) -lm
-TESTS += tests/phone-help.sh tests/phone-config.sh tests/phone-audio.sh
-EXTRA_DIST += tests/phone-help.sh tests/phone-config.sh tests/phone-audio.sh \
+TESTS += tests/phone-help.sh tests/phone-config.sh tests/phone-audio.sh tests/phone-codecs.sh
+EXTRA_DIST += tests/phone-help.sh tests/phone-config.sh tests/phone-audio.sh tests/phone-codecs.sh \
 	tests/phone/loopback.conf tests/phone/audio-check.py
 
 EXTRA_DIST += tests/examples-sipp.sh

@@ -7,6 +7,8 @@
 #   4. the soak (tests/soak.sh, 3 minutes) in the sanitizer build
 #   5. the libFuzzer harnesses, 30 s each (build/fuzz, clang)
 #   6. `make distcheck` (the release tarball builds and passes on its own)
+#   7. the Debian packages build, pass lintian, and a program builds against
+#      them (tests/debian.sh)
 # Build trees go to build/ under the source tree. Exit status 0 iff all
 # steps pass; the last line says which passed.
 set -eu
@@ -69,5 +71,8 @@ step "make distcheck"
     { tail -n 60 build/plain/distcheck.log; exit 1; }
 grep -E 'archives ready|^libsipnat-' build/plain/distcheck.log | head -n 3 || true
 
+step "Debian packages (tests/debian.sh)"
+sh tests/debian.sh
+
 step "result"
-echo "test.sh: 6 passed, 0 failed"
+echo "test.sh: 7 passed, 0 failed"

@@ -223,7 +223,7 @@ START_TEST(test_asterisk_offer_and_prefs)
     ck_assert_int_eq(n.dtmf_pt, -1);
 
     static const char *const bad[] = {"", "ulaw,", ",ulaw", "ulaw,ulaw", "ulaw,pcmu",
-                                      "opus", "ulaw alaw"};
+                                      "speex", "ulaw alaw"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(sn_media_prefs_allow(&prefs, bad[i]) == -EINVAL, "'%s'", bad[i]);
     ck_assert_int_eq(sn_media_prefs_allow(&prefs, "ULAW,Alaw,g722,gsm,g729"), 0);
@@ -452,6 +452,59 @@ START_TEST(test_roundtrip)
             ck_assert_int_eq(p2[0], '\0');
             ck_assert_int_gt(sn_sdp_print(&d, p2, (size_t)n + 1), 0);
         }
+}
+END_TEST
+
+/* Answer `o` with allow= `allow`: the answer holds `want`; the result. */
+static void answer_allow(const sn_sdesc *o, const char *allow, const char *want,
+                         sn_negotiated *n)
+{
+    sn_local_addr ours = LOCAL("198.51.100.5", 10000);
+    sn_media_prefs prefs;
+    static sn_sdesc a;
+    char buf[BUF];
+
+    sn_media_prefs_default(&prefs);
+    ck_assert_int_eq(sn_media_prefs_allow(&prefs, allow), 0);
+    ck_assert_int_eq(sn_mdesc_answer(o, &prefs, &ours, SN_DIR_SENDRECV, &a), 0);
+    print_checked(&a, buf, sizeof buf);
+    ck_assert_msg(strstr(buf, want), "%s", buf);
+    result_of(&a, o, n);
+}
+
+/* allow=opus,g722,ulaw: offered in that order (Opus as RFC 7587 has it);
+ * baresip's offer answered with Opus alone, and with G.722 alone. */
+START_TEST(test_opus_g722)
+{
+    sn_media_prefs prefs;
+    sn_local_addr ours = LOCAL("198.51.100.5", 10000);
+    static sn_sdesc offer, o;
+    sn_negotiated n;
+    char buf[BUF];
+
+    sn_media_prefs_default(&prefs);
+    ck_assert_int_eq(sn_media_prefs_allow(&prefs, "opus,g722,ulaw"), 0);
+    ck_assert_int_eq(sn_mdesc_offer(&prefs, &ours, SN_DIR_SENDRECV, &offer), 0);
+    print_checked(&offer, buf, sizeof buf);
+    ck_assert_msg(strstr(buf, "m=audio 10000 RTP/AVP 111 9 0 101\r\n"
+                                      "a=rtpmap:111 opus/48000/2\r\n"
+                                      "a=rtpmap:9 G722/8000\r\n"
+                                      "a=rtpmap:0 PCMU/8000\r\n"
+                                      "a=rtpmap:101 telephone-event/8000\r\n"
+                                      "a=fmtp:111 stereo=0;sprop-stereo=0\r\n"), "%s", buf);
+
+    parse_ok("baresip.sdp", &o);
+    answer_allow(&o, "opus,g722,ulaw", "m=audio 10000 RTP/AVP 111 101\r\n"
+                                       "a=rtpmap:111 opus/48000/2\r\n", &n);
+    ck_assert_str_eq(n.codec, "opus");
+    ck_assert_int_eq(n.pt, 111);
+    ck_assert_int_eq(n.rate, 48000);
+    /* Next to Opus, telephone-event/8000 as baresip offers it. */
+    ck_assert_int_eq(n.dtmf_pt, 101);
+    answer_allow(&o, "g722,opus", "m=audio 10000 RTP/AVP 9 101\r\n"
+                                  "a=rtpmap:9 G722/8000\r\n", &n);
+    ck_assert_str_eq(n.codec, "G722");
+    ck_assert_int_eq(n.rate, 8000);
 }
 END_TEST
 
@@ -1043,6 +1096,7 @@ int main(void)
     tcase_add_test(tc, test_print_refuses);
     tcase_add_test(tc, test_sofia_behaviour);
     tcase_add_test(to, test_offer_and_answer_roles);
+    tcase_add_test(to, test_opus_g722);
     tcase_add_test(to, test_accept_answer_violations);
     tcase_add_test(to, test_versions);
     tcase_add_test(tz, test_fuzz);

@@ -536,86 +536,226 @@ END_TEST
  * behind a NAT: each peer is re-INVITEd with the other's media address;
  * when one call ends, the other is brought back to its anchor. With
  * direct_media off the bridge relays and nobody is re-INVITEd. */
+/* Two outgoing calls from one endpoint to two mock peers, both
+ * established; the peers' SDP answers are set between _peers and _start. */
+typedef struct two_calls {
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    sipnat_endpoint *ep;
+    mock_peer pa, pb;
+    call_log la, lb;
+    sipnat_session *a, *b;
+    int done;
+} two_calls;
+
+static void two_calls_peers(two_calls *c)
+{
+    memset(c, 0, sizeof *c);
+    mock_peer_open(&c->pa, 200);
+    mock_peer_open(&c->pb, 200);
+}
+
+static void two_calls_run(two_calls *c, int rounds)
+{
+    for (int k = 0; k < rounds; k++) {
+        run_pull(c->ctx, &c->pa, &c->done, 10);
+        run_pull(c->ctx, &c->pb, &c->done, 10);
+    }
+}
+
+static void two_calls_start(two_calls *c, int direct)
+{
+    sipnat_endpoint_cfg *cfg;
+    char uri[64];
+
+    ck_assert_ok(sipnat_ctx_new(&c->ctx));
+    c->t = transport(c->ctx);
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "lan"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_direct_media(cfg, direct));
+    ck_assert_ok(sipnat_endpoint_new(&c->ep, c->t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    snprintf(uri, sizeof uri, "sip:a@127.0.0.1:%d", c->pa.port);
+    ck_assert_ok(sipnat_session_call(&c->a, c->ep, uri, on_event, &c->la));
+    snprintf(uri, sizeof uri, "sip:b@127.0.0.1:%d", c->pb.port);
+    ck_assert_ok(sipnat_session_call(&c->b, c->ep, uri, on_event, &c->lb));
+    for (int k = 0; k < 100 && !(saw(&c->la, SIPNAT_SESSION_ESTABLISHED) &&
+                                 saw(&c->lb, SIPNAT_SESSION_ESTABLISHED)); k++)
+        two_calls_run(c, 1);
+    ck_assert(saw(&c->la, SIPNAT_SESSION_ESTABLISHED) &&
+              saw(&c->lb, SIPNAT_SESSION_ESTABLISHED));
+}
+
+/* Hang up what is still up and free everything. */
+static void two_calls_end(two_calls *c)
+{
+    sipnat_session_hangup(c->b);
+    sipnat_session_hangup(c->a);
+    two_calls_run(c, 20);
+    sipnat_session_unref(c->a);
+    sipnat_session_unref(c->b);
+    sipnat_endpoint_unref(c->ep);
+    sipnat_transport_unref(c->t);
+    sipnat_ctx_unref(c->ctx);
+    mock_peer_close(&c->pa);
+    mock_peer_close(&c->pb);
+}
+
 START_TEST(test_direct_media)
 {
-    sipnat_ctx *ctx;
-    mock_peer pa, pb;
-    call_log la = {0}, lb = {0};
-    sipnat_session *a, *b;
-    char uri[64], want[64];
-    int done = 0;
+    two_calls c;
+    char want[64];
 
     for (int direct = 1; direct >= 0; direct--) {
-        mock_peer_open(&pa, 200);
-        mock_peer_open(&pb, 200);
-        snprintf(pa.sdp, sizeof pa.sdp,
+        two_calls_peers(&c);
+        snprintf(c.pa.sdp, sizeof c.pa.sdp,
                  "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                  "m=audio 7100 RTP/AVP 0\r\na=sendrecv\r\n");
-        snprintf(pb.sdp, sizeof pb.sdp,
+        snprintf(c.pb.sdp, sizeof c.pb.sdp,
                  "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                  "m=audio 7200 RTP/AVP 0\r\na=sendrecv\r\n");
-        ck_assert_ok(sipnat_ctx_new(&ctx));
-        sipnat_transport *t = transport(ctx);
-        sipnat_endpoint_cfg *cfg;
-        sipnat_endpoint *ep;
-        ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
-        ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, "lan"));
-        ck_assert_ok(sipnat_endpoint_cfg_set_direct_media(cfg, direct));
-        ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
-        sipnat_endpoint_cfg_free(cfg);
-        la = (call_log){0};
-        lb = (call_log){0};
-        snprintf(uri, sizeof uri, "sip:a@127.0.0.1:%d", pa.port);
-        ck_assert_ok(sipnat_session_call(&a, ep, uri, on_event, &la));
-        snprintf(uri, sizeof uri, "sip:b@127.0.0.1:%d", pb.port);
-        ck_assert_ok(sipnat_session_call(&b, ep, uri, on_event, &lb));
-        for (int k = 0; k < 100 && !(saw(&la, SIPNAT_SESSION_ESTABLISHED) &&
-                                     saw(&lb, SIPNAT_SESSION_ESTABLISHED)); k++) {
-            run_pull(ctx, &pa, &done, 10);
-            run_pull(ctx, &pb, &done, 10);
-        }
-        unsigned na = pa.n_requests, nb = pb.n_requests;
-        ck_assert_ok(sipnat_session_bridge(a, b));
-        for (int k = 0; k < 30; k++) {
-            run_pull(ctx, &pa, &done, 10);
-            run_pull(ctx, &pb, &done, 10);
-        }
+        two_calls_start(&c, direct);
+        unsigned na = c.pa.n_requests, nb = c.pb.n_requests;
+        ck_assert_ok(sipnat_session_bridge(c.a, c.b));
+        two_calls_run(&c, 30);
         if (direct) {
             /* a's re-INVITE names b's media, and the reverse. */
-            ck_assert(saw(&la, SIPNAT_SESSION_MEDIA_CHANGED));
-            ck_assert(saw(&lb, SIPNAT_SESSION_MEDIA_CHANGED));
-            ck_assert_ptr_nonnull(strstr(pa.last_invite, "m=audio 7200 RTP/AVP"));
-            ck_assert_ptr_nonnull(strstr(pb.last_invite, "m=audio 7100 RTP/AVP"));
+            ck_assert(saw(&c.la, SIPNAT_SESSION_MEDIA_CHANGED));
+            ck_assert(saw(&c.lb, SIPNAT_SESSION_MEDIA_CHANGED));
+            ck_assert_ptr_nonnull(strstr(c.pa.last_invite, "m=audio 7200 RTP/AVP"));
+            ck_assert_ptr_nonnull(strstr(c.pb.last_invite, "m=audio 7100 RTP/AVP"));
             /* b hangs up: a is brought back to its anchor. */
-            ck_assert_ok(sipnat_session_hangup(b));
-            for (int k = 0; k < 30; k++) {
-                run_pull(ctx, &pa, &done, 10);
-                run_pull(ctx, &pb, &done, 10);
-            }
+            ck_assert_ok(sipnat_session_hangup(c.b));
+            two_calls_run(&c, 30);
             int anchor_port = 0;
             char addr[SIPNAT_ADDRSTRLEN];
-            ck_assert_ok(sipnat_anchor_get_local(sipnat_session_get_anchor(a), addr, &anchor_port));
+            ck_assert_ok(sipnat_anchor_get_local(sipnat_session_get_anchor(c.a), addr,
+                                                 &anchor_port));
             snprintf(want, sizeof want, "m=audio %d RTP/AVP", anchor_port);
-            ck_assert_ptr_nonnull(strstr(pa.last_invite, want));
+            ck_assert_ptr_nonnull(strstr(c.pa.last_invite, want));
         } else {
-            ck_assert_uint_eq(pa.n_requests, na); /* nobody re-INVITEd */
-            ck_assert_uint_eq(pb.n_requests, nb);
-            ck_assert(!saw(&la, SIPNAT_SESSION_MEDIA_CHANGED));
-            sipnat_session_hangup(b);
+            ck_assert_uint_eq(c.pa.n_requests, na); /* nobody re-INVITEd */
+            ck_assert_uint_eq(c.pb.n_requests, nb);
+            ck_assert(!saw(&c.la, SIPNAT_SESSION_MEDIA_CHANGED));
         }
-        sipnat_session_hangup(a);
-        for (int k = 0; k < 20; k++) {
-            run_pull(ctx, &pa, &done, 10);
-            run_pull(ctx, &pb, &done, 10);
-        }
-        sipnat_session_unref(a);
-        sipnat_session_unref(b);
-        sipnat_endpoint_unref(ep);
-        sipnat_transport_unref(t);
-        sipnat_ctx_unref(ctx);
-        mock_peer_close(&pa);
-        mock_peer_close(&pb);
+        two_calls_end(&c);
     }
+}
+END_TEST
+
+/* -- payload types across a bridge ----------------------------------------- */
+
+static int udp_socket(int *port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* RTP v2 with payload type pt and an 8-byte payload starting with tag. */
+static void send_rtp(int fd, int port, int pt, uint16_t seq, uint32_t ssrc, char tag)
+{
+    uint8_t p[20] = {0x80, (uint8_t)pt, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0, 160,
+                     (uint8_t)(ssrc >> 24), (uint8_t)(ssrc >> 16), (uint8_t)(ssrc >> 8),
+                     (uint8_t)ssrc, (uint8_t)tag, 0x8a, 0, 160, 0, 0, 0, 0};
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+    ck_assert_int_eq(sendto(fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to), 20);
+}
+
+/* The payload types of what waits at fd, in order, as a string of
+ * "pt/tag " items. */
+static void recv_pts(int fd, char *out, size_t size)
+{
+    uint8_t p[2048];
+    ssize_t r;
+
+    out[0] = '\0';
+    while ((r = recv(fd, p, sizeof p, 0)) >= 13)
+        snprintf(out + strlen(out), size - strlen(out), "%d/%c ", p[1] & 0x7f, p[12]);
+}
+
+/* Two calls bridged (direct_media=no) whose peers answered with other
+ * numbers for telephone-event: 101 on A's leg, 96 on B's; A answered
+ * PCMU (0), B `b_pt` (0: PCMU, the same codec; 8: PCMA, none in common).
+ * The events cross the anchor both ways, each leg's wire carrying its own
+ * leg's numbers; audio crosses with a common codec, and without one it
+ * does not and the sessions say so. */
+static void bridged_calls(int b_pt)
+{
+    two_calls c;
+    char addr[SIPNAT_ADDRSTRLEN], got[256];
+    int ma, mb, port_a, port_b;
+    int fa = udp_socket(&ma), fb = udp_socket(&mb);
+
+    two_calls_peers(&c);
+    snprintf(c.pa.sdp, sizeof c.pa.sdp,
+             "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+             "a=fmtp:101 0-16\r\na=sendrecv\r\n", ma);
+    snprintf(c.pb.sdp, sizeof c.pb.sdp,
+             "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP %d 96\r\na=rtpmap:96 telephone-event/8000\r\n"
+             "a=fmtp:96 0-16\r\na=sendrecv\r\n", mb, b_pt);
+    two_calls_start(&c, 0);
+    /* Our offer named telephone-event 101 to both. */
+    ck_assert_ptr_nonnull(strstr(c.pb.last_invite, "a=rtpmap:101 telephone-event/8000"));
+    ck_assert_ok(sipnat_session_bridge(c.a, c.b));
+    ck_assert_ok(sipnat_anchor_get_local(sipnat_session_get_anchor(c.a), addr, &port_a));
+    ck_assert_ok(sipnat_anchor_get_local(sipnat_session_get_anchor(c.b), addr, &port_b));
+
+    /* Latch both legs (probation: 4 in sequence), then an event each way. */
+    for (uint16_t q = 1; q <= 4; q++) {
+        send_rtp(fa, port_a, 0, q, 0xA, 'a');
+        send_rtp(fb, port_b, b_pt, q, 0xB, 'b');
+    }
+    two_calls_run(&c, 3);
+    send_rtp(fa, port_a, 0, 5, 0xA, 'a');
+    send_rtp(fa, port_a, 101, 6, 0xA, 'A');
+    send_rtp(fb, port_b, b_pt, 5, 0xB, 'b');
+    send_rtp(fb, port_b, 96 | 0x80, 6, 0xB, 'B');
+    two_calls_run(&c, 3);
+    recv_pts(fb, got, sizeof got);
+    if (b_pt == 0) {
+        /* B's wire: A's audio as 0 (the latching packet and one more) and
+         * A's event as 96; A's wire: B's audio as 0, B's event as 101. */
+        ck_assert_str_eq(got, "0/a 0/a 96/A ");
+        recv_pts(fa, got, sizeof got);
+        ck_assert_str_eq(got, "0/b 0/b 101/B ");
+        ck_assert(!saw(&c.la, SIPNAT_SESSION_NO_COMMON_CODEC));
+    } else {
+        /* PCMU against PCMA: no audio either way, the events still go,
+         * and each call is told once; both stay established. */
+        ck_assert_str_eq(got, "96/A ");
+        recv_pts(fa, got, sizeof got);
+        ck_assert_str_eq(got, "101/B ");
+        ck_assert(saw(&c.la, SIPNAT_SESSION_NO_COMMON_CODEC));
+        ck_assert(saw(&c.lb, SIPNAT_SESSION_NO_COMMON_CODEC));
+        ck_assert_int_eq(c.la.last_status, 488);
+        ck_assert_str_eq(c.la.last_phrase, "no codec in common with the bridged call");
+        ck_assert_int_eq(sipnat_session_get_state(c.a), SIPNAT_SESSION_ESTABLISHED);
+        ck_assert_str_eq(sipnat_session_state_name(SIPNAT_SESSION_NO_COMMON_CODEC),
+                         "no-common-codec");
+        sipnat_anchor_stats st = {.size = sizeof st};
+        ck_assert_ok(sipnat_anchor_get_stats(sipnat_session_get_anchor(c.a), &st));
+        ck_assert_uint_eq(st.dropped_payload_type, 2); /* latching packet, one more */
+    }
+    close(fa);
+    close(fb);
+    two_calls_end(&c);
+}
+
+START_TEST(test_bridge_payload_types)
+{
+    bridged_calls(0);
+    bridged_calls(8);
 }
 END_TEST
 
@@ -1035,6 +1175,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_cancelled);
     tcase_add_test(tc, test_outgoing_hold_bye);
     tcase_add_test(tc, test_rtp_timeout);
+    tcase_add_test(tc, test_bridge_payload_types);
     tcase_add_test(tc, test_session_invalid);
     suite_add_tcase(s, tc);
     return s;

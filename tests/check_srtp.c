@@ -509,6 +509,55 @@ START_TEST(test_anchor_srtp_to_rtp)
 }
 END_TEST
 
+/* Payload types renumbered between a plain leg (telephone-event 101) and
+ * an SRTP leg (96): the byte is rewritten before the packet is protected,
+ * so the far end authenticates it and sees its own number. */
+static void send_pt(const peer *p, int port, uint8_t pt, uint16_t seq, uint32_t ssrc)
+{
+    uint8_t buf[SN_RTP_HEADER + 4 + SN_SRTP_TAILROOM] = {0};
+    size_t n = SN_RTP_HEADER + 4;
+
+    sn_rtp_write_header(buf, pt, false, seq, 4000, ssrc);
+    buf[SN_RTP_HEADER] = 7; /* event 7, no end, volume 0 */
+    if (p->tx)
+        ok(sn_srtp_protect(p->tx, buf, &n, false));
+    send_raw(p, port, buf, n);
+}
+
+static int recv_pt(const peer *p)
+{
+    uint8_t buf[2048];
+    ssize_t r = recv(p->fd, buf, sizeof buf, 0);
+    size_t len;
+    sn_rtp rtp;
+
+    ck_assert_int_gt(r, 0);
+    len = (size_t)r;
+    if (p->rx)
+        ok(sn_srtp_unprotect(p->rx, buf, &len, false));
+    ok(sn_rtp_parse(buf, len, &rtp));
+    ck_assert_uint_eq(rtp.payload[0], 7);
+    return rtp.pt;
+}
+
+START_TEST(test_anchor_srtp_pt_map)
+{
+    call c;
+
+    call_open(&c, SN_SRTP_NONE, SN_SRTP_AES_CM_128_HMAC_SHA1_80, true);
+    ok(sipnat_anchor_set_codec(c.a, 0, "PCMU", 101, 20));
+    ok(sipnat_anchor_set_codec(c.b, 0, "PCMU", 96, 20));
+    send_pt(&c.x, c.pa, 101, 4, 0xAAAA);
+    send_pt(&c.y, c.pb, 96, 4, 0xBBBB);
+    settle(c.ctx);
+    ck_assert_int_eq(recv_pt(&c.y), 96);
+    ck_assert_int_eq(recv_pt(&c.x), 101);
+    ck_assert_uint_eq(stats(c.b).tx_srtp_failed, 0);
+    ck_assert_uint_eq(stats(c.b).dropped_srtp_auth, 0);
+    call_close(&c);
+}
+END_TEST
+
 START_TEST(test_anchor_srtp_attacks)
 {
     call c;
@@ -923,6 +972,7 @@ int main(void)
     tcase_set_timeout(ta, 30);
     tcase_add_test(ta, test_anchor_srtp_to_srtp);
     tcase_add_test(ta, test_anchor_srtp_to_rtp);
+    tcase_add_test(ta, test_anchor_srtp_pt_map);
     tcase_add_test(ta, test_anchor_srtp_attacks);
     tcase_add_test(ta, test_anchor_srtp_wrong_key);
     tcase_add_test(ta, test_anchor_srtp_stranger);

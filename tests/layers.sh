@@ -24,6 +24,8 @@ other     core nat
 #   sofia-sip  only in lib/sip/
 #   GLib       only in lib/sip/stack.c
 #   libsrtp2   only in lib/media/srtp*
+#   libopus    only in lib/media/codec_opus.c
+#   spandsp    only in lib/media/codec_g722.c
 set -u
 top_srcdir=${top_srcdir:-$(dirname "$0")/..}
 top_builddir=${top_builddir:-.}
@@ -106,6 +108,12 @@ for f in $(cd "$top_srcdir" && find lib examples -name '*.[ch]' | sort); do
                 inc_bad=$((inc_bad + 1)) ;; esac ;;
         srtp2/* | srtp.h)
             case $f in lib/media/srtp*) ;; lib/*) bad "$f includes $i: libsrtp2 only in lib/media/srtp*"
+                inc_bad=$((inc_bad + 1)) ;; esac ;;
+        opus.h | opus/*)
+            case $f in lib/media/codec_opus.c) ;; lib/*) bad "$f includes $i: libopus only in lib/media/codec_opus.c"
+                inc_bad=$((inc_bad + 1)) ;; esac ;;
+        spandsp.h | spandsp/*)
+            case $f in lib/media/codec_g722.c) ;; lib/*) bad "$f includes $i: spandsp only in lib/media/codec_g722.c"
                 inc_bad=$((inc_bad + 1)) ;; esac ;;
         sipnat/*) ;;
         */*)

@@ -33,11 +33,17 @@ typedef enum sipnat_media_state {
     SIPNAT_MEDIA_DTMF = 3,
     /* SRTP: consecutive received packets failed authentication (wrong
      * key, or a forger); reported once until a packet authenticates. */
-    SIPNAT_MEDIA_SRTP_FAILED = 4
+    SIPNAT_MEDIA_SRTP_FAILED = 4,
+    /* Bridged: the two legs negotiated no codec in common, so the audio
+     * of this anchor's peer cannot be relayed to the other leg and is
+     * dropped (counted in dropped_payload_type); reported once per codec
+     * change. */
+    SIPNAT_MEDIA_NO_COMMON_CODEC = 5
 } sipnat_media_state;
 
-/* Host mode: decoded audio of one received packet, 16-bit linear PCM at
- * 8 kHz, valid during the call only. */
+/* Host mode: decoded audio of one received packet, 16-bit linear PCM,
+ * mono, at 8 kHz whatever the codec (G.711, G.722, Opus), valid during
+ * the call only. */
 typedef void (*sipnat_audio_func)(const int16_t *samples, size_t n,
                                   void *user_data);
 
@@ -86,6 +92,9 @@ typedef struct sipnat_anchor_stats {
     /* Of dropped_srtp_auth, those from a source other than the peer's:
      * they never count toward SIPNAT_MEDIA_SRTP_FAILED. */
     uint64_t dropped_srtp_auth_foreign;
+    /* Bridged: received RTP of a payload type the other leg has no
+     * number for (no common codec, no telephone-event there): dropped. */
+    uint64_t dropped_payload_type;
 } sipnat_anchor_stats;
 
 SIPNAT_API int sipnat_anchor_cfg_new(sipnat_anchor_cfg **ret);

@@ -26,7 +26,11 @@ typedef enum sipnat_session_state {
     SIPNAT_SESSION_HELD = 6,          /* on hold (by us or by the peer) */
     SIPNAT_SESSION_RESUMED = 7,       /* off hold again */
     SIPNAT_SESSION_MEDIA_CHANGED = 8, /* the peer's media moved (re-INVITE) */
-    SIPNAT_SESSION_TERMINATED = 9     /* over: status and phrase say why */
+    SIPNAT_SESSION_TERMINATED = 9,    /* over: status and phrase say why */
+    /* Bridged to a call that negotiated no codec in common with this
+     * one: this call's audio is not relayed to it (a notice: the state
+     * stays what it was). */
+    SIPNAT_SESSION_NO_COMMON_CODEC = 10
 } sipnat_session_state;
 
 /* An incoming call of an endpoint: the session is valid until its

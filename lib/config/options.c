@@ -317,11 +317,12 @@ const cf_unused *cf_unused_find(sipnat_config_type type, const char *key)
 
 /* ---- codecs ------------------------------------------------------------- */
 
-const char *const cf_codecs_supported[] = {"ulaw", "alaw", NULL};
+const char *const cf_codecs_supported[] = {"ulaw", "alaw", "g722", "opus", NULL};
+const char *const cf_codecs_default[] = {"ulaw", "alaw", NULL};
 
 static const char *const asterisk_codecs[] = {
-    "gsm", "g722", "g723", "g726", "g726aal2", "g729", "ilbc", "lpc10",
-    "speex", "speex16", "speex32", "opus", "silk", "siren7", "siren14",
+    "gsm", "g723", "g726", "g726aal2", "g729", "ilbc", "lpc10",
+    "speex", "speex16", "speex32", "silk", "siren7", "siren14",
     "slin", "slin12", "slin16", "slin24", "slin32", "slin44", "slin48",
     "slin96", "slin192", "adpcm", "testlaw", "codec2", "h261", "h263",
     "h263p", "h264", "h265", "vp8", "vp9", "jpeg", "png", "t140", "t140red",

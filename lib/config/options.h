@@ -72,9 +72,12 @@ const cf_unused *cf_unused_find(sipnat_config_type type, const char *key);
 int cf_value_check(const cf_option_def *def, const char *text, char *out,
                    size_t size, char *why, size_t why_size, bool *refused);
 
-/* Codecs: 1 for one the library speaks (ulaw, alaw), 0 for another name
- * Asterisk knows, -1 for an unknown name. */
+/* Codecs: 1 for one the library speaks (ulaw, alaw, g722, opus), 0 for
+ * another name Asterisk knows, -1 for an unknown name. `supported` is what
+ * allow=all gives, `default` what an endpoint without allow/disallow has
+ * (the G.711 pair, as before G.722 and Opus came). */
 int cf_codec_support(const char *name);
 extern const char *const cf_codecs_supported[];
+extern const char *const cf_codecs_default[];
 
 #endif

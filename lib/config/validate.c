@@ -115,7 +115,7 @@ static int apply_codec(cf_section *s, bool allow, const char *codec,
     if (support == 0) {
         cf_warn(d, it->file, it->line,
                 "option 'allow': codec '%s' is not supported by libsipnat "
-                "(only ulaw and alaw); ignored", codec);
+                "(ulaw, alaw, g722 and opus only); ignored", codec);
         return 0;
     }
     for (size_t i = 0; cf_codecs_supported[i]; i++) {
@@ -236,12 +236,12 @@ static int check_section(cf_section *s, cf_diag *d)
     switch (s->type) {
     case SIPNAT_CONFIG_ENDPOINT:
         if (!cf_opt_find(s, "codecs")) {
-            /* no allow/disallow at all: the codecs the library speaks */
+            /* no allow/disallow at all: the library's default codecs */
             cf_opt *o = opt_get(s, cf_option_lookup(s->type, "codecs"));
             if (!o)
                 return -ENOMEM;
-            for (size_t i = 0; cf_codecs_supported[i]; i++)
-                if (add_value(o, cf_codecs_supported[i], s->file, s->line) < 0)
+            for (size_t i = 0; cf_codecs_default[i]; i++)
+                if (add_value(o, cf_codecs_default[i], s->file, s->line) < 0)
                     return -ENOMEM;
         } else if (!is_set(s, "codecs")) {
             cf_warn(d, s->file, s->line,

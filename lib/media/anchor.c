@@ -156,7 +156,8 @@ void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
                     unsigned duration_ms)
 {
     static const char *const phrases[] = {"", "latched", "media timeout", "DTMF",
-                                          "SRTP authentication failing"};
+                                          "SRTP authentication failing",
+                                          "no codec in common with the bridged leg"};
     char addr[SIPNAT_ADDRSTRLEN] = "";
     int port = 0;
 
@@ -172,6 +173,12 @@ void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
         sn_log(a->ctx, SIPNAT_LOG_WARNING, "media",
                "port %d: %u SRTP packets in a row failed authentication", a->io.port,
                a->srtp_fail_run);
+    else if (state == SIPNAT_MEDIA_NO_COMMON_CODEC)
+        sn_log(a->ctx, SIPNAT_LOG_WARNING, "media",
+               "port %d: bridged legs share no codec (%s/%u here, %s/%u on port %d): "
+               "audio not relayed", a->io.port, a->coder.ops->name, a->clock,
+               a->peer && a->peer->coder.ops ? a->peer->coder.ops->name : "?",
+               a->peer ? a->peer->clock : 0, a->peer ? a->peer->io.port : 0);
     if (!a->cfg.func)
         return;
     sipnat_event ev = {
@@ -307,7 +314,7 @@ static void on_dtmf(sn_timer *t, void *arg)
     if (a->dtmf_tx_ends >= 3) {
         /* RFC 4733 2.5.1.4: the end packet three times, then the stream's
          * clock moves on past the event. */
-        a->ts += a->dtmf_tx_total;
+        a->ts += a->dtmf_tx_total * (a->clock / SN_MEDIA_RATE);
         a->dtmf_tx_active = false;
         return;
     }
@@ -320,6 +327,7 @@ static void anchor_free(sipnat_anchor *a)
 {
     sipnat_ctx *ctx = a->ctx;
 
+    sn_coder_close(&a->coder);
     sn_srtp_free(a->srtp_tx);
     sn_srtp_free(a->srtp_rx);
     sn_crypto_key_clear(&a->tx_key);
@@ -359,6 +367,7 @@ SIPNAT_API int sipnat_anchor_new(sipnat_anchor **ret, sipnat_ctx *ctx,
     a->io.release = release;
     a->send = a->recv = true;
     a->pt = -1;
+    a->clock = SN_MEDIA_RATE;
     a->dtmf_pt = -1;
     a->ptime = PTIME_DEFAULT;
     a->st.size = sizeof a->st;
@@ -502,19 +511,63 @@ SIPNAT_API int sipnat_anchor_set_codec(sipnat_anchor *a, int payload_type,
                                        const char *name, int dtmf_payload_type,
                                        unsigned ptime_ms)
 {
-    sn_g711_law law;
+    const sn_coder_ops *ops;
+    int r;
 
     SN_RETURN_IF(!a || !name || payload_type < 0 || payload_type > 127, -EINVAL);
     SN_RETURN_IF(dtmf_payload_type < -1 || dtmf_payload_type > 127 ||
                  dtmf_payload_type == payload_type, -EINVAL);
     SN_RETURN_IF(ptime_ms != 0 && (ptime_ms < 10 || ptime_ms > 180 || ptime_ms % 10), -EINVAL);
-    law = sn_g711_law_from_name(name);
-    SN_RETURN_IF(law == SN_G711_NONE, -ENOTSUP);
+    ops = sn_coder_find(name, 0);
+    SN_RETURN_IF(!ops, -ENOTSUP);
+    /* The same codec again (a re-INVITE) keeps the coder's state. */
+    if (ops != a->coder.ops && (r = sn_coder_open(&a->coder, ops)) < 0) {
+        a->pt = -1;
+        sn_anchor_map_pts(a);
+        return r;
+    }
     a->pt = payload_type;
-    a->law = law;
+    a->clock = ops->clock;
     a->dtmf_pt = dtmf_payload_type;
     a->ptime = ptime_ms ? ptime_ms : PTIME_DEFAULT;
+    sn_anchor_map_pts(a);
     return 0;
+}
+
+/* The map of what `from` receives towards `to` (see anchor.h). Numbers
+ * `to`'s leg uses for something are never passed through as they are;
+ * the codec and telephone-event are renumbered; anything else (comfort
+ * noise, say) keeps its number. */
+static void map_leg(sipnat_anchor *from, const sipnat_anchor *to)
+{
+    bool was = from->no_common_codec;
+
+    from->pt_mapped = to && from->coder.ops && to->coder.ops && from->pt >= 0 && to->pt >= 0;
+    from->no_common_codec = false;
+    if (!from->pt_mapped)
+        return;
+    for (unsigned i = 0; i < sizeof from->pt_map; i++)
+        from->pt_map[i] = (uint8_t)i;
+    from->pt_map[to->pt] = SN_PT_DROP;
+    if (to->dtmf_pt >= 0)
+        from->pt_map[to->dtmf_pt] = SN_PT_DROP;
+    if (from->coder.ops == to->coder.ops) {
+        from->pt_map[from->pt] = (uint8_t)to->pt;
+    } else {
+        from->pt_map[from->pt] = SN_PT_DROP;
+        from->no_common_codec = true;
+        if (!was)
+            from->no_common_reported = false;
+    }
+    if (from->dtmf_pt >= 0)
+        from->pt_map[from->dtmf_pt] = to->dtmf_pt >= 0 ? (uint8_t)to->dtmf_pt : SN_PT_DROP;
+}
+
+void sn_anchor_map_pts(sipnat_anchor *a)
+{
+    map_leg(a, a->peer);
+    if (a->peer)
+        map_leg(a->peer, a);
 }
 
 /* -- SRTP ------------------------------------------------------------------ */
@@ -598,15 +651,20 @@ SIPNAT_API int sipnat_anchor_bridge(sipnat_anchor *a, sipnat_anchor *b)
 {
     SN_RETURN_IF(!a || a == b, -EINVAL);
     SN_RETURN_IF(b && b->ctx != a->ctx, -EINVAL);
-    if (a->peer)
+    if (a->peer) {
         a->peer->peer = NULL;
+        sn_anchor_map_pts(a->peer);
+    }
     a->peer = NULL;
     if (b) {
-        if (b->peer)
+        if (b->peer) {
             b->peer->peer = NULL;
+            sn_anchor_map_pts(b->peer);
+        }
         b->peer = a;
         a->peer = b;
     }
+    sn_anchor_map_pts(a);
     return 0;
 }
 
@@ -624,19 +682,22 @@ SIPNAT_API int sipnat_anchor_set_audio_func(sipnat_anchor *a, sipnat_audio_func 
 SIPNAT_API int sipnat_anchor_send_audio(sipnat_anchor *a, const int16_t *samples, size_t n)
 {
     uint8_t p[SN_RTP_HEADER + SN_MEDIA_MAX_SAMPLES + SN_SRTP_TAILROOM];
-    int r;
+    int r, len;
 
     SN_RETURN_IF(!a || !samples || n == 0 || n > SN_MEDIA_MAX_SAMPLES, -EINVAL);
-    SN_RETURN_IF(a->law == SN_G711_NONE, -ENOPROTOOPT);
+    SN_RETURN_IF(!a->coder.ops || a->pt < 0, -ENOPROTOOPT);
     SN_RETURN_IF(!sn_anchor_rtp_dest(a), -ENOTCONN);
     /* Withheld on hold, and while a DTMF event owns the stream. */
     if (!a->send || a->dtmf_tx_active)
         return 0;
+    /* Every codec here codes a sample in at most a byte. */
+    len = sn_coder_encode(&a->coder, samples, n, p + SN_RTP_HEADER, SN_MEDIA_MAX_SAMPLES);
+    if (len < 0)
+        return -EINVAL;   /* a frame length the codec cannot take (Opus) */
     sn_rtp_write_header(p, (uint8_t)a->pt, !a->tx_started, a->seq, a->ts, a->ssrc);
-    sn_g711_encode(a->law, samples, p + SN_RTP_HEADER, n);
-    r = send_own(a, p, SN_RTP_HEADER + n);
+    r = send_own(a, p, SN_RTP_HEADER + (size_t)len);
     a->tx_started = true;
-    a->ts += (uint32_t)n;
+    a->ts += (uint32_t)n * a->coder.ops->ts_per_sample;
     return r < 0 ? r : 1;
 }
 
@@ -697,8 +758,8 @@ SIPNAT_API int sipnat_anchor_get_stats(const sipnat_anchor *a, sipnat_anchor_sta
     s.rx_expected = sn_rtp_rx_expected(&a->rx);
     s.rx_lost = sn_rtp_rx_lost(&a->rx);
     s.rx_jitter = sn_rtp_rx_jitter(&a->rx);
-    s.rx_jitter_usec = (uint32_t)((uint64_t)s.rx_jitter * USEC / SN_MEDIA_RATE);
-    s.rr_jitter_usec = (uint32_t)((uint64_t)s.rr_jitter * USEC / SN_MEDIA_RATE);
+    s.rx_jitter_usec = (uint32_t)((uint64_t)s.rx_jitter * USEC / a->clock);
+    s.rr_jitter_usec = (uint32_t)((uint64_t)s.rr_jitter * USEC / a->clock);
     memcpy(st, &s, s.size);
     return 0;
 }

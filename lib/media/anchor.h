@@ -11,7 +11,7 @@
 
 #include "core/internal.h"
 #include "core/addr.h"
-#include "media/g711.h"
+#include "media/coder.h"
 #include "media/latch.h"
 #include "media/relay.h"
 #include "media/rtp.h"
@@ -20,9 +20,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define SN_MEDIA_RATE 8000  /* G.711 and telephone-event clock */
+#define SN_MEDIA_RATE 8000  /* the host audio's rate and telephone-event clock */
 #define SN_MEDIA_MAX_SAMPLES 1440 /* per send_audio call (180 ms) */
 #define SN_RTP_PT_CN 13
+#define SN_PT_DROP 0xFF
 
 _Static_assert(SN_SRTP_TAILROOM <= SN_MEDIA_TAILROOM,
                "the relay keeps no room for SRTP's trailer");
@@ -53,9 +54,18 @@ struct sipnat_anchor {
     bool send;
     bool recv;
     int pt;
-    sn_g711_law law;
+    sn_coder coder;                /* the codec of pt, host audio */
+    uint32_t clock;                /* pt's RTP clock (8000 before a codec) */
     int dtmf_pt;
     unsigned ptime;
+    /* Bridged, both legs with a codec: the payload type a packet of ours
+     * leaves with on the peer's leg, by the number it came with here
+     * (SN_PT_DROP: the peer's leg has no number for it); built when a
+     * codec or the bridge changes, used per packet without a lookup. */
+    bool pt_mapped;
+    bool no_common_codec;
+    bool no_common_reported;
+    uint8_t pt_map[128];
 
     sn_latch latch;
     /* SRTP: both set, or neither (plain RTP). */
@@ -108,6 +118,8 @@ void sn_anchor_rx(sn_relay_pair *p, bool rtcp, sn_relay_batch *b, unsigned n,
                   uint64_t now);
 
 /* anchor.c, for anchor_rx.c */
+/* Rebuild the payload type maps of a and its bridged peer. */
+void sn_anchor_map_pts(sipnat_anchor *a);
 const sn_sockaddr *sn_anchor_rtp_dest(const sipnat_anchor *a);
 const sn_sockaddr *sn_anchor_rtcp_dest(const sipnat_anchor *a, sn_sockaddr *tmp);
 void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,

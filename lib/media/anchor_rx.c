@@ -83,12 +83,16 @@ static void deliver(sipnat_anchor *a, sn_relay_batch *b, uint32_t audio, const p
 
     for (unsigned i = 0; audio && i < SN_MEDIA_BATCH; i++) {
         sn_rtp rtp;
-        if (!(audio & (1u << i)) || !a->audio_func || a->io.dead)
+        int got;
+        if (!(audio & (1u << i)) || !a->audio_func || a->io.dead || !a->coder.ops)
             continue;
         sn_rtp_parse(b->buf[i], b->rx[i].msg_len, &rtp);
-        sn_g711_decode(a->law, rtp.payload, pcm, rtp.payload_len);
+        /* A payload the decoder refuses is not played. */
+        got = sn_coder_decode(&a->coder, rtp.payload, rtp.payload_len, pcm, SN_MEDIA_BUF);
+        if (got <= 0)
+            continue;
         sn_cb_enter(a->ctx);
-        a->audio_func(pcm, rtp.payload_len, a->audio_user_data);
+        a->audio_func(pcm, (size_t)got, a->audio_user_data);
         sn_cb_leave(a->ctx);
     }
     for (unsigned i = 0; i < p->n && !a->io.dead; i++)
@@ -208,11 +212,33 @@ static bool rtp_accept(sn_relay_batch *b, sipnat_anchor *a, unsigned i, uint64_t
     return true;
 }
 
+/* Renumber a packet for the bridged leg (anchor.h: pt_map), in place and
+ * before any SRTP protection: false when the other leg has no number for
+ * it (dropped, counted; no codec in common is reported once). */
+static bool relay_pt(sipnat_anchor *a, uint8_t *pkt, const sn_rtp *rtp, pending *p)
+{
+    uint8_t out;
+
+    if (!a->pt_mapped)
+        return true;
+    out = a->pt_map[rtp->pt];
+    if (out == SN_PT_DROP) {
+        a->st.dropped_payload_type++;
+        if (rtp->pt == a->pt && a->no_common_codec && !a->no_common_reported) {
+            a->no_common_reported = true;
+            pend(p, SIPNAT_MEDIA_NO_COMMON_CODEC, 0, 0);
+        }
+        return false;
+    }
+    pkt[1] = (uint8_t)((pkt[1] & 0x80) | out);
+    return true;
+}
+
 static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now)
 {
     sipnat_anchor *peer = a->peer;
     const sn_sockaddr *dst = peer && peer->send ? sn_anchor_rtp_dest(peer) : NULL;
-    uint32_t arrival = (uint32_t)(now * (SN_MEDIA_RATE / 1000) / 1000);
+    uint32_t arrival = (uint32_t)(now * (a->clock / 1000) / 1000);
     uint32_t audio = 0, fwd = 0;
     unsigned ntx, nofwd = 0;
     pending p = {0};
@@ -228,11 +254,11 @@ static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now
         }
         if (a->dtmf_pt >= 0 && rtp.pt == a->dtmf_pt)
             dtmf_in(a, &rtp, &p);
-        else if (a->audio_func && a->law && rtp.pt == a->pt)
+        else if (a->audio_func && a->coder.ops && rtp.pt == a->pt)
             audio |= 1u << i;
-        if (dst)
+        if (dst && relay_pt(a, b->buf[i], &rtp, &p))
             fwd |= 1u << i;
-        else if (peer)
+        else if (peer && !dst)
             nofwd++;
     }
     if (audio && fwd && peer->srtp_tx) {

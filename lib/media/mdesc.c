@@ -24,14 +24,20 @@ static const struct {
     {17, "DVI4", 22050}, {18, "G729", 8000},
 };
 
-/* Asterisk's codec names for sn_media_prefs_allow(). */
+/* Asterisk's codec names for sn_media_prefs_allow(). Opus: RFC 7587 (its
+ * rtpmap always says 48000/2; we send and prefer to receive mono). */
 static const struct {
     const char *asterisk, *name;
     uint8_t pt;
+    uint32_t rate;
+    uint8_t channels;
+    const char *fmtp;
 } known_codecs[] = {
-    {"ulaw", "PCMU", 0}, {"pcmu", "PCMU", 0}, {"alaw", "PCMA", 8},
-    {"pcma", "PCMA", 8}, {"g722", "G722", 9}, {"gsm", "GSM", 3},
-    {"g729", "G729", 18},
+    {"ulaw", "PCMU", 0, 8000, 1, NULL}, {"pcmu", "PCMU", 0, 8000, 1, NULL},
+    {"alaw", "PCMA", 8, 8000, 1, NULL}, {"pcma", "PCMA", 8, 8000, 1, NULL},
+    {"g722", "G722", 9, 8000, 1, NULL}, {"gsm", "GSM", 3, 8000, 1, NULL},
+    {"g729", "G729", 18, 8000, 1, NULL},
+    {"opus", "opus", 111, 48000, 2, "stereo=0;sprop-stereo=0"},
 };
 
 #define TELEPHONE_EVENT "telephone-event"
@@ -158,9 +164,10 @@ int sn_media_prefs_allow(sn_media_prefs *p, const char *allow)
             return -ENOSPC;
         memset(&list[n], 0, sizeof list[n]);
         snprintf(list[n].name, sizeof list[n].name, "%s", known_codecs[k].name);
-        list[n].rate = 8000;
-        list[n].channels = 1;
+        list[n].rate = known_codecs[k].rate;
+        list[n].channels = known_codecs[k].channels;
         list[n].pt = known_codecs[k].pt;
+        list[n].fmtp = known_codecs[k].fmtp;
         n++;
         s += len;
         if (*s == ',' && *++s == '\0')
@@ -309,7 +316,7 @@ int sn_mdesc_offer(const sn_media_prefs *prefs, const sn_local_addr *ours,
         return r;
     for (size_t i = 0; i < prefs->n_codecs; i++) {
         const sn_codec *c = &prefs->codecs[i];
-        if ((r = add_fmt(offer, m, c->pt, c->name, c->rate, c->channels, NULL)) < 0)
+        if ((r = add_fmt(offer, m, c->pt, c->name, c->rate, c->channels, c->fmtp)) < 0)
             return r;
     }
     if (prefs->dtmf &&
@@ -415,6 +422,15 @@ static int reject_line(const sn_sdesc *offer, const sn_mline *om, sn_sdesc *answ
     return 0;
 }
 
+/* telephone-event at the codec's clock (RFC 4733 2.1), else at 8000: what
+ * peers offer next to Opus/48000 in practice. */
+static const sn_rtpfmt *find_te(const sn_sdesc *d, const sn_mline *m, uint32_t rate)
+{
+    const sn_rtpfmt *te = find_fmt(d, m, TELEPHONE_EVENT, rate, 1);
+
+    return te ? te : find_fmt(d, m, TELEPHONE_EVENT, 8000, 1);
+}
+
 /* Our codec for offered line `om`, or NULL. */
 static const sn_rtpfmt *pick_codec(const sn_sdesc *offer, const sn_mline *om,
                                    const sn_media_prefs *prefs)
@@ -449,7 +465,7 @@ static int accept_line(const sn_sdesc *offer, size_t i, const sn_rtpfmt *codec,
                      codec->rate, codec->channels, sn_sdesc_str(offer, codec->fmtp))) < 0)
         return r;
     if (prefs->dtmf) {
-        const sn_rtpfmt *te = find_fmt(offer, om, TELEPHONE_EVENT, codec->rate, 1);
+        const sn_rtpfmt *te = find_te(offer, om, codec->rate);
         if (te && (r = add_fmt(answer, am, te->pt, TELEPHONE_EVENT, te->rate, 1,
                                sn_sdesc_str(offer, te->fmtp))) < 0)
             return r;
@@ -598,8 +614,8 @@ int sn_mdesc_result(const sn_sdesc *local, const sn_sdesc *remote,
     out->rate = codec->rate;
     out->dtmf_pt = -1;
     {
-        const sn_rtpfmt *rte = find_fmt(remote, rm, TELEPHONE_EVENT, codec->rate, 1);
-        const sn_rtpfmt *lte = find_fmt(local, lm, TELEPHONE_EVENT, codec->rate, 1);
+        const sn_rtpfmt *rte = find_te(remote, rm, codec->rate);
+        const sn_rtpfmt *lte = find_te(local, lm, codec->rate);
         if (rte && lte)
             out->dtmf_pt = rte->pt;
     }

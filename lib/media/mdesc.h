@@ -128,6 +128,7 @@ typedef struct sn_codec {
     uint32_t rate;
     uint8_t channels;
     uint8_t pt;            /* the payload type our own offers use */
+    const char *fmtp;      /* our a=fmtp for it (a static string), or NULL */
 } sn_codec;
 
 /* What an endpoint allows (Asterisk's allow/disallow, in allow order). */
@@ -205,7 +206,7 @@ const char *sn_mdir_name(sn_mdir d);
 /* PCMU, PCMA; telephone-event 101; ptime 20. */
 void sn_media_prefs_default(sn_media_prefs *p);
 /* Asterisk's allow list, e.g. "ulaw,alaw" or "PCMA,PCMU" (the names:
- * ulaw/pcmu, alaw/pcma, g722, gsm, g729): replaces the codec list. 0, or
+ * ulaw/pcmu, alaw/pcma, g722, gsm, g729, opus): replaces the codec list. 0, or
  * -EINVAL for an unknown or repeated name, -ENOSPC for too many. */
 int sn_media_prefs_allow(sn_media_prefs *p, const char *allow);
 
@@ -224,7 +225,7 @@ int sn_mdesc_offer(const sn_media_prefs *prefs, const sn_local_addr *ours,
  * offer also has (our order wins, as Asterisk's default does; one codec
  * so the peer cannot switch codecs under the anchor), with the offerer's
  * payload type number, plus telephone-event with the offerer's PT when
- * both sides want it (same clock rate as the codec). Direction: RFC 3264
+ * both sides want it (at the codec's clock rate, else at 8000). Direction: RFC 3264
  * section 6.1's reverse of the offer's, masked by our own `direction`
  * (hold); an offer with c=0.0.0.0 (or ::) cannot receive, so its receive
  * bit is dropped first. Every other m= line is answered rejected (port 0,

@@ -54,10 +54,11 @@ SIPNAT_API const char *sipnat_session_state_name(int state)
     static const char *const names[] = {
         "none", "incoming", "calling", "ringing", "early-media",
         "established", "held", "resumed", "media-changed", "terminated",
+        "no-common-codec",
     };
 
-    return state >= 0 && state <= SIPNAT_SESSION_TERMINATED ? names[state]
-                                                            : "unknown";
+    return state >= 0 && state <= SIPNAT_SESSION_NO_COMMON_CODEC ? names[state]
+                                                                 : "unknown";
 }
 
 static void session_event(sipnat_session *s, int state, int status,
@@ -89,7 +90,7 @@ static void session_event(sipnat_session *s, int state, int status,
         s->state == SIPNAT_SESSION_TERMINATED)
         return; /* told once: BYE answered, dialog gone, ... */
     if (state != SIPNAT_SESSION_HELD && state != SIPNAT_SESSION_RESUMED &&
-        state != SIPNAT_SESSION_MEDIA_CHANGED)
+        state != SIPNAT_SESSION_MEDIA_CHANGED && state != SIPNAT_SESSION_NO_COMMON_CODEC)
         s->state = state;
     sn_log(ctx, SIPNAT_LOG_INFO, "session", "%s %s: %s (%d %s)", s->ep->name,
            s->remote_uri ? s->remote_uri : "?", sipnat_session_state_name(state),
@@ -872,6 +873,10 @@ SIPNAT_API int sipnat_endpoint_cfg_set_codecs(sipnat_endpoint_cfg *cfg,
         else if (su_casematch(item, "alaw") || su_casematch(item, "PCMA") ||
                  su_casematch(item, "g711a"))
             name = "PCMA";
+        else if (su_casematch(item, "g722"))
+            name = "G722";
+        else if (su_casematch(item, "opus"))
+            name = "opus";
         else
             return -EINVAL;
         if (!strstr(list, name))
@@ -1224,6 +1229,16 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
 }
 
 /* -- media failures -------------------------------------------------- */
+
+/* The anchor cannot relay this call's audio to the bridged call: the
+ * host hears of it (the call goes on: DTMF still crosses, and a
+ * re-INVITE may bring a common codec). */
+void sn_session_no_common_codec(sipnat_session *s)
+{
+    if (s->state != SIPNAT_SESSION_TERMINATED)
+        session_event(s, SIPNAT_SESSION_NO_COMMON_CODEC, 488,
+                      "no codec in common with the bridged call");
+}
 
 /* The anchor says the media is gone (rtp_timeout) or unusable (SRTP that
  * never authenticates: a wrong key): hang up with a clear status. */

@@ -52,6 +52,7 @@ bool sn_session_incoming(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
 
 /* The anchor saw no media for rtp_timeout (status 408), or SRTP that never
  * authenticates (488): end the call with that status and reason. */
+void sn_session_no_common_codec(struct sipnat_session *s);
 void sn_session_media_failed(struct sipnat_session *s, int status,
                              const char *why);
 /* Where the peer's signalling comes from / goes to (numeric). */

@@ -41,20 +41,25 @@ static void on_media_event(const sipnat_event *ev, void *user_data)
         sn_session_media_failed(m->s, 408, "RTP timeout");
     else if (ev->state == SIPNAT_MEDIA_SRTP_FAILED)
         sn_session_media_failed(m->s, 488, "SRTP authentication failed (wrong key?)");
+    else if (ev->state == SIPNAT_MEDIA_NO_COMMON_CODEC)
+        sn_session_no_common_codec(m->s);
 }
 
-/* "PCMU,PCMA" as the Asterisk names the prefs take. */
+/* "PCMU,PCMA,G722,opus" as the Asterisk names the prefs take. */
 static int prefs_from(sn_media_prefs *p, const char *codecs)
 {
+    static const char *const names[][2] = {
+        {"PCMU", "ulaw"}, {"PCMA", "alaw"}, {"G722", "g722"}, {"opus", "opus"}};
     char list[64] = "";
     const char *c = codecs;
 
     sn_media_prefs_default(p);
     while (c && *c) {
         size_t n = strcspn(c, ",");
-        const char *name = n == 4 && strncmp(c, "PCMU", 4) == 0   ? "ulaw"
-                           : n == 4 && strncmp(c, "PCMA", 4) == 0 ? "alaw"
-                                                                   : NULL;
+        const char *name = NULL;
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (strlen(names[k][0]) == n && strncmp(c, names[k][0], n) == 0)
+                name = names[k][1];
         if (name)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
                      list[0] ? "," : "", name);

@@ -2,6 +2,7 @@
 """Compare what sipnat-phone recorded from an echoing peer with what it
 sent. Usage:
   audio-check.py tone HZ RECORDED.wav          dominant frequency within 2 %
+                                               (any rate; the first channel)
   audio-check.py wav SENT.wav RECORDED.wav     every sample one G.711 step
                                                from what was sent, in order
   audio-check.py make OUT.wav                  write a test signal (3 s)
@@ -18,6 +19,18 @@ def read(path):
             sys.exit("%s: not 8 kHz mono 16-bit" % path)
         data = w.readframes(w.getnframes())
     return list(struct.unpack("<%dh" % (len(data) // 2), data))
+
+
+def read_any(path):
+    """(rate, samples of the first channel) of a 16-bit WAV at any rate:
+    what a peer records at its codec's rate (48 kHz stereo for Opus)."""
+    with wave.open(path, "rb") as w:
+        if w.getsampwidth() != 2:
+            sys.exit("%s: not 16-bit" % path)
+        rate, ch = w.getframerate(), w.getnchannels()
+        data = w.readframes(w.getnframes())
+    s = struct.unpack("<%dh" % (len(data) // 2), data)
+    return rate, list(s[::ch])
 
 
 def ulaw_step(x):
@@ -49,15 +62,15 @@ def main():
         return
     if mode == "tone":
         hz = float(sys.argv[2])
-        rec = read(sys.argv[3])
-        if len(rec) < 8000:
+        rate, rec = read_any(sys.argv[3])
+        if len(rec) < rate:
             sys.exit("FAIL - recorded %d samples, want at least 1 s" % len(rec))
-        body = rec[800:]
+        body = rec[rate // 10:]
         crossings = sum(1 for a, b in zip(body, body[1:]) if a < 0 <= b)
-        f = crossings * 8000.0 / len(body)
+        f = crossings * float(rate) / len(body)
         ok = abs(f - hz) <= hz * 0.02
-        print("%s - recorded %.2f s of audio, %.1f Hz (sent %.1f Hz)"
-              % ("ok" if ok else "FAIL", len(rec) / 8000.0, f, hz))
+        print("%s - recorded %.2f s of audio at %d Hz, %.1f Hz (sent %.1f Hz)"
+              % ("ok" if ok else "FAIL", len(rec) / float(rate), rate, f, hz))
         sys.exit(0 if ok else 1)
     if mode == "wav":
         sent, rec = read(sys.argv[2]), read(sys.argv[3])
