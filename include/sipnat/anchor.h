@@ -83,6 +83,10 @@ typedef struct sipnat_anchor_stats {
     uint64_t dropped_srtp_auth;      /* failed authentication */
     uint64_t dropped_srtp_replay;    /* replayed, or older than the window */
     uint64_t tx_srtp_failed;         /* could not be protected: not sent */
+    /* STUN on the anchor's sockets (a transport's STUN server). */
+    uint64_t rx_stun;                /* answers of the STUN server taken */
+    uint64_t dropped_stun;           /* STUN refused: malformed, forged,
+                                        unmatched, or no server asked */
 } sipnat_anchor_stats;
 
 SIPNAT_API int sipnat_anchor_cfg_new(sipnat_anchor_cfg **ret);

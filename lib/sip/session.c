@@ -40,6 +40,10 @@ struct sipnat_session {
     sipnat_session *bridged;  /* not referenced; unlinked on both sides */
     bool direct;              /* direct media with `bridged` (re-INVITEd) */
     unsigned auth_tries;      /* challenges answered for this INVITE */
+    /* STUN: the SDP waits for the media sockets' mappings. */
+    bool invite_waits;        /* our INVITE is not sent yet */
+    bool answer_waits;        /* the host answered; the 200 is not sent yet */
+    char *offer_text;         /* the INVITE's offer, answered again then */
 };
 
 /* -- events ----------------------------------------------------------- */
@@ -125,6 +129,7 @@ static void session_free(sipnat_session *s)
     if (s->media)
         sn_media_free(s->media);
     free(s->pending_answer);
+    free(s->offer_text);
     free(s->remote_uri);
     sipnat_endpoint_unref(s->ep);
     free(s);
@@ -240,12 +245,40 @@ static void from_header(sipnat_session *s, char *buf, size_t len)
     snprintf(buf, len, "<sip:%s@%s>", user, host);
 }
 
+/* The INVITE with our offer, to the route chosen. */
+static int send_invite(sipnat_session *s)
+{
+    char from[300], *sdp = NULL;
+    int r = sn_media_offer(s->media, s->media_addr, false, &sdp);
+
+    if (r < 0)
+        return r;
+    from_header(s, from, sizeof from);
+    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
+    s->nh = nua_handle(s->t->nua, (nua_hmagic_t *)s, SIPTAG_TO_STR(s->remote_uri),
+                       SIPTAG_FROM_STR(from), TAG_END());
+    if (!s->nh) {
+        sn_log_leave(prev);
+        free(sdp);
+        return -ENOMEM;
+    }
+    sn_log(s->t->ctx, SIPNAT_LOG_DEBUG, "session", "INVITE %s via %s: %s",
+           s->remote_uri, s->route.proxy, s->route.explanation);
+    nua_invite(s->nh, NUTAG_URL(s->remote_uri), NUTAG_PROXY(s->route.proxy),
+               SIPTAG_VIA_STR(s->route.via), SIPTAG_CONTACT_STR(s->route.contact),
+               SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+               SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    sn_log_leave(prev);
+    free(sdp);
+    s->offer_out = true;
+    return 0;
+}
+
 SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
                                    const char *uri, sipnat_event_func func,
                                    void *user_data)
 {
     sipnat_session *s;
-    char from[300], *sdp = NULL;
     int r;
 
     SN_RETURN_IF(!ret, -EINVAL);
@@ -265,33 +298,18 @@ SIPNAT_API int sipnat_session_call(sipnat_session **ret, sipnat_endpoint *ep,
         r = choose_media_addr(s);
     if (r == 0)
         r = sn_media_new(&s->media, s, s->route.local);
-    if (r == 0)
-        r = sn_media_offer(s->media, s->media_addr, false, &sdp);
+    /* Behind STUN the INVITE waits for the media's mappings (at most
+     * SN_STUN_GIVEUP_MS; sn_session_stun_ready sends it). */
+    if (r == 0 && sn_media_stun_waiting(s->media))
+        s->invite_waits = true;
+    else if (r == 0)
+        r = send_invite(s);
     if (r < 0) {
         sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "call %s: %s", uri,
                sipnat_strerror(r));
         session_free(s);
         return r;
     }
-    from_header(s, from, sizeof from);
-    sipnat_ctx *prev = sn_log_enter(s->t->ctx);
-    s->nh = nua_handle(s->t->nua, (nua_hmagic_t *)s, SIPTAG_TO_STR(uri),
-                       SIPTAG_FROM_STR(from), TAG_END());
-    if (!s->nh) {
-        sn_log_leave(prev);
-        free(sdp);
-        session_free(s);
-        return -ENOMEM;
-    }
-    sn_log(s->t->ctx, SIPNAT_LOG_DEBUG, "session", "INVITE %s via %s: %s", uri,
-           s->route.proxy, s->route.explanation);
-    nua_invite(s->nh, NUTAG_URL(uri), NUTAG_PROXY(s->route.proxy),
-               SIPTAG_VIA_STR(s->route.via), SIPTAG_CONTACT_STR(s->route.contact),
-               SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-               SIPTAG_PAYLOAD_STR(sdp), TAG_END());
-    sn_log_leave(prev);
-    free(sdp);
-    s->offer_out = true;
     s->dialog_ref = true;
     s->n_ref++;
     s->state = SIPNAT_SESSION_CALLING;
@@ -381,6 +399,15 @@ static bool incoming_setup(sipnat_session *s, sipnat_transport *t, nua_t *nua,
             return false;
         }
         s->remote_hold = chg.remote_hold;
+        /* Answered again once STUN has the mappings. */
+        if (sn_media_stun_waiting(s->media) &&
+            !(s->offer_text = strndup(sip->sip_payload->pl_data,
+                                      sip->sip_payload->pl_len))) {
+            nua_respond(s->nh, SIP_500_INTERNAL_SERVER_ERROR,
+                        NUTAG_WITH_THIS(nua), TAG_END());
+            session_free(s);
+            return false;
+        }
     }
     /* No SDP: a late offer; our 200 offers, the ACK answers. */
     return true;
@@ -443,16 +470,12 @@ SIPNAT_API int sipnat_session_ring(sipnat_session *s)
     return 0;
 }
 
-SIPNAT_API int sipnat_session_answer(sipnat_session *s)
+/* The 200 with our answer (or, to a late offer, our offer). */
+static int send_answer(sipnat_session *s)
 {
     char *offer = NULL;
     int r;
 
-    SN_RETURN_IF(!s, -EINVAL);
-    SN_RETURN_IF(!s->incoming, -EPROTO);
-    SN_RETURN_IF(!s->nh || (s->state != SIPNAT_SESSION_INCOMING &&
-                            s->state != SIPNAT_SESSION_RINGING),
-                 -EALREADY);
     if (!s->pending_answer) {
         r = sn_media_offer(s->media, s->media_addr, s->local_hold, &offer);
         if (r < 0)
@@ -469,6 +492,21 @@ SIPNAT_API int sipnat_session_answer(sipnat_session *s)
     s->answered = true;
     session_event(s, SIPNAT_SESSION_ESTABLISHED, 200, "OK");
     return 0;
+}
+
+SIPNAT_API int sipnat_session_answer(sipnat_session *s)
+{
+    SN_RETURN_IF(!s, -EINVAL);
+    SN_RETURN_IF(!s->incoming, -EPROTO);
+    SN_RETURN_IF(!s->nh || s->answer_waits ||
+                     (s->state != SIPNAT_SESSION_INCOMING &&
+                      s->state != SIPNAT_SESSION_RINGING),
+                 -EALREADY);
+    if (sn_media_stun_waiting(s->media)) {
+        s->answer_waits = true; /* sn_session_stun_ready sends it */
+        return 0;
+    }
+    return send_answer(s);
 }
 
 SIPNAT_API int sipnat_session_reject(sipnat_session *s, int status)
@@ -488,6 +526,16 @@ SIPNAT_API int sipnat_session_reject(sipnat_session *s, int status)
 SIPNAT_API int sipnat_session_hangup(sipnat_session *s)
 {
     SN_RETURN_IF(!s, -EINVAL);
+    if (s->invite_waits) {
+        /* Nothing was sent: the call ends here. */
+        s->invite_waits = false;
+        session_event(s, SIPNAT_SESSION_TERMINATED, 487, "Request Terminated");
+        if (s->dialog_ref) {
+            s->dialog_ref = false;
+            sipnat_session_unref(s);
+        }
+        return 0;
+    }
     SN_RETURN_IF(!s->nh || s->state == SIPNAT_SESSION_TERMINATED, -EALREADY);
     if (s->incoming && !s->answered)
         return sipnat_session_reject(s, 486);
@@ -968,6 +1016,67 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
 
     default:
         break;
+    }
+    sipnat_session_unref(s);
+}
+
+/* -- STUN ------------------------------------------------------------- */
+
+/* The media's mappings are in: what waited goes out, with the route and
+ * the media address chosen again (the policy may have learned the
+ * public address from STUN meanwhile). */
+static int stun_resend(sipnat_session *s)
+{
+    int r;
+
+    if (s->invite_waits) {
+        s->invite_waits = false;
+        r = sn_route_for_uri(s->t, s->remote_uri, s->ep->cfg.from_user, &s->route);
+        if (r == 0)
+            r = choose_media_addr(s);
+        return r == 0 ? send_invite(s) : r;
+    }
+    char src[SIPNAT_ADDRSTRLEN];
+    snprintf(src, sizeof src, "%s", s->route.dest);
+    r = sn_route_for_addr(s->t, src, s->route.dest_port, NULL, &s->route);
+    if (r == 0)
+        r = choose_media_addr(s);
+    if (r == 0 && s->offer_text) {
+        char why[128] = "", *answer = NULL;
+        int status = 0;
+        sn_media_change chg;
+        r = sn_media_take_offer(s->media, s->offer_text, strlen(s->offer_text),
+                                s->media_addr, s->local_hold, &answer, &status,
+                                why, sizeof why, &chg);
+        if (r == 0) {
+            free(s->pending_answer);
+            s->pending_answer = answer;
+        }
+    }
+    if (r == 0 && s->answer_waits) {
+        s->answer_waits = false;
+        r = send_answer(s);
+    }
+    return r;
+}
+
+void sn_session_stun_ready(sipnat_session *s)
+{
+    if (s->state == SIPNAT_SESSION_TERMINATED)
+        return;
+    sipnat_session_ref(s);
+    int r = stun_resend(s);
+    if (r < 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "%s: %s", s->remote_uri,
+               sipnat_strerror(r));
+        if (s->incoming && s->nh && !s->answered)
+            sipnat_session_reject(s, 500);
+        else if (!s->nh)
+            session_event(s, SIPNAT_SESSION_TERMINATED, 500, sipnat_strerror(r));
+        if (!s->nh && s->dialog_ref) {
+            s->dialog_ref = false;
+            sipnat_session_unref(s);
+        }
     }
     sipnat_session_unref(s);
 }

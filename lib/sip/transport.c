@@ -10,6 +10,7 @@
 #include "sip/session.h"
 #include "sip/route.h"
 #include "core/addr.h"
+#include "stun/stun.h"
 
 #include <signal.h>
 #include <netinet/in.h>
@@ -31,6 +32,8 @@ struct sipnat_transport_cfg {
     char *tls_dir;
     bool tls_verify;
     int rtp_min, rtp_max;
+    char stun_addr[SIPNAT_ADDRSTRLEN]; /* "": no STUN server */
+    int stun_port;
 };
 
 struct sn_pending {
@@ -121,6 +124,24 @@ SIPNAT_API int sipnat_transport_cfg_set_rtp_ports(sipnat_transport_cfg *cfg,
     SN_RETURN_IF(!cfg || min < 1024 || max > 65535 || max - min < 1, -EINVAL);
     cfg->rtp_min = min;
     cfg->rtp_max = max;
+    return 0;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_stun_server(sipnat_transport_cfg *cfg,
+                                                    const char *address,
+                                                    int port)
+{
+    sn_addr a;
+
+    SN_RETURN_IF(!cfg || port < 0 || port > 65535, -EINVAL);
+    if (!address) {
+        cfg->stun_addr[0] = '\0';
+        cfg->stun_port = 0;
+        return 0;
+    }
+    SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
+    sn_addr_format(&a, cfg->stun_addr, sizeof cfg->stun_addr);
+    cfg->stun_port = port ? port : SN_STUN_PORT;
     return 0;
 }
 
@@ -486,6 +507,7 @@ static void transport_free(sipnat_transport *t)
     if (t->ctx)
         sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
     sipnat_policy_unref(t->policy);
+    sn_stun_unref(t->stun);
     free(t);
 }
 
@@ -518,6 +540,12 @@ static sipnat_transport *transport_alloc(sipnat_ctx *ctx, const sipnat_transport
     t->force_rport = cfg->force_rport;
     t->rtp_min = cfg->rtp_min;
     t->rtp_max = cfg->rtp_max;
+    if (cfg->stun_addr[0] &&
+        sn_stun_new(&t->stun, ctx, cfg->stun_addr, cfg->stun_port) < 0) {
+        sipnat_policy_unref(t->policy);
+        free(t);
+        return NULL;
+    }
     if (t->protocol == SIPNAT_PROTOCOL_TLS)
         ctx->n_tls++;
     sn_timer_init(&t->unregister_timer, unregister_timeout, t);
