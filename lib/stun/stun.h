@@ -3,14 +3,13 @@
  * port a NAT gives one of our UDP sockets, asked of a STUN server with a
  * Binding request sent from that very socket.
  *
- * The messages are libnice's STUN library (Debian libnice-dev: its
- * stun/ part is plain C, no GLib main loop): it builds requests with a
- * FINGERPRINT, checks responses (FINGERPRINT, MESSAGE-INTEGRITY when a
- * key is given, unknown comprehension-required attributes, that the
- * response answers a request we sent) and reads XOR-MAPPED-ADDRESS.
- * libnice is included nowhere else. What is ours: when to ask, how often
- * to retransmit, when to give up, refreshing, and counting what is
- * refused.
+ * The messages are libnice's STUN library (message.c; Debian
+ * libnice-dev: its stun/ part is plain C, no GLib main loop): it builds
+ * requests with a FINGERPRINT, checks responses (FINGERPRINT, unknown
+ * comprehension-required attributes, that the response answers a request
+ * we sent) and reads XOR-MAPPED-ADDRESS. What is ours (this file): when to
+ * ask, how often to retransmit, when to give up, refreshing, and counting
+ * what is refused.
  *
  * One sn_stun per transport that names a server (its agent remembers the
  * transactions in flight: 11 KB, so one per transport, not per socket);
@@ -25,14 +24,13 @@
 #include "core/internal.h"
 #include "core/addr.h"
 #include "media/relay.h"
+#include "stun/message.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #define SN_STUN_PORT 3478
-#define SN_STUN_TID_LEN 12  /* RFC 8489's transaction ID */
-#define SN_STUN_KEY_LEN 16  /* magic cookie + ID: how libnice files it */
 /* Retransmissions of a Binding request (RFC 8489 7.2.1 with a short RTO:
  * the SDP waits for the answer): sent at 0, 100, 300 ms, given up at
  * 700 ms. */
@@ -83,10 +81,6 @@ const sn_sockaddr *sn_stun_server(const sn_stun *s);
 const char *sn_stun_server_name(const sn_stun *s);
 void sn_stun_get_stats(const sn_stun *s, sn_stun_stats *out);
 
-/* First byte 0b00xxxxxx, the magic cookie, a length that fits: a STUN
- * message rather than RTP (version 2: 0b10) or RTCP (RFC 7983). */
-bool sn_stun_looks_like(const uint8_t *buf, size_t len);
-
 /* Ask for fd's mapping now (retransmitting, then refreshing every
  * SN_STUN_REFRESH_USEC); func reports the outcome. 0 or a negative errno
  * (the request could not be sent: func is not called). */
@@ -102,18 +96,5 @@ void sn_stun_binding_stop(sn_stun_binding *b);
  * error response or no XOR-MAPPED-ADDRESS). */
 int sn_stun_binding_take(sn_stun_binding *b, const uint8_t *buf, size_t len,
                          const sn_sockaddr *from);
-
-/* Build a Binding request into buf (at least 64 bytes) and remember its
- * transaction in the client's agent; tid NULL: a random one, else that
- * one (known-answer tests). Returns the length, or a negative errno. */
-int sn_stun_build_request(sn_stun *s, const uint8_t *tid, uint8_t *buf,
-                          size_t size);
-
-/* Check a request that carries MESSAGE-INTEGRITY with the short-term
- * credential `password` (RFC 8489 9.1; ICE's connectivity checks): 0, or
- * -EBADMSG (not STUN, malformed, FINGERPRINT wrong), -EACCES (integrity
- * fails or is missing). The USERNAME is copied to user (NUL-terminated). */
-int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
-                          char *user, size_t user_size);
 
 #endif
