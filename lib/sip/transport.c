@@ -540,12 +540,6 @@ static sipnat_transport *transport_alloc(sipnat_ctx *ctx, const sipnat_transport
     t->force_rport = cfg->force_rport;
     t->rtp_min = cfg->rtp_min;
     t->rtp_max = cfg->rtp_max;
-    if (cfg->stun_addr[0] &&
-        sn_stun_new(&t->stun, ctx, cfg->stun_addr, cfg->stun_port) < 0) {
-        sipnat_policy_unref(t->policy);
-        free(t);
-        return NULL;
-    }
     if (t->protocol == SIPNAT_PROTOCOL_TLS)
         ctx->n_tls++;
     sn_timer_init(&t->unregister_timer, unregister_timeout, t);
@@ -655,9 +649,22 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
         return r;
     }
 
+    sn_stun *stun = NULL;
+    if (cfg->stun_addr[0] &&
+        (r = sn_stun_new(&stun, ctx, cfg->stun_addr, cfg->stun_port)) < 0) {
+        sn_log(ctx, SIPNAT_LOG_ERR, "transport", "STUN server %s: %s",
+               cfg->stun_addr, r == -ELIBBAD
+                   ? "libnice's STUN code is shadowed in this process (link "
+                     "libnice before sofia-sip: both define stun_message_length)"
+                   : sipnat_strerror(r));
+        return r;
+    }
     t = transport_alloc(ctx, cfg);
-    if (!t)
+    if (!t) {
+        sn_stun_unref(stun);
         return -ENOMEM;
+    }
+    t->stun = stun;
     bind_url(cfg, family, url, sizeof url);
     sipnat_ctx *prev = sn_log_enter(ctx);
     r = transport_bind(t, cfg, url);

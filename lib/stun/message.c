@@ -35,9 +35,12 @@ static const uint16_t request_attributes[] = {
     0,
 };
 
+int sn_stun_request(sn_stun_agent *a, const uint8_t *tid, uint8_t *buf,
+                    size_t size, uint8_t key[SN_STUN_KEY_LEN]);
+
 int sn_stun_agent_new(sn_stun_agent **ret)
 {
-    sn_stun_agent *a = malloc(sizeof *a);
+    sn_stun_agent *a = calloc(1, sizeof *a);
 
     *ret = NULL;
     if (!a)
@@ -49,6 +52,16 @@ int sn_stun_agent_new(sn_stun_agent **ret)
     stun_agent_init(&a->agent, known_attributes, STUN_COMPATIBILITY_RFC5389,
                     STUN_AGENT_USAGE_USE_FINGERPRINT |
                         STUN_AGENT_USAGE_IGNORE_CREDENTIALS);
+    /* sofia-sip exports a stun_message_length() of its own, and libnice
+     * calls its one through the PLT: whichever library comes first in the
+     * process's lookup order wins. With sofia's, no message can be
+     * finished. Found out here, once, rather than per request. */
+    uint8_t buf[128], key[SN_STUN_KEY_LEN];
+    if (sn_stun_request(a, NULL, buf, sizeof buf, key) < 0) {
+        free(a);
+        return -ELIBBAD;
+    }
+    sn_stun_forget(a, key);
     *ret = a;
     return 0;
 }
@@ -154,7 +167,7 @@ int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
     user[0] = '\0';
     if (!sn_stun_looks_like(buf, len))
         return -EBADMSG;
-    agent = malloc(sizeof *agent); /* 11 KB: not on the stack */
+    agent = calloc(1, sizeof *agent); /* 11 KB: not on the stack */
     if (!agent)
         return -ENOMEM;
     stun_agent_init(agent, request_attributes, STUN_COMPATIBILITY_RFC5389,

@@ -22,7 +22,10 @@
 typedef struct sn_stun_agent sn_stun_agent;
 
 /* An agent for Binding requests to a server (FINGERPRINT on, no
- * credentials). 0 or -ENOMEM. */
+ * credentials). 0, -ENOMEM, or -ELIBBAD when libnice cannot build a
+ * message in this process (another library's stun_message_length()
+ * shadows libnice's own: sofia-sip's, when it comes first in the
+ * lookup order; libsipnat links libnice before sofia-sip). */
 int sn_stun_agent_new(sn_stun_agent **ret);
 void sn_stun_agent_free(sn_stun_agent *a);
 

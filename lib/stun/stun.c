@@ -37,9 +37,10 @@ int sn_stun_new(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port)
     memcpy(&s->server, &ss, n);
     snprintf(s->name, sizeof s->name, a.family == AF_INET6 ? "[%s]:%d" : "%s:%d",
              address, port);
-    if (sn_stun_agent_new(&s->agent) < 0) {
+    int r = sn_stun_agent_new(&s->agent);
+    if (r < 0) {
         free(s);
-        return -ENOMEM;
+        return r;
     }
     *ret = s;
     return 0;
@@ -97,8 +98,11 @@ static int send_request(sn_stun_binding *b)
 
     forget(b);
     n = sn_stun_request(s->agent, NULL, buf, sizeof buf, b->key);
-    if (n < 0)
+    if (n < 0) {
+        sn_log(s->ctx, SIPNAT_LOG_WARNING, "stun", "no Binding request to %s: %s",
+               s->name, sipnat_strerror(n));
         return n;
+    }
     b->pending = true;
     s->st.requests++;
     if (sendto(b->fd, buf, (size_t)n, MSG_DONTWAIT, &s->server.sa,
