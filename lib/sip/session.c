@@ -264,7 +264,10 @@ static int send_invite(sipnat_session *s)
     }
     sn_log(s->t->ctx, SIPNAT_LOG_DEBUG, "session", "INVITE %s via %s: %s",
            s->remote_uri, s->route.proxy, s->route.explanation);
+    /* The ACK is ours too (invite_answered): NUA's own names the bound
+     * address in its Via. */
     nua_invite(s->nh, NUTAG_URL(s->remote_uri), NUTAG_PROXY(s->route.proxy),
+               NUTAG_AUTOACK(0),
                SIPTAG_VIA_STR(s->route.via), SIPTAG_CONTACT_STR(s->route.contact),
                SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                SIPTAG_PAYLOAD_STR(sdp), TAG_END());
@@ -552,7 +555,7 @@ static void send_reinvite(sipnat_session *s, const char *sdp)
 {
     s->offer_out = true;
     sipnat_ctx *prev = sn_log_enter(s->t->ctx);
-    nua_invite(s->nh, SIPTAG_VIA_STR(s->route.via),
+    nua_invite(s->nh, NUTAG_AUTOACK(0), SIPTAG_VIA_STR(s->route.via),
                SIPTAG_CONTACT_STR(s->route.contact),
                SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                SIPTAG_PAYLOAD_STR(sdp), TAG_END());
@@ -943,6 +946,7 @@ static void invite_answered(sipnat_session *s, int status, char const *phrase,
     } else if (status >= 200 && status < 300) {
         bool reinv = s->answered;
 
+        nua_ack(s->nh, SIPTAG_VIA_STR(s->route.via), TAG_END());
         take_answer(s, sip, reinv);
         if (!reinv) {
             s->answered = true;

@@ -8,11 +8,13 @@
 # call_start TAG CALLER_NS CALLER_IP AGENT_ARGS...: agent, phone, caller.
 # Sets aport (the port the caller's answer names) and oport (the port the
 # phone's offer names); returns 1 when the call did not come up.
+# CALL_POLICY: the agent's address options (default: the seed's static
+# external address).
 call_start() {
     local tag=$1 cns=$2 cip=$3
     shift 3
     lab_exec host timeout 40 "$agent" --bind 0.0.0.0 --port 5060 \
-        --local-net 192.0.2.0/24 --external 198.51.100.5 \
+        --local-net 192.0.2.0/24 ${CALL_POLICY:---external 198.51.100.5} \
         --bridge-to sip:6001@192.0.2.20:5060 --bridge-match 192.0.2.20 \
         --hold 20 "$@" >"$work/agent-$tag.out" 2>"$work/agent-$tag.err" &
     agent_pid=$!
@@ -37,9 +39,23 @@ call_start() {
 }
 
 # call_rtp TAG CALLER_NS CALLER_IP N: N packets each way, results in
-# $work/caller-TAG.json and $work/phone-TAG.json.
+# $work/caller-TAG.json and $work/phone-TAG.json. CALL_PHONE_DELAY: seconds
+# the phone starts sending after the caller (a caller that sends first);
+# both listen from the start.
 call_rtp() {
-    local tag=$1 cns=$2 cip=$3 n=$4 r1 r2
+    local tag=$1 cns=$2 cip=$3 n=$4 r1 r2 delay=${CALL_PHONE_DELAY:-0}
+    if [ "$delay" != 0 ]; then
+        lab_exec "$cns" python3 "$LAB_DIR/rtpcheck.py" --bind "$cip:7000" \
+            --to "198.51.100.5:$aport" --tag I --expect-tag P --count "$n" \
+            --start-after 0.5 --linger "$((1 + delay))" >"$work/caller-$tag.json" &
+        r1=$!
+        lab_exec phone python3 "$LAB_DIR/rtpcheck.py" --bind 192.0.2.20:7002 \
+            --to "192.0.2.10:$oport" --tag P --expect-tag I --count "$n" \
+            --start-after "$delay.5" >"$work/phone-$tag.json" &
+        r2=$!
+        wait "$r1" "$r2"
+        return
+    fi
     lab_exec "$cns" python3 "$LAB_DIR/rtpcheck.py" --bind "$cip:7000" \
         --to "198.51.100.5:$aport" --tag I --expect-tag P --count "$n" >"$work/caller-$tag.json" &
     r1=$!
