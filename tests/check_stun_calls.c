@@ -242,7 +242,29 @@ static void pump(rig *r, const bool *flag, int ms)
     }
 }
 
-/* The m= port and the a=rtcp line of an SDP body. */
+/* Call the mock peer through the rig. */
+static sipnat_session *call_peer(rig *r, call_log *log)
+{
+    sipnat_session *s;
+    char uri[64];
+
+    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", r->peer.port);
+    ck_assert_ok(sipnat_session_call(&s, r->ep, uri, on_event, log));
+    ck_assert_int_eq(sipnat_session_get_state(s), SIPNAT_SESSION_CALLING);
+    return s;
+}
+
+/* Hang up (when not done yet), let the BYE go, and take the rig down. */
+static void end_and_close(rig *r, sipnat_session *s)
+{
+    if (sipnat_session_get_state(s) != SIPNAT_SESSION_TERMINATED)
+        ck_assert_ok(sipnat_session_hangup(s));
+    pump(r, NULL, 300);
+    sipnat_session_unref(s);
+    rig_close(r);
+}
+
+/* The m= port of an SDP body. */
 static int m_port(const char *msg)
 {
     const char *m = strstr(msg, "m=audio ");
@@ -264,14 +286,11 @@ START_TEST(test_stun_outgoing)
 {
     rig r;
     call_log log = {0};
-    sipnat_session *s;
-    char uri[64], want[128], why[512];
+    char want[128], why[512];
 
     rig_open(&r, NULL);
     r.st.garbage = true;
-    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", r.peer.port);
-    ck_assert_ok(sipnat_session_call(&s, r.ep, uri, on_event, &log));
-    ck_assert_int_eq(sipnat_session_get_state(s), SIPNAT_SESSION_CALLING);
+    sipnat_session *s = call_peer(&r, &log);
     pump(&r, &log.established, 3000);
     ck_assert_msg(log.established, "requests %u, log:\n%s", r.st.requests, log_lines);
     /* Both sockets asked once; their answers came before the INVITE. */
@@ -308,11 +327,7 @@ START_TEST(test_stun_outgoing)
                      0);
     ck_assert_msg(strstr(pwhy, want) != NULL, "%s", pwhy);
     ck_assert_ptr_nonnull(strstr(log_lines, "is 198.51.100.9:"));
-
-    ck_assert_ok(sipnat_session_hangup(s));
-    pump(&r, NULL, 300);
-    sipnat_session_unref(s);
-    rig_close(&r);
+    end_and_close(&r, s);
 }
 END_TEST
 
@@ -322,13 +337,10 @@ START_TEST(test_stun_timeout)
 {
     rig r;
     call_log log = {0};
-    sipnat_session *s;
-    char uri[64];
 
     rig_open(&r, NULL);
     r.st.silent = true;
-    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", r.peer.port);
-    ck_assert_ok(sipnat_session_call(&s, r.ep, uri, on_event, &log));
+    sipnat_session *s = call_peer(&r, &log);
     pump(&r, &log.established, 5000);
     ck_assert(log.established);
     ck_assert_uint_eq(r.st.requests, 6); /* 3 tries per socket */
@@ -341,10 +353,7 @@ START_TEST(test_stun_timeout)
     ck_assert_ptr_nonnull(strstr(sdp, want));
     ck_assert_msg(strstr(log_lines, "no answer from 127.0.0.1:") != NULL, "%s", log_lines);
     ck_assert_ptr_nonnull(strstr(log_lines, "no mapping from"));
-    ck_assert_ok(sipnat_session_hangup(s));
-    pump(&r, NULL, 300);
-    sipnat_session_unref(s);
-    rig_close(&r);
+    end_and_close(&r, s);
 }
 END_TEST
 
@@ -353,13 +362,10 @@ START_TEST(test_stun_hangup_waiting)
 {
     rig r;
     call_log log = {0};
-    sipnat_session *s;
-    char uri[64];
 
     rig_open(&r, NULL);
     r.st.silent = true;
-    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", r.peer.port);
-    ck_assert_ok(sipnat_session_call(&s, r.ep, uri, on_event, &log));
+    sipnat_session *s = call_peer(&r, &log);
     ck_assert_ok(sipnat_session_hangup(s));
     ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
     ck_assert_int_eq(log.last_status, 487);
@@ -414,10 +420,7 @@ START_TEST(test_stun_incoming)
     ck_assert_ok(sipnat_anchor_get_stats(sipnat_session_get_anchor(log.incoming), &st));
     ck_assert_uint_ge(st.tx_packets, 1);
     ck_assert_uint_eq(st.rx_stun, 2);
-    sipnat_session_hangup(log.incoming);
-    pump(&r, NULL, 300);
-    sipnat_session_unref(log.incoming);
-    rig_close(&r);
+    end_and_close(&r, log.incoming);
 }
 END_TEST
 

@@ -67,24 +67,11 @@ call_out_start() {
         --hold 20 --explain 203.0.113.1 >"$work/agent-$tag.out" 2>"$work/agent-$tag.err" &
     agent_pid=$!
     track "$agent_pid"
-    (cd "$work" && lab_exec itsp timeout 30 sipp -sf "$top/tests/sipp/stun-itsp-answer.xml" \
-        -i 203.0.113.1 -p 5060 -m 1 -nostdin -trace_logs -log_file "$work/caller-$tag.log" \
-        >/dev/null 2>&1) &
-    track $!
+    call_sipp itsp stun-itsp-answer.xml 203.0.113.1 "caller-$tag.log"
     sleep 1.5
-    (cd "$work" && lab_exec phone timeout 30 sipp -sf "$top/tests/sipp/stun-phone-call.xml" \
-        -i 192.0.2.20 -p 5060 192.0.2.10:5060 -m 1 -nostdin -trace_logs \
-        -log_file "$work/phone-$tag.log" >/dev/null 2>&1) &
-    track $!
-    aport="" oport=""
-    for _ in $(seq 1 50); do
-        # aport: where the ITSP sends (our offer to it); oport: where the phone does.
-        aport=$(sed -n 's/^OFFER \([0-9]*\).*/\1/p' "$work/caller-$tag.log" 2>/dev/null | head -1)
-        oport=$(sed -n 's/^ANSWER \([0-9]*\).*/\1/p' "$work/phone-$tag.log" 2>/dev/null | head -1)
-        [ -n "$aport" ] && [ -n "$oport" ] && return 0
-        sleep 0.2
-    done
-    return 1
+    call_sipp phone stun-phone-call.xml 192.0.2.20 "phone-$tag.log" 192.0.2.10:5060
+    # aport: where the ITSP sends (our offer to it); oport: where the phone does.
+    call_ports "caller-$tag.log" OFFER "phone-$tag.log" ANSWER
 }
 
 # run_case TAG inbound|outbound stun|static
@@ -118,7 +105,8 @@ run_case() {
     from_itsp=$(rtp "$tag" wan "203.0.113.1:7000>198.51.100.5:$aport")
     to_itsp=$(rtp "$tag" wan "198.51.100.5:$aport>203.0.113.1:7000")
     to_host=$(pc "$tag" lan "sum(v for k, v in d['rtp'].items() if k.startswith('203.0.113.1:7000>192.0.2.10:'))")
-    echo "   caller: $(cat "$work/caller-$tag.json")"; echo "   phone: $(cat "$work/phone-$tag.json")"
+    echo "   ITSP: $(cat "$work/caller-$tag.json")"
+    echo "   phone: $(cat "$work/phone-$tag.json")"
     itsp_in=$(json "$work/caller-$tag.json" intact)
     phone_in=$(json "$work/phone-$tag.json" intact)
     rx=$(sed -n "s/^media $itsp_leg rx=\([0-9]*\).*/\1/p" "$work/agent-$tag.out")

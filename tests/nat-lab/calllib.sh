@@ -19,19 +19,31 @@ call_start() {
         --hold 20 "$@" >"$work/agent-$tag.out" 2>"$work/agent-$tag.err" &
     agent_pid=$!
     track "$agent_pid"
-    (cd "$work" && lab_exec phone timeout 30 sipp -sf "$top/tests/sipp/phone-answer.xml" \
-        -i 192.0.2.20 -p 5060 -m 1 -nostdin -trace_logs -log_file "$work/phone-$tag.log" \
+    call_sipp phone phone-answer.xml 192.0.2.20 "phone-$tag.log"
+    sleep 1.5
+    call_sipp "$cns" itsp-call.xml "$cip" "caller-$tag.log" 198.51.100.5:5060
+    call_ports "caller-$tag.log" ANSWER "phone-$tag.log" OFFER
+}
+
+# call_sipp NS SCENARIO IP LOG [SIPP_ARGS...]: one SIPp call (tests/sipp/
+# SCENARIO) from IP:5060 in the background, its log lines in $work/LOG.
+call_sipp() {
+    local ns=$1 sf=$2 ip=$3 log=$4
+    shift 4
+    (cd "$work" && lab_exec "$ns" timeout 30 sipp -sf "$top/tests/sipp/$sf" \
+        -i "$ip" -p 5060 "$@" -m 1 -nostdin -trace_logs -log_file "$work/$log" \
         >/dev/null 2>&1) &
     track $!
-    sleep 1.5
-    (cd "$work" && lab_exec "$cns" timeout 30 sipp -sf "$top/tests/sipp/itsp-call.xml" \
-        -i "$cip" -p 5060 198.51.100.5:5060 -m 1 -nostdin -trace_logs \
-        -log_file "$work/caller-$tag.log" >/dev/null 2>&1) &
-    track $!
+}
+
+# call_ports ALOG AWORD OLOG OWORD: wait (10 s at most) for the ports the
+# scenarios log ("AWORD port" in ALOG into aport, OWORD in OLOG into
+# oport); 1 when they did not come.
+call_ports() {
     aport="" oport=""
     for _ in $(seq 1 50); do
-        aport=$(sed -n 's/^ANSWER \([0-9]*\).*/\1/p' "$work/caller-$tag.log" 2>/dev/null | head -1)
-        oport=$(sed -n 's/^OFFER \([0-9]*\).*/\1/p' "$work/phone-$tag.log" 2>/dev/null | head -1)
+        aport=$(sed -n "s/^$2 \([0-9]*\).*/\1/p" "$work/$1" 2>/dev/null | head -1)
+        oport=$(sed -n "s/^$4 \([0-9]*\).*/\1/p" "$work/$3" 2>/dev/null | head -1)
         [ -n "$aport" ] && [ -n "$oport" ] && return 0
         sleep 0.2
     done
