@@ -1033,6 +1033,8 @@ static int stun_resend(sipnat_session *s)
 {
     int r;
 
+    if (!s->t->ctx || s->t->state != SN_T_OPEN)
+        return -ESHUTDOWN;
     if (s->invite_waits) {
         s->invite_waits = false;
         r = sn_route_for_uri(s->t, s->remote_uri, s->ep->cfg.from_user, &s->route);
@@ -1073,6 +1075,7 @@ void sn_session_stun_ready(sipnat_session *s)
     if (r < 0) {
         sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "%s: %s", s->remote_uri,
                sipnat_strerror(r));
+        s->invite_waits = s->answer_waits = false;
         if (s->incoming && s->nh && !s->answered)
             sipnat_session_reject(s, 500);
         else if (!s->nh)
