@@ -26,6 +26,7 @@ typedef struct stun_server {
     bool silent;          /* never answer */
     bool garbage;         /* forged and damaged answers before each good one */
     unsigned requests;
+    unsigned shift_after; /* requests answered before the NAT's mapping moves */
 } stun_server;
 
 static uint32_t crc32_of(const uint8_t *p, size_t n)
@@ -113,6 +114,8 @@ static void stun_serve(stun_server *st)
             continue;
         unsigned sport = ntohs(from.sin_port);
         unsigned mport = sport + (sport % 2 ? 10006 : 10000);
+        if (st->shift_after && st->requests > st->shift_after)
+            mport += 100; /* the NAT forgot us and mapped us anew */
         size_t len = stun_answer(req, out, MAPPED_IP, mport);
         if (st->garbage) {
             uint8_t bad[64];
@@ -424,16 +427,44 @@ START_TEST(test_stun_incoming)
 }
 END_TEST
 
+/* While the call lasts each socket asks again (every 20 s): the mapping is
+ * kept fresh, and a moved one is logged. */
+START_TEST(test_stun_refresh)
+{
+    rig r;
+    call_log log = {0};
+
+    rig_open(&r, NULL);
+    r.st.shift_after = 2;
+    sipnat_session *s = call_peer(&r, &log);
+    pump(&r, &log.established, 3000);
+    ck_assert(log.established);
+    ck_assert_uint_eq(r.st.requests, 2);
+    unsigned invites = r.peer.n_requests;
+    pump(&r, NULL, 21000);
+    ck_assert_uint_eq(r.st.requests, 4);
+    ck_assert_msg(strstr(log_lines, "the mapping changed") != NULL, "%s", log_lines);
+    sipnat_anchor_stats st = {.size = sizeof st};
+    ck_assert_ok(sipnat_anchor_get_stats(sipnat_session_get_anchor(s), &st));
+    ck_assert_uint_eq(st.rx_stun, 4);
+    ck_assert_uint_eq(st.dropped_stun, 0);
+    /* No new offer for it (yet): the peer got nothing more. */
+    ck_assert_uint_eq(r.peer.n_requests, invites);
+    end_and_close(&r, s);
+}
+END_TEST
+
 Suite *stun_calls_suite(void)
 {
     Suite *s = suite_create("stun_calls");
     TCase *tc = tcase_create("stun");
 
-    tcase_set_timeout(tc, 30);
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_stun_outgoing);
     tcase_add_test(tc, test_stun_timeout);
     tcase_add_test(tc, test_stun_hangup_waiting);
     tcase_add_test(tc, test_stun_incoming);
+    tcase_add_test(tc, test_stun_refresh);
     suite_add_tcase(s, tc);
     return s;
 }
