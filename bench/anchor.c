@@ -4,7 +4,7 @@
  * measured in the same run (see bench/README).
  *
  * Three threads: the relay under test (this thread: a sipnat_ctx driven in
- * pull mode, or the bare forwarder), a generator sending N G.711 streams
+ * pull mode - or with --push in push mode - or the bare forwarder), a generator sending N G.711 streams
  * (172-byte packets, 50 per second each, a send timestamp in the payload)
  * from one socket, and a receiver collecting them on one socket. The
  * relay's CPU time is its thread's CPU clock (user + system).
@@ -39,6 +39,9 @@
 #define MAX_SAMPLES 2000000
 
 typedef enum relay_kind { RELAY_ANCHOR, RELAY_BARE } relay_kind;
+
+/* --push: the anchors' ctx in push mode, its fds in this thread's epoll. */
+static bool push_mode;
 
 typedef struct trial {
     relay_kind kind;
@@ -226,11 +229,37 @@ typedef struct relay {
     /* anchor */
     sipnat_ctx *ctx;
     sipnat_anchor **a;
-    /* bare */
+    uint64_t timer_ns;    /* push mode: the ctx's deadline, 0 for none */
+    /* bare, and the anchor in push mode */
     int epfd;
     int *in_fd, *out_fd;
     struct sockaddr_in dst;
 } relay;
+
+/* Push mode: the ctx's watches and timer, kept by this thread's epoll. */
+static int on_watch(sipnat_ctx *ctx, int fd, unsigned ev_mask, void *fd_data, void *user_data)
+{
+    relay *r = user_data;
+    struct epoll_event ev = {.events = ((ev_mask & SIPNAT_IO_IN) ? EPOLLIN : 0u) |
+                                       ((ev_mask & SIPNAT_IO_OUT) ? EPOLLOUT : 0u),
+                             .data.fd = fd};
+
+    (void)ctx;
+    if (ev_mask & SIPNAT_IO_REMOVE)
+        return epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+    return epoll_ctl(r->epfd, fd_data ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0
+               ? -errno
+               : sipnat_ctx_assign(ctx, fd, r);
+}
+
+static int on_timer(sipnat_ctx *ctx, int timeout_ms, void *user_data)
+{
+    relay *r = user_data;
+
+    (void)ctx;
+    r->timer_ns = timeout_ms < 0 ? 0 : now_ns() + (uint64_t)timeout_ms * 1000000u;
+    return 0;
+}
 
 static void relay_open(relay *r, relay_kind kind, unsigned n, int gen_port, int recv_port,
                        int *ports)
@@ -241,6 +270,12 @@ static void relay_open(relay *r, relay_kind kind, unsigned n, int gen_port, int 
     if (kind == RELAY_ANCHOR) {
         sipnat_anchor_cfg *cfg = NULL;
         int e = sipnat_ctx_new(&r->ctx);
+        if (e == 0 && push_mode) {
+            r->epfd = epoll_create1(EPOLL_CLOEXEC);
+            e = sipnat_ctx_set_watch_func(r->ctx, on_watch, r);
+            if (e == 0)
+                e = sipnat_ctx_set_timer_func(r->ctx, on_timer, r);
+        }
         if (e == 0)
             e = sipnat_anchor_cfg_new(&cfg);
         if (e == 0)
@@ -287,6 +322,8 @@ static void relay_close(relay *r)
             sipnat_anchor_unref(r->a[i]);
         free(r->a);
         sipnat_ctx_unref(r->ctx);
+        if (push_mode)
+            close(r->epfd);
     } else {
         for (unsigned i = 0; i < r->n; i++) {
             close(r->in_fd[i]);
@@ -326,10 +363,41 @@ static void bare_round(relay *r, int timeout_ms)
     }
 }
 
+/* Push mode: one epoll_wait, then each ready fd straight to the ctx. */
+static void anchor_push_round(relay *r, int timeout_ms)
+{
+    struct epoll_event evs[64];
+    int t = timeout_ms, n;
+
+    if (r->timer_ns) {
+        uint64_t now = now_ns();
+        int due = r->timer_ns <= now ? 0 : (int)((r->timer_ns - now + 999999) / 1000000);
+        if (due < t)
+            t = due;
+    }
+    n = epoll_wait(r->epfd, evs, 64, t);
+    for (int i = 0; i < n; i++)
+        sipnat_ctx_process_fd(r->ctx, evs[i].data.fd,
+                              ((evs[i].events & EPOLLIN) ? SIPNAT_IO_IN : 0u) |
+                                  ((evs[i].events & EPOLLOUT) ? SIPNAT_IO_OUT : 0u) |
+                                  ((evs[i].events & EPOLLERR) ? SIPNAT_IO_ERR : 0u) |
+                                  ((evs[i].events & EPOLLHUP) ? SIPNAT_IO_HUP : 0u));
+    if (r->timer_ns && r->timer_ns <= now_ns()) {
+        r->timer_ns = 0;
+        sipnat_ctx_process_timeout(r->ctx);
+    }
+}
+
 static void anchor_round(relay *r, int timeout_ms)
 {
-    struct pollfd p = {.fd = sipnat_ctx_get_fd(r->ctx), .events = POLLIN};
+    struct pollfd p = {.fd = -1, .events = POLLIN};
     int t;
+
+    if (push_mode) {
+        anchor_push_round(r, timeout_ms);
+        return;
+    }
+    p.fd = sipnat_ctx_get_fd(r->ctx);
 
     sipnat_ctx_get_timeout(r->ctx, &t);
     if (t < 0 || t > timeout_ms)
@@ -492,8 +560,11 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (strcmp(argv[i], "--max-pps") == 0 && i + 1 < argc)
             cap = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--push") == 0)
+            push_mode = true;
         else {
-            fprintf(stderr, "usage: %s [--smoke] [--seconds S] [--max-pps N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--smoke] [--push] [--seconds S] [--max-pps N]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -519,6 +590,9 @@ int main(int argc, char **argv)
         return failed;
     }
 
+    printf("anchor: the ctx in %s mode\n",
+           push_mode ? "push (this thread's epoll, sipnat_ctx_process_fd)"
+                     : "pull (poll on sipnat_ctx_get_fd, sipnat_ctx_process)");
     unsigned max[2];
     for (int k = 0; k < 2; k++)
         max[k] = search_max(k ? RELAY_BARE : RELAY_ANCHOR, seconds, 25000, cap);

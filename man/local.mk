@@ -13,6 +13,8 @@ dist_man3_MANS += \
 	man/sipnat_session.3 \
 	man/sipnat_anchor.3 \
 	man/sipnat_strerror.3 \
+	man/sipnat_addr_normalize.3 \
+	man/sipnat_cidr_normalize.3 \
 	man/sipnat_version_num.3 \
 	man/sipnat_version_string.3 \
 	man/sipnat_event_type_name.3 \

@@ -1,4 +1,4 @@
-/* libsipnat tests - errors, version, event names. */
+/* libsipnat tests - errors, version, event names, address checks. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -38,6 +38,35 @@ START_TEST(test_event_names)
 }
 END_TEST
 
+START_TEST(test_normalize)
+{
+    char out[SIPNAT_ADDRSTRLEN + 4], small[4];
+
+    ck_assert_int_eq(sipnat_addr_normalize("192.0.2.10", out, sizeof out), 4);
+    ck_assert_str_eq(out, "192.0.2.10");
+    ck_assert_int_eq(sipnat_addr_normalize("[2001:DB8:0::1]", out, sizeof out), 6);
+    ck_assert_str_eq(out, "2001:db8::1");
+    ck_assert_int_eq(sipnat_addr_normalize("2001:db8::1", out, sizeof out), 6);
+    ck_assert_int_eq(sipnat_addr_normalize("example.com", out, sizeof out), -EINVAL);
+    ck_assert_int_eq(sipnat_addr_normalize("192.0.2.0/24", out, sizeof out), -EINVAL);
+    ck_assert_int_eq(sipnat_addr_normalize("192.0.2.10", small, sizeof small), -ENOSPC);
+    ck_assert_int_eq(sipnat_addr_normalize(NULL, out, sizeof out), -EINVAL);
+    ck_assert_int_eq(sipnat_addr_normalize("192.0.2.10", NULL, 0), -EINVAL);
+
+    ck_assert_int_eq(sipnat_cidr_normalize("192.0.2.0/255.255.255.0", out, sizeof out), 4);
+    ck_assert_str_eq(out, "192.0.2.0/24");
+    ck_assert_int_eq(sipnat_cidr_normalize("192.0.2.7", out, sizeof out), 4);
+    ck_assert_str_eq(out, "192.0.2.7/32");
+    ck_assert_int_eq(sipnat_cidr_normalize("2001:db8::/32", out, sizeof out), 6);
+    ck_assert_str_eq(out, "2001:db8::/32");
+    /* Host bits in the network part: a typo, refused. */
+    ck_assert_int_eq(sipnat_cidr_normalize("192.0.2.7/24", out, sizeof out), -EINVAL);
+    ck_assert_int_eq(sipnat_cidr_normalize("192.0.2.0/33", out, sizeof out), -EINVAL);
+    ck_assert_int_eq(sipnat_cidr_normalize("192.0.2.0/24", small, sizeof small), -ENOSPC);
+    ck_assert_int_eq(sipnat_cidr_normalize(NULL, out, sizeof out), -EINVAL);
+}
+END_TEST
+
 Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
@@ -46,6 +75,7 @@ Suite *common_suite(void)
     tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_event_names);
+    tcase_add_test(tc, test_normalize);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1170,8 +1170,8 @@ START_TEST(test_anchor_budget)
     for (int i = 0; i < N; i++)
         a[i] = sipnat_anchor_unref(a[i]);
     sipnat_anchor_unref(first);
-    /* The first anchor's two sockets and the ctx's media engine fd. */
-    ck_assert_int_eq(count_fds(), fds0 - 3);
+    /* The first anchor's two sockets: the ctx's relay holds no fd. */
+    ck_assert_int_eq(count_fds(), fds0 - 2);
     fx_done(&f);
 }
 END_TEST
@@ -1330,12 +1330,26 @@ static int on_watch(sipnat_ctx *ctx, int fd, unsigned ev_mask, void *fd_data, vo
     return 0;
 }
 
+/* The watched fd bound to this port. */
+static int fd_of_port(const watched *w, int port)
+{
+    for (int i = 0; i < w->n; i++) {
+        struct sockaddr_in sin;
+        socklen_t len = sizeof sin;
+        if (getsockname(w->fds[i], (struct sockaddr *)&sin, &len) == 0 &&
+            sin.sin_family == AF_INET && ntohs(sin.sin_port) == port)
+            return w->fds[i];
+    }
+    return -1;
+}
+
 START_TEST(test_anchor_push_mode)
 {
-    /* Push mode: the host watches one media fd, however many anchors. */
+    /* Push mode: the host watches every anchor socket itself, and hands
+     * a ready one straight back. */
     fixture f;
     watched w = {.n = 0};
-    int port;
+    int port, port_c;
     peer x;
 
     fx_init(&f);
@@ -1344,21 +1358,25 @@ START_TEST(test_anchor_push_mode)
     int before = w.n;
     ok(sipnat_anchor_cfg_set_probation(f.cfg, 1));
     sipnat_anchor *a = anchor(&f, &port);
-    ck_assert_int_eq(w.n, before + 1);
-    int media_fd = w.fds[w.n - 1];
-    sipnat_anchor *b = anchor(&f, &port), *c = anchor(&f, &port);
-    ck_assert_int_eq(w.n, before + 1);
-    peer_rtp(&x, port, 0, 1, 1, "m");
-    struct pollfd pfd = {.fd = media_fd, .events = POLLIN};
+    ck_assert_int_eq(w.n, before + 2);
+    ck_assert_int_ge(fd_of_port(&w, port), 0);
+    ck_assert_int_ge(fd_of_port(&w, port + 1), 0);
+    sipnat_anchor *b = anchor(&f, &port), *c = anchor(&f, &port_c);
+    ck_assert_int_eq(w.n, before + 6);
+    int rtp_fd = fd_of_port(&w, port_c);
+    ck_assert_int_ge(rtp_fd, 0);
+    peer_rtp(&x, port_c, 0, 1, 1, "m");
+    struct pollfd pfd = {.fd = rtp_fd, .events = POLLIN};
     ck_assert_int_eq(poll(&pfd, 1, 2000), 1);
-    ck_assert_int_ge(sipnat_ctx_process_fd(f.ctx, media_fd, SIPNAT_IO_IN), 1);
+    ck_assert_int_ge(sipnat_ctx_process_fd(f.ctx, rtp_fd, SIPNAT_IO_IN), 1);
     ck_assert_uint_eq(stats(c).rx_packets, 1);
     ck_assert_int_eq(f.ev.n_latched, 1);
     sipnat_anchor_unref(c);
+    ck_assert_int_eq(fd_of_port(&w, port_c), -1);
     sipnat_anchor_unref(b);
-    ck_assert_int_eq(w.n, before + 1);
+    ck_assert_int_eq(w.n, before + 2);
     sipnat_anchor_unref(a);
-    /* The last anchor of the ctx takes the media fd with it. */
+    /* The last anchor of the ctx takes its sockets with it. */
     ck_assert_int_eq(w.n, before);
     close(x.fd);
     fx_done(&f);

@@ -87,6 +87,13 @@ SIPNAT_API unsigned sipnat_version_num(void);
 SIPNAT_API const char *sipnat_version_string(void);
 SIPNAT_API const char *sipnat_event_type_name(sipnat_event_type type);
 
+/* Numeric addresses and networks, as every setter of the library takes
+ * them: out gets the canonical text (SIPNAT_ADDRSTRLEN bytes, plus 4 for
+ * a network's "/128", are enough); returns 4 or 6 (the IP version),
+ * -EINVAL or -ENOSPC. */
+SIPNAT_API int sipnat_addr_normalize(const char *text, char *out, size_t size);
+SIPNAT_API int sipnat_cidr_normalize(const char *text, char *out, size_t size);
+
 SIPNAT_END_DECLS
 
 #endif /* SIPNAT_COMMON_H */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/addr.h"
 
 /* ---- types -------------------------------------------------------------- */
 
@@ -399,17 +398,16 @@ static bool parse_uint(const char *s, size_t n, unsigned long max,
 
 static bool host_or_addr_ok(const char *s, size_t n)
 {
-    char buf[CF_VALUE_MAX + 1];
-    sn_addr a;
+    char buf[CF_VALUE_MAX + 1], fmt[SIPNAT_ADDRSTRLEN];
 
     if (n > CF_VALUE_MAX)
         return false;
     memcpy(buf, s, n);
     buf[n] = '\0';
     if (buf[0] == '[')
-        return n > 2 && buf[n - 1] == ']' && sn_addr_parse(buf, &a) == 0 &&
-               a.family == AF_INET6;
-    return sn_addr_parse(buf, &a) == 0 || hostname_ok(s, n);
+        return n > 2 && buf[n - 1] == ']' &&
+               sipnat_addr_normalize(buf, fmt, sizeof fmt) == 6;
+    return sipnat_addr_normalize(buf, fmt, sizeof fmt) > 0 || hostname_ok(s, n);
 }
 
 /* Characters of a URI's user part: RFC 3261 unreserved, user-unreserved
@@ -484,7 +482,7 @@ static bool bind_ok(const char *s, char *out, size_t size)
     const char *port = NULL, *colon = strchr(s, ':');
     unsigned long pv = 0;
     size_t al;
-    sn_addr a;
+    int version;
 
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
@@ -505,13 +503,14 @@ static bool bind_ok(const char *s, char *out, size_t size)
         return false;
     memcpy(addr, s, al);
     addr[al] = '\0';
-    if (sn_addr_parse(addr, &a) < 0 || sn_addr_format(&a, fmt, sizeof fmt) < 0)
+    version = sipnat_addr_normalize(addr, fmt, sizeof fmt);
+    if (version < 0)
         return false;
     if (port && (!parse_uint(port, strlen(port), 65535, &pv) || pv == 0))
         return false;
     if (!port)
         snprintf(out, size, "%s", fmt);
-    else if (a.family == AF_INET6)
+    else if (version == 6)
         snprintf(out, size, "[%s]:%lu", fmt, pv);
     else
         snprintf(out, size, "%s:%lu", fmt, pv);
@@ -569,8 +568,7 @@ int cf_value_check(const cf_option_def *def, const char *text, char *out,
     size_t n = strlen(text);
     bool b;
     unsigned long u;
-    sn_addr a;
-    sn_cidr c;
+    int r;
 
     *refused = false;
     why[0] = '\0';
@@ -615,8 +613,7 @@ int cf_value_check(const cf_option_def *def, const char *text, char *out,
         }
         return 0;
     case CF_CIDR:
-        if (sn_cidr_parse(text, &c) < 0 ||
-            sn_cidr_format(&c, out, size) < 0) {
+        if (sipnat_cidr_normalize(text, out, size) < 0) {
             snprintf(why, why_size,
                      "a network such as 192.0.2.0/24 or "
                      "192.0.2.0/255.255.255.0 (no host bits set)");
@@ -624,7 +621,7 @@ int cf_value_check(const cf_option_def *def, const char *text, char *out,
         }
         return 0;
     case CF_ADDR:
-        if (sn_addr_parse(text, &a) < 0 || sn_addr_format(&a, out, size) < 0) {
+        if (sipnat_addr_normalize(text, out, size) < 0) {
             snprintf(why, why_size,
                      "a numeric IPv4 or IPv6 address (host names are not "
                      "resolved here)");
@@ -686,10 +683,11 @@ int cf_value_check(const cf_option_def *def, const char *text, char *out,
             }
         return 0;
     case CF_MATCH:
-        if (sn_addr_parse(text, &a) == 0)
-            return sn_addr_format(&a, out, size) < 0 ? -EINVAL : 0;
-        if (sn_cidr_parse(text, &c) == 0)
-            return sn_cidr_format(&c, out, size) < 0 ? -EINVAL : 0;
+        r = sipnat_addr_normalize(text, out, size);
+        if (r == -EINVAL)
+            r = sipnat_cidr_normalize(text, out, size);
+        if (r != -EINVAL)
+            return r < 0 ? -EINVAL : 0;
         if (hostname_ok(text, n))
             return 0;
         snprintf(why, why_size,

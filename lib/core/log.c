@@ -2,11 +2,11 @@
  * libsipnat - logging into the host's callback.
  *
  * The library never writes to stderr. Its own lines go to the ctx's log
- * function. sofia-sip and GLib log through process-global hooks; those
- * hooks are installed once and forward a line to the ctx that is running
- * in this thread at that moment (sn_log_enter/leave bracket every call
- * into the stack). A line produced with no ctx running is dropped for
- * sofia, and handed back to GLib's default handler for GLib.
+ * function. Foreign libraries (sofia-sip, GLib) log through
+ * process-global hooks that their layer installs once; those forward a
+ * line with sn_log_raw() to the ctx that is running in this thread at
+ * that moment (sn_log_enter/leave bracket every call into them). Their
+ * thresholds follow the ctx's level through the sources' log_level hook.
  */
 #include "core/internal.h"
 
@@ -79,7 +79,9 @@ SIPNAT_API int sipnat_ctx_set_log_level(sipnat_ctx *ctx, int priority)
     SN_RETURN_IF(!ctx, -EINVAL);
     SN_RETURN_IF(priority < 0 || priority > SIPNAT_LOG_DEBUG, -EINVAL);
     ctx->log_level = priority;
-    sn_stack_set_log_level(priority);
+    for (sn_source *s = ctx->sources; s; s = s->next)
+        if (s->ops->log_level)
+            s->ops->log_level(s, priority);
     return 0;
 }
 

@@ -1,13 +1,17 @@
 /*
  * libsipnat - the host-loop bridge.
  *
- * The ctx keeps one set of fds (the SIP stack's poll records and, later,
- * the RTP anchor's sockets) and one deadline. Two backends publish them:
+ * The ctx keeps one set of fds (the sources' poll records and the
+ * library's own sockets, every RTP socket among them) and one deadline.
+ * Two backends publish them:
  *  - pull: an epoll fd the host polls (sipnat_ctx_get_fd), plus
  *    sipnat_ctx_get_timeout();
  *  - push: the host's watch and timer callbacks, told of changes only.
  * Changes are collected first and published by sn_loop_commit(), so the
- * host sees each fd's final state once per call, never a flicker.
+ * host sees each fd's final state once per call, never a flicker; only
+ * the fds that changed are visited. An fd is found by its number in
+ * O(1) (slot[]), so one ready RTP socket costs one wake-up and one
+ * lookup however many calls there are.
  */
 #include "core/internal.h"
 
@@ -17,6 +21,9 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <time.h>
+
+/* Ready fds taken per pull-mode process call. */
+#define SN_LOOP_EVENTS 64
 
 uint64_t sn_now_usec(void)
 {
@@ -28,32 +35,90 @@ uint64_t sn_now_usec(void)
 
 struct sn_io *sn_io_find(sipnat_ctx *ctx, int fd)
 {
-    for (size_t i = 0; i < ctx->n_io; i++)
-        if (ctx->io[i].fd == fd)
-            return &ctx->io[i];
-    return NULL;
+    size_t k;
+
+    if (fd < 0 || (size_t)fd >= ctx->n_slot || !(k = ctx->slot[fd]))
+        return NULL;
+    return &ctx->io[k - 1];
+}
+
+static int grow_slots(sipnat_ctx *ctx, int fd)
+{
+    size_t n = ctx->n_slot ? ctx->n_slot : 64;
+    size_t *v;
+
+    while (n <= (size_t)fd)
+        n *= 2;
+    v = realloc(ctx->slot, n * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    memset(v + ctx->n_slot, 0, (n - ctx->n_slot) * sizeof *v);
+    ctx->slot = v;
+    ctx->n_slot = n;
+    return 0;
+}
+
+static int mark_dirty(sipnat_ctx *ctx, struct sn_io *io)
+{
+    if (io->dirty)
+        return 0;
+    if (ctx->n_dirty == ctx->cap_dirty) {
+        size_t cap = ctx->cap_dirty ? ctx->cap_dirty * 2 : 16;
+        int *d = realloc(ctx->dirty, cap * sizeof *d);
+        if (!d)
+            return -ENOMEM;
+        ctx->dirty = d;
+        ctx->cap_dirty = cap;
+    }
+    ctx->dirty[ctx->n_dirty++] = io->fd;
+    io->dirty = true;
+    return 0;
+}
+
+static struct sn_io *io_add(sipnat_ctx *ctx, int fd, sn_io_owner owner)
+{
+    struct sn_io *io;
+
+    if (fd < 0 || ((size_t)fd >= ctx->n_slot && grow_slots(ctx, fd) < 0))
+        return NULL;
+    if (ctx->n_io == ctx->cap_io) {
+        size_t cap = ctx->cap_io ? ctx->cap_io * 2 : 8;
+        struct sn_io *n = realloc(ctx->io, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        ctx->io = n;
+        ctx->cap_io = cap;
+    }
+    io = &ctx->io[ctx->n_io++];
+    memset(io, 0, sizeof *io);
+    io->fd = fd;
+    io->owner = owner;
+    ctx->slot[fd] = ctx->n_io;
+    return io;
 }
 
 int sn_io_set(sipnat_ctx *ctx, int fd, unsigned want, sn_io_owner owner,
               sn_io_cb cb, void *cb_arg)
 {
     struct sn_io *io = sn_io_find(ctx, fd);
+    bool fresh = !io;
 
-    if (!io) {
-        if (ctx->n_io == ctx->cap_io) {
-            size_t cap = ctx->cap_io ? ctx->cap_io * 2 : 8;
-            struct sn_io *n = realloc(ctx->io, cap * sizeof *n);
-            if (!n)
-                return -ENOMEM;
-            ctx->io = n;
-            ctx->cap_io = cap;
-        }
-        io = &ctx->io[ctx->n_io++];
-        memset(io, 0, sizeof *io);
-        io->fd = fd;
-        io->owner = owner;
+    want &= SIPNAT_IO_IN | SIPNAT_IO_OUT;
+    if (io && io->owner != owner) {
+        /* The fd was closed and its number reused (a source's socket
+         * closed before the source withdrew it): a new entry. */
+        sn_io_del(ctx, fd);
+        io = NULL;
+        fresh = true;
     }
-    io->want = want & (SIPNAT_IO_IN | SIPNAT_IO_OUT);
+    if (fresh && !(io = io_add(ctx, fd, owner)))
+        return -ENOMEM;
+    if (want != io->reported && mark_dirty(ctx, io) < 0) {
+        if (fresh)
+            sn_io_del(ctx, fd);
+        return -ENOMEM;
+    }
+    io->want = want;
     io->cb = cb;
     io->cb_arg = cb_arg;
     io->seen = true;
@@ -87,11 +152,19 @@ static void unpublish(sipnat_ctx *ctx, struct sn_io *io)
 void sn_io_del(sipnat_ctx *ctx, int fd)
 {
     struct sn_io *io = sn_io_find(ctx, fd);
+    size_t k;
 
     if (!io)
         return;
     unpublish(ctx, io);
-    *io = ctx->io[--ctx->n_io];
+    /* A pending entry in dirty[] is dropped at the commit: the fd is
+     * not found any more (or is another entry, visited for nothing). */
+    k = (size_t)(io - ctx->io);
+    ctx->slot[fd] = 0;
+    if (k != --ctx->n_io) {
+        *io = ctx->io[ctx->n_io];
+        ctx->slot[io->fd] = k + 1;
+    }
 }
 
 static void publish(sipnat_ctx *ctx, struct sn_io *io)
@@ -102,7 +175,7 @@ static void publish(sipnat_ctx *ctx, struct sn_io *io)
         return;
     if (io->want == 0) {
         /* Nothing wanted: keep it out of the backend entirely, so an fd
-         * the stack stopped polling never wakes the host. */
+         * a source stopped polling never wakes the host. */
         unpublish(ctx, io);
         return;
     }
@@ -147,9 +220,12 @@ static int deadline_to_ms(uint64_t deadline)
 
 static uint64_t next_deadline(sipnat_ctx *ctx)
 {
-    uint64_t own = sn_timer_heap_next(&ctx->timers);
+    uint64_t d = sn_timer_heap_next(&ctx->timers);
 
-    return own < ctx->stack_deadline ? own : ctx->stack_deadline;
+    for (sn_source *s = ctx->sources; s; s = s->next)
+        if (s->deadline < d)
+            d = s->deadline;
+    return d;
 }
 
 int sn_ctx_timer_arm(sipnat_ctx *ctx, sn_timer *t, uint64_t delay_usec)
@@ -164,14 +240,22 @@ void sn_ctx_timer_stop(sipnat_ctx *ctx, sn_timer *t)
 
 void sn_loop_commit(sipnat_ctx *ctx)
 {
-    for (size_t i = 0; i < ctx->n_io; i++)
-        publish(ctx, &ctx->io[i]);
+    /* publish() may call the host, which may not change the fd set. */
+    for (size_t i = 0; i < ctx->n_dirty; i++) {
+        struct sn_io *io = sn_io_find(ctx, ctx->dirty[i]);
+        if (io && io->dirty) {
+            io->dirty = false;
+            publish(ctx, io);
+        }
+    }
+    ctx->n_dirty = 0;
 
     if (ctx->timer_func) {
         uint64_t d = next_deadline(ctx);
-        /* The stack hands out relative timeouts, so the same deadline comes
-         * back with a jitter of a millisecond: re-arm the host's timer only
-         * when the deadline moved earlier, or later by more than that. */
+        /* Sources hand out relative timeouts (GLib does), so the same
+         * deadline comes back with a jitter of a millisecond: re-arm the
+         * host's timer only when the deadline moved earlier, or later by
+         * more than that. */
         if (!ctx->timer_valid || d < ctx->timer_deadline ||
             (ctx->timer_deadline != SN_NO_DEADLINE &&
              d > ctx->timer_deadline + 2000)) {
@@ -205,6 +289,12 @@ void sn_loop_free(sipnat_ctx *ctx)
     free(ctx->io);
     ctx->io = NULL;
     ctx->cap_io = 0;
+    free(ctx->slot);
+    ctx->slot = NULL;
+    ctx->n_slot = 0;
+    free(ctx->dirty);
+    ctx->dirty = NULL;
+    ctx->n_dirty = ctx->cap_dirty = 0;
     sn_timer_heap_free(&ctx->timers);
 }
 
@@ -215,7 +305,7 @@ void sn_sigpipe_hold(sipnat_ctx *ctx, sn_sigpipe *s)
 {
     sigset_t set, pending;
 
-    s->active = ctx->n_tls > 0;
+    s->active = ctx->n_sigpipe > 0;
     if (!s->active)
         return;
     sigemptyset(&set);
@@ -241,18 +331,40 @@ void sn_sigpipe_release(sn_sigpipe *s)
     pthread_sigmask(SIG_SETMASK, (sigset_t *)(void *)s->old_mask, NULL);
 }
 
-/* A ready socket of the library's own (RTP, later) to its handler; true
- * when the fd is one of the stack's instead (the stack must run). */
-static bool run_own(sipnat_ctx *ctx, int fd, unsigned revents)
+/* A ready fd: its callback runs now; a source's fd marks the source to
+ * run after the fds and timers. */
+static void dispatch_fd(sipnat_ctx *ctx, int fd, unsigned revents)
 {
     struct sn_io *io = sn_io_find(ctx, fd);
 
-    if (io && io->owner == SN_IO_OWN && io->cb) {
+    if (!io)
+        return; /* withdrawn by an earlier callback of this round */
+    if (io->owner == SN_IO_OWN && io->cb) {
         io->cb(ctx, fd, revents, io->cb_arg);
         ctx->n_dispatched++;
-        return false;
+    } else if (io->owner == SN_IO_SOURCE && io->cb_arg) {
+        ((sn_source *)io->cb_arg)->ready = true;
     }
-    return io && io->owner == SN_IO_STACK;
+}
+
+/* The sources that are due (or all: the host's timer fired), then their
+ * reap hooks. */
+static void run_sources(sipnat_ctx *ctx, bool all)
+{
+    uint64_t now = sn_now_usec();
+    sn_sigpipe sp;
+
+    for (sn_source *s = ctx->sources; s; s = s->next) {
+        if (!s->ops->run || !(all || s->ready || s->deadline <= now))
+            continue;
+        s->ready = false;
+        sn_sigpipe_hold(ctx, &sp);
+        ctx->n_dispatched += s->ops->run(s);
+        sn_sigpipe_release(&sp);
+    }
+    for (sn_source *s = ctx->sources; s; s = s->next)
+        if (s->ops->reap)
+            s->ops->reap(s);
 }
 
 static unsigned epoll_to_io(uint32_t ev)
@@ -264,39 +376,34 @@ static unsigned epoll_to_io(uint32_t ev)
 }
 
 /* One pass of everything due: the library's own sockets (the one the host
- * reported, or in pull mode every ready one), timers, the stack, then
- * objects whose shutdown finished. The stack (a GLib iteration: several
+ * reported, or in pull mode every ready one), timers, the sources, then
+ * their reap hooks. A source (the SIP stack's GLib iteration: several
  * system calls) runs only when one of its fds is ready or its deadline
  * has come, so a wake-up for RTP costs the relay and nothing else.
- * `stack` forces it (the host's timer fired, or it could not tell). */
+ * `all` runs every source (the host's timer fired, or it could not
+ * tell). */
 static int process(sipnat_ctx *ctx, int fd, unsigned revents, bool poll_own,
-                   bool stack)
+                   bool all)
 {
     sipnat_ctx *prev = sn_log_enter(ctx);
-    sn_sigpipe sp;
 
     ctx->in_process++;
     ctx->n_dispatched = 0;
     if (fd >= 0)
-        stack |= run_own(ctx, fd, revents);
+        dispatch_fd(ctx, fd, revents);
     if (poll_own) {
-        /* The stack's fds are polled by the stack itself (it needs the
-         * revents per GLib record); here our own sockets, and whether
-         * one of the stack's is ready. */
-        struct epoll_event evs[16];
-        int n = epoll_wait(ctx->epfd, evs, 16, 0);
+        /* The sources' fds are polled by the sources themselves (the SIP
+         * stack needs the revents per GLib record); here whether one is
+         * ready, and our own sockets. */
+        struct epoll_event evs[SN_LOOP_EVENTS];
+        int n = epoll_wait(ctx->epfd, evs, SN_LOOP_EVENTS, 0);
         for (int i = 0; i < n; i++)
-            stack |= run_own(ctx, evs[i].data.fd, epoll_to_io(evs[i].events));
+            dispatch_fd(ctx, evs[i].data.fd, epoll_to_io(evs[i].events));
     }
     /* Timers armed by these callbacks for "now" wait for the next call:
      * the cap keeps one call bounded. */
     ctx->n_dispatched += sn_timer_heap_run(&ctx->timers, sn_now_usec(), 64);
-    if (stack || ctx->stack_deadline <= sn_now_usec()) {
-        sn_sigpipe_hold(ctx, &sp);
-        ctx->n_dispatched += sn_stack_run(ctx->stack);
-        sn_sigpipe_release(&sp);
-    }
-    sn_transports_reap(ctx);
+    run_sources(ctx, all);
     ctx->in_process--;
     sn_loop_commit(ctx);
     sn_log_leave(prev);
@@ -336,9 +443,12 @@ SIPNAT_API int sipnat_ctx_set_watch_func(sipnat_ctx *ctx,
         unpublish(ctx, &ctx->io[i]);
     ctx->watch_func = func;
     ctx->watch_user_data = user_data;
-    if (!func)
-        for (size_t i = 0; i < ctx->n_io; i++)
+    for (size_t i = 0; i < ctx->n_io; i++) {
+        if (!func)
             ctx->io[i].host_data = NULL;
+        ctx->io[i].dirty = false;
+        publish(ctx, &ctx->io[i]);
+    }
     sn_loop_commit(ctx);
     return 0;
 }

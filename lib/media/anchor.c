@@ -338,7 +338,6 @@ static void anchor_free(sipnat_anchor *a)
 {
     sipnat_ctx *ctx = a->ctx;
 
-    sn_relay_put(a->relay);
     sn_srtp_free(a->srtp_tx);
     sn_srtp_free(a->srtp_rx);
     sn_crypto_key_clear(&a->tx_key);

@@ -1,52 +1,49 @@
 /*
- * libsipnat - the relay (see relay.h): port pairs, the epoll set that
- * watches them, and the batch buffers of a ctx.
+ * libsipnat - the relay (see relay.h): port pairs and the batch buffers
+ * of a ctx.
  *
- * Every pair of a ctx shares one relay: one epoll fd holding all the
- * pairs' sockets, entered in the ctx's fd set as a single SN_IO_OWN
- * source, and one set of preallocated recvmmsg/sendmmsg buffers. A ready
- * relay hands its whole round of ready sockets to their handlers in one
- * wake-up, so the ctx's fd set stays small however many calls there are
- * and no lookup by fd is made per packet (the epoll entry points at the
- * socket). The relay is found again through the ctx's fd set (its
- * entry's callback is relay_ready) and lives as long as a pair uses it.
+ * Every socket of every pair sits in the ctx's own fd set (SN_IO_OWN,
+ * its callback sock_ready): in pull mode straight in the ctx's epoll fd,
+ * in push mode watched by the host itself. A ready socket costs one
+ * wake-up and an O(1) lookup by fd, like a bare forwarder's epoll entry;
+ * its batch goes through the ctx's one set of preallocated buffers. The
+ * relay is a loop source of the ctx with nothing to run: it is found
+ * again through the ctx's sources and freed with the ctx.
  */
 #include "media/relay.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 struct sn_relay {
-    unsigned n_ref;
+    sn_source src;           /* first: the ctx's loop source */
     sipnat_ctx *ctx;
-    int epfd;
     unsigned dispatching;
     sn_relay_pair *zombies;  /* released while dispatching, freed after */
     unsigned cursor;         /* next port pair slot to try */
     sn_relay_batch b;
 };
 
-static void relay_ready(sipnat_ctx *ctx, int fd, unsigned revents, void *arg);
+static void relay_free(sn_source *src)
+{
+    free(src);
+}
+
+static const sn_source_ops relay_ops = {.free = relay_free};
 
 int sn_relay_get(sipnat_ctx *ctx, sn_relay **ret)
 {
-    sn_relay *m;
-    int r;
+    sn_relay *m = (sn_relay *)sn_source_find(ctx, &relay_ops);
 
-    for (size_t i = 0; i < ctx->n_io; i++)
-        if (ctx->io[i].owner == SN_IO_OWN && ctx->io[i].cb == relay_ready) {
-            m = ctx->io[i].cb_arg;
-            m->n_ref++;
-            *ret = m;
-            return 0;
-        }
+    if (m) {
+        *ret = m;
+        return 0;
+    }
     m = calloc(1, sizeof *m);
     if (!m)
         return -ENOMEM;
-    m->n_ref = 1;
     m->ctx = ctx;
     /* Ports are tried from a random slot on, so that two processes (or
      * two ctx) sharing a range rarely probe the same ports. */
@@ -56,29 +53,9 @@ int sn_relay_get(sipnat_ctx *ctx, sn_relay **ret)
         m->b.rx_iov[i].iov_base = m->b.buf[i];
         m->b.rx_iov[i].iov_len = SN_MEDIA_BUF - SN_MEDIA_TAILROOM;
     }
-    m->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (m->epfd < 0) {
-        r = -errno;
-        free(m);
-        return r;
-    }
-    r = sn_io_set(ctx, m->epfd, SIPNAT_IO_IN, SN_IO_OWN, relay_ready, m);
-    if (r < 0) {
-        close(m->epfd);
-        free(m);
-        return r;
-    }
+    sn_source_add(ctx, &m->src, &relay_ops);
     *ret = m;
     return 0;
-}
-
-void sn_relay_put(sn_relay *m)
-{
-    if (!m || --m->n_ref > 0)
-        return;
-    sn_io_del(m->ctx, m->epfd);
-    close(m->epfd);
-    free(m);
 }
 
 bool sn_relay_defer(sn_relay *m, sn_relay_pair *p)
@@ -91,8 +68,10 @@ bool sn_relay_defer(sn_relay *m, sn_relay_pair *p)
     return true;
 }
 
-static int open_socket(sn_relay_pair *p, sn_relay_sock *s, int family, bool rtcp)
+static int open_socket(sn_relay *m, sn_relay_pair *p, sn_relay_sock *s, int family,
+                       bool rtcp)
 {
+    s->relay = m;
     s->pair = p;
     s->rtcp = rtcp;
     s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -107,11 +86,11 @@ static int bind_port(int fd, const sn_addr *addr, int port)
     return bind(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
 }
 
+static void sock_ready(sipnat_ctx *ctx, int fd, unsigned revents, void *arg);
+
 static int watch(sn_relay *m, sn_relay_sock *s)
 {
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
-
-    return epoll_ctl(m->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0 ? -errno : 0;
+    return sn_io_set(m->ctx, s->fd, SIPNAT_IO_IN, SN_IO_OWN, sock_ready, s);
 }
 
 int sn_relay_open(sn_relay *m, sn_relay_pair *p, const sn_addr *bind,
@@ -123,9 +102,9 @@ int sn_relay_open(sn_relay *m, sn_relay_pair *p, const sn_addr *bind,
     int r;
 
     p->rtp.fd = p->rtcp.fd = -1;
-    r = open_socket(p, &p->rtp, bind->family, false);
+    r = open_socket(m, p, &p->rtp, bind->family, false);
     if (r == 0)
-        r = open_socket(p, &p->rtcp, bind->family, true);
+        r = open_socket(m, p, &p->rtcp, bind->family, true);
     for (unsigned i = 0; r == 0 && i < slots; i++) {
         unsigned slot = (m->cursor + i) % slots;
         int port = first + 2 * (int)slot;
@@ -138,7 +117,7 @@ int sn_relay_open(sn_relay *m, sn_relay_pair *p, const sn_addr *bind,
             if (b < 0) {
                 /* The RTP socket is bound now: start it over. */
                 close(p->rtp.fd);
-                r = open_socket(p, &p->rtp, bind->family, false);
+                r = open_socket(m, p, &p->rtp, bind->family, false);
             }
         }
         if (r == 0 && b == 0) {
@@ -167,7 +146,7 @@ void sn_relay_close(sn_relay *m, sn_relay_pair *p)
     for (int i = 0; i < 2; i++) {
         if (socks[i]->fd < 0)
             continue;
-        epoll_ctl(m->epfd, EPOLL_CTL_DEL, socks[i]->fd, NULL);
+        sn_io_del(m->ctx, socks[i]->fd);
         close(socks[i]->fd);
         socks[i]->fd = -1;
     }
@@ -213,10 +192,14 @@ void sn_relay_queue(sn_relay_batch *b, unsigned *ntx, unsigned i, size_t len,
     (*ntx)++;
 }
 
-static void sock_ready(sn_relay *m, sn_relay_sock *s, uint64_t now)
+static void sock_ready(sipnat_ctx *ctx, int fd, unsigned revents, void *arg)
 {
+    sn_relay_sock *s = arg;
+    sn_relay *m = s->relay;
     int n;
 
+    (void)ctx;
+    (void)revents;
     for (unsigned i = 0; i < SN_MEDIA_BATCH; i++) {
         struct msghdr *h = &m->b.rx[i].msg_hdr;
         h->msg_name = &m->b.rx_addr[i];
@@ -229,37 +212,17 @@ static void sock_ready(sn_relay *m, sn_relay_sock *s, uint64_t now)
     }
     /* One batch per socket and wake-up: a flooded socket cannot starve
      * the others, and stays readable for the next round. */
-    n = recvmmsg(s->fd, m->b.rx, SN_MEDIA_BATCH, MSG_DONTWAIT, NULL);
-    if (n > 0)
-        s->pair->on_rx(s->pair, s->rtcp, &m->b, (unsigned)n, now);
-}
-
-static void relay_ready(sipnat_ctx *ctx, int fd, unsigned revents, void *arg)
-{
-    sn_relay *m = arg;
-    struct epoll_event evs[SN_MEDIA_EVENTS];
-    int n;
-
-    (void)ctx;
-    (void)fd;
-    (void)revents;
-    m->n_ref++;
+    n = recvmmsg(fd, m->b.rx, SN_MEDIA_BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0)
+        return;
+    /* A handler may free pairs (its own among them): their memory waits
+     * until it returns. */
     m->dispatching++;
-    n = epoll_wait(m->epfd, evs, SN_MEDIA_EVENTS, 0);
-    if (n > 0) {
-        uint64_t now = sn_now_usec();
-        for (int i = 0; i < n; i++) {
-            sn_relay_sock *s = evs[i].data.ptr;
-            /* An earlier handler of this round may have released it. */
-            if (!s->pair->dead)
-                sock_ready(m, s, now);
-        }
-    }
+    s->pair->on_rx(s->pair, s->rtcp, &m->b, (unsigned)n, sn_now_usec());
     if (--m->dispatching == 0)
         while (m->zombies) {
             sn_relay_pair *p = m->zombies;
             m->zombies = p->zombie_next;
             p->release(p);
         }
-    sn_relay_put(m);
 }

@@ -8,8 +8,8 @@
  * batch to send and flush them from any pair's socket.
  *
  * Per packet there is no allocation, no lock and no system call of its
- * own. A pair freed by a handler while the relay dispatches a round is
- * released (its release function called) once the round is over.
+ * own. A pair freed while its handler runs is released (its release
+ * function called) once the handler has returned.
  */
 #ifndef SIPNAT_MEDIA_RELAY_H
 #define SIPNAT_MEDIA_RELAY_H
@@ -48,6 +48,7 @@ typedef void (*sn_relay_func)(sn_relay_pair *p, bool rtcp, sn_relay_batch *b,
 typedef void (*sn_relay_release_func)(sn_relay_pair *p);
 
 typedef struct sn_relay_sock {
+    sn_relay *relay;
     sn_relay_pair *pair;
     int fd;
     bool rtcp;
@@ -64,17 +65,16 @@ struct sn_relay_pair {
     sn_relay_release_func release;
 };
 
-/* The relay of a ctx, made on first use; one reference per call. */
+/* The relay of a ctx, made on first use, freed with the ctx. */
 int sn_relay_get(sipnat_ctx *ctx, sn_relay **ret);
-void sn_relay_put(sn_relay *r);
 /* Bind an even/odd pair in [min, max] on `bind` and watch both sockets.
  * 0, -EADDRINUSE (no free pair), or a socket error. */
 int sn_relay_open(sn_relay *r, sn_relay_pair *p, const sn_addr *bind,
                   int port_min, int port_max);
 /* Stop watching and close both sockets. */
 void sn_relay_close(sn_relay *r, sn_relay_pair *p);
-/* True while the relay dispatches: the pair is marked dead, and its
- * release function runs when the round ends. False: release it now. */
+/* True while a handler runs: the pair is marked dead, and its release
+ * function runs when the handler returns. False: release it now. */
 bool sn_relay_defer(sn_relay *r, sn_relay_pair *p);
 
 /* Queue datagram i of the batch (len bytes, maybe changed in place) to

@@ -306,7 +306,7 @@ int sn_registrar_init(sipnat_endpoint *ep)
             return -EIO;
         for (size_t i = 0; i < sizeof key; i++)
             snprintf(hex + 2 * i, 3, "%02x", key[i]);
-        ep->auth = auth_mod_create(sn_stack_root(ep->t->ctx->stack),
+        ep->auth = auth_mod_create(sn_stack_root(sn_stack_of(ep->t->ctx)),
                                    AUTHTAG_METHOD("Digest"),
                                    AUTHTAG_REALM(cfg->auth_realm),
                                    AUTHTAG_QOP("auth"),

@@ -1,6 +1,7 @@
 /*
- * libsipnat - the only place where sofia-sip and GLib are included.
- * Files in lib/sip/ include this; nothing outside lib/sip/ does.
+ * libsipnat - the only place where sofia-sip is included. Files in
+ * lib/sip/ include this; nothing outside lib/sip/ does. GLib is
+ * included by lib/sip/stack.c alone.
  */
 #ifndef SIPNAT_SIP_SOFIA_H
 #define SIPNAT_SIP_SOFIA_H
@@ -8,7 +9,6 @@
 #include "core/internal.h"
 
 #include <sofia-sip/su.h>
-#include <sofia-sip/su_glib.h>
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/nua.h>
@@ -20,17 +20,30 @@
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/url.h>
 
-#include <glib.h>
 #include <sys/socket.h>
 
 /* sofia-sip exports these log objects but declares them only in its
  * private headers. */
 extern su_log_t nua_log[], nta_log[], tport_log[], soa_log[], sresolv_log[];
 
+/* lib/sip/stack.c: sofia's root, the first loop source of every ctx
+ * (sipnat_ctx_new adds it). */
+typedef struct sn_stack sn_stack;
+sn_stack *sn_stack_of(sipnat_ctx *ctx);
 /* The root every NUA instance of a ctx runs on. */
 su_root_t *sn_stack_root(sn_stack *stack);
+/* The stack's fds or timers may have changed outside a run. */
+void sn_stack_refresh(sn_stack *stack);
+/* Block up to timeout_ms for stack work (used only by the last unref). */
+void sn_stack_wait(sn_stack *stack, int timeout_ms);
+/* Every transport of the ctx, open or shutting down. */
+struct sipnat_transport **sn_stack_transports(sn_stack *stack);
 /* Snapshot of the stack's fds, to find the sockets a new NUA bound. */
 size_t sn_stack_fds(sn_stack *stack, int *fds, size_t max);
+
+/* lib/sip/transport.c, the stack source's teardown and reap hooks. */
+void sn_transports_finish_all(sipnat_ctx *ctx);
+void sn_transports_reap(sipnat_ctx *ctx);
 
 typedef struct sn_pending sn_pending;
 

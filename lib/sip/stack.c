@@ -7,8 +7,16 @@
  * and when to come back; poll(…, 0) + check + dispatch run what is due.
  * The fds are mirrored into the ctx's fd set (lib/core/loop.c), so the
  * host only ever sees the library's own epoll fd or its own watches.
+ *
+ * The stack is a loop source of the ctx (core/internal.h): run is one
+ * GLib iteration, reap and teardown finish transports (transport.c),
+ * log_level raises sofia's process-global thresholds. sipnat_ctx_new()
+ * is here: a ctx is a core ctx with the stack as its first source.
  */
 #include "sip/sofia.h"
+
+#include <sofia-sip/su_glib.h>
+#include <glib.h>
 
 #include <poll.h>
 #include <pthread.h>
@@ -20,7 +28,11 @@
 #define SN_STACK_ROUNDS 32
 
 struct sn_stack {
+    sn_source src;           /* first: the ctx's loop source */
     sipnat_ctx *ctx;
+    struct sipnat_transport *transports;
+    int *mirrored;           /* the fds sync_fds put in the ctx's set */
+    size_t n_mirrored;
     GMainContext *gmc;
     su_root_t *root;
     GSource *source;
@@ -126,7 +138,7 @@ static void install_hooks(void)
                       G_LOG_FLAG_RECURSION, glib_logger, NULL);
 }
 
-void sn_stack_set_log_level(int priority)
+static void set_log_level(int priority)
 {
     pthread_once(&hooks_once, install_hooks);
     pthread_mutex_lock(&level_lock);
@@ -165,42 +177,64 @@ static void prepare(sn_stack *s)
         s->cap_fds = n;
     }
     s->n_fds = n;
-    s->ctx->stack_deadline =
+    s->src.deadline =
         timeout < 0 ? SN_NO_DEADLINE
                     : sn_now_usec() + (uint64_t)timeout * 1000u;
 }
 
-/* Mirror fds[] into the ctx's fd set. */
+/* Mirror fds[] into the ctx's fd set: only the stack's own entries are
+ * visited (GLib may list an fd twice: the wants add up). */
 static void sync_fds(sn_stack *s)
 {
     sipnat_ctx *ctx = s->ctx;
+    int *now = s->n_fds ? malloc((size_t)s->n_fds * sizeof *now) : NULL;
+    size_t n_now = 0;
 
-    for (size_t i = 0; i < ctx->n_io; i++)
-        if (ctx->io[i].owner == SN_IO_STACK) {
-            ctx->io[i].seen = false;
-            ctx->io[i].want = 0;
-        }
-    for (gint i = 0; i < s->n_fds; i++) {
-        unsigned want = to_sipnat_events(s->fds[i].events);
-        struct sn_io *io = sn_io_find(ctx, s->fds[i].fd);
-        if (io) {
-            io->want |= want;
-            io->seen = true;
-        } else if (sn_io_set(ctx, s->fds[i].fd, want, SN_IO_STACK, NULL,
-                              NULL) < 0) {
-            sn_log(ctx, SIPNAT_LOG_ERR, "sipnat", "out of memory for fd %d",
-                   s->fds[i].fd);
+    for (size_t i = 0; i < s->n_mirrored; i++) {
+        struct sn_io *io = sn_io_find(ctx, s->mirrored[i]);
+        if (io && io->owner == SN_IO_SOURCE) {
+            io->seen = false;
+            io->acc = 0;
         }
     }
-    for (size_t i = 0; i < ctx->n_io;) {
-        if (ctx->io[i].owner == SN_IO_STACK && !ctx->io[i].seen)
-            sn_io_del(ctx, ctx->io[i].fd);
-        else
-            i++;
+    for (gint i = 0; i < s->n_fds; i++) {
+        struct sn_io *io = sn_io_find(ctx, s->fds[i].fd);
+        if (!io) {
+            if (sn_io_set(ctx, s->fds[i].fd, 0, SN_IO_SOURCE, NULL, &s->src) < 0 ||
+                !(io = sn_io_find(ctx, s->fds[i].fd))) {
+                sn_log(ctx, SIPNAT_LOG_ERR, "sipnat", "out of memory for fd %d",
+                       s->fds[i].fd);
+                continue;
+            }
+            io->acc = 0;
+        } else if (io->owner != SN_IO_SOURCE) {
+            continue;
+        } else if (!io->seen) {
+            io->acc = 0;
+        }
+        io->seen = true;
+        io->acc |= to_sipnat_events(s->fds[i].events);
+        if (now)
+            now[n_now++] = s->fds[i].fd;
+    }
+    for (gint i = 0; i < s->n_fds; i++) {
+        struct sn_io *io = sn_io_find(ctx, s->fds[i].fd);
+        if (io && io->owner == SN_IO_SOURCE && io->acc != io->want)
+            sn_io_set(ctx, io->fd, io->acc, SN_IO_SOURCE, NULL, &s->src);
+    }
+    for (size_t i = 0; i < s->n_mirrored; i++) {
+        struct sn_io *io = sn_io_find(ctx, s->mirrored[i]);
+        if (io && io->owner == SN_IO_SOURCE && !io->seen)
+            sn_io_del(ctx, s->mirrored[i]);
+    }
+    if (now || !s->n_fds) {
+        free(s->mirrored);
+        s->mirrored = now;
+        s->n_mirrored = n_now;
     }
 }
 
-unsigned sn_stack_run(sn_stack *s)
+static unsigned stack_run(sn_stack *s)
 {
     unsigned dispatched = 0;
 
@@ -235,7 +269,7 @@ void sn_stack_refresh(sn_stack *s)
 void sn_stack_wait(sn_stack *s, int timeout_ms)
 {
     int ms = timeout_ms;
-    uint64_t d = s->ctx->stack_deadline;
+    uint64_t d = s->src.deadline;
 
     if (d != SN_NO_DEADLINE) {
         uint64_t now = sn_now_usec();
@@ -245,7 +279,7 @@ void sn_stack_wait(sn_stack *s, int timeout_ms)
     }
     if (s->n_fds > 0)
         poll((struct pollfd *)s->fds, (nfds_t)s->n_fds, ms);
-    sn_stack_run(s);
+    stack_run(s);
 }
 
 su_root_t *sn_stack_root(sn_stack *s)
@@ -262,7 +296,63 @@ size_t sn_stack_fds(sn_stack *s, int *fds, size_t max)
     return n;
 }
 
-int sn_stack_new(sipnat_ctx *ctx, sn_stack **ret)
+sn_stack *sn_stack_of(sipnat_ctx *ctx)
+{
+    return (sn_stack *)ctx->sources; /* the first source, see sipnat_ctx_new */
+}
+
+struct sipnat_transport **sn_stack_transports(sn_stack *s)
+{
+    return &s->transports;
+}
+
+/* -- the ctx's loop source ------------------------------------------- */
+
+static unsigned source_run(sn_source *src)
+{
+    return stack_run((sn_stack *)src);
+}
+
+static void source_reap(sn_source *src)
+{
+    sn_transports_reap(((sn_stack *)src)->ctx);
+}
+
+static void source_teardown(sn_source *src)
+{
+    sn_transports_finish_all(((sn_stack *)src)->ctx);
+}
+
+static void source_free(sn_source *src)
+{
+    sn_stack *s = (sn_stack *)src;
+
+    /* The root drops the port's reference; detaching drops the context's,
+     * the last one, and finalizes the port. */
+    su_root_destroy(s->root);
+    g_source_destroy(s->source);
+    g_main_context_release(s->gmc);
+    g_main_context_unref(s->gmc);
+    free(s->fds);
+    free(s->mirrored);
+    free(s);
+}
+
+static void source_log_level(sn_source *src, int priority)
+{
+    (void)src;
+    set_log_level(priority);
+}
+
+static const sn_source_ops stack_ops = {
+    .run = source_run,
+    .reap = source_reap,
+    .teardown = source_teardown,
+    .free = source_free,
+    .log_level = source_log_level,
+};
+
+static int stack_new(sipnat_ctx *ctx)
 {
     sn_stack *s;
 
@@ -286,22 +376,32 @@ int sn_stack_new(sipnat_ctx *ctx, sn_stack **ret)
     su_root_threading(s->root, 0);
     s->source = su_glib_root_gsource(s->root);
     g_source_attach(s->source, s->gmc);
+    sn_source_add(ctx, &s->src, &stack_ops);
     prepare(s);
     sync_fds(s);
-    *ret = s;
     return 0;
 }
 
-void sn_stack_free(sn_stack *s)
+SIPNAT_API int sipnat_ctx_new(sipnat_ctx **ret)
 {
-    if (!s)
-        return;
-    /* The root drops the port's reference; detaching drops the context's,
-     * the last one, and finalizes the port. */
-    su_root_destroy(s->root);
-    g_source_destroy(s->source);
-    g_main_context_release(s->gmc);
-    g_main_context_unref(s->gmc);
-    free(s->fds);
-    free(s);
+    sipnat_ctx *ctx;
+    int r;
+
+    SN_RETURN_IF(!ret, -EINVAL);
+    *ret = NULL;
+    r = sn_ctx_new(&ctx);
+    if (r < 0)
+        return r;
+    /* The stack is the first source: sn_stack_of() counts on it. */
+    sipnat_ctx *prev = sn_log_enter(ctx);
+    r = stack_new(ctx);
+    if (r == 0)
+        sn_loop_commit(ctx);
+    sn_log_leave(prev);
+    if (r < 0) {
+        sipnat_ctx_unref(ctx);
+        return r;
+    }
+    *ret = ctx;
+    return 0;
 }

@@ -157,6 +157,11 @@ SIPNAT_API int sipnat_transport_cfg_set_protocol(sipnat_transport_cfg *cfg,
     return 0;
 }
 
+static sipnat_transport **transports(sipnat_ctx *ctx)
+{
+    return sn_stack_transports(sn_stack_of(ctx));
+}
+
 static int address_family(const char *address)
 {
     sn_addr a;
@@ -473,7 +478,7 @@ static bool fd_in(int fd, const int *fds, size_t n)
 static int find_bound(sipnat_transport *t, const int *before, size_t n_before)
 {
     int after[SN_MAX_FDS];
-    size_t n_after = sn_stack_fds(t->ctx->stack, after, SN_MAX_FDS);
+    size_t n_after = sn_stack_fds(sn_stack_of(t->ctx), after, SN_MAX_FDS);
     int want = t->protocol == SIPNAT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
     for (size_t i = 0; i < n_after; i++) {
@@ -503,7 +508,7 @@ static void unregister_timeout(sn_timer *timer, void *arg);
 static void transport_free(sipnat_transport *t)
 {
     if (t->ctx && t->protocol == SIPNAT_PROTOCOL_TLS)
-        t->ctx->n_tls--;
+        t->ctx->n_sigpipe--;
     if (t->ctx)
         sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
     sipnat_policy_unref(t->policy);
@@ -541,7 +546,7 @@ static sipnat_transport *transport_alloc(sipnat_ctx *ctx, const sipnat_transport
     t->rtp_min = cfg->rtp_min;
     t->rtp_max = cfg->rtp_max;
     if (t->protocol == SIPNAT_PROTOCOL_TLS)
-        ctx->n_tls++;
+        ctx->n_sigpipe++;
     sn_timer_init(&t->unregister_timer, unregister_timeout, t);
     return t;
 }
@@ -555,7 +560,7 @@ static nua_t *create_nua(sipnat_transport *t, const sipnat_transport_cfg *cfg,
 
     /* sofia's TLS set-up ignores SIGPIPE process-wide: the host decides. */
     sigaction(SIGPIPE, NULL, &pipe_was);
-    nua = nua_create(sn_stack_root(t->ctx->stack), nua_callback, t,
+    nua = nua_create(sn_stack_root(sn_stack_of(t->ctx)), nua_callback, t,
                      NUTAG_URL(url),
                      NUTAG_USER_AGENT("libsipnat/" SIPNAT_VERSION),
                      /* sofia's mini STUN server answers STUN on the SIP
@@ -600,13 +605,13 @@ static int transport_bind(sipnat_transport *t, const sipnat_transport_cfg *cfg,
     size_t n_before;
     int r;
 
-    n_before = sn_stack_fds(t->ctx->stack, before, SN_MAX_FDS);
+    n_before = sn_stack_fds(sn_stack_of(t->ctx), before, SN_MAX_FDS);
     t->nua = create_nua(t, cfg, url);
     if (!t->nua) {
         sn_log(t->ctx, SIPNAT_LOG_ERR, "transport", "SIP stack refused %s", url);
         return -EIO;
     }
-    sn_stack_refresh(t->ctx->stack);
+    sn_stack_refresh(sn_stack_of(t->ctx));
     r = find_bound(t, before, n_before);
     /* Given a wildcard, sofia binds one socket per interface address (on
      * one port); the transport is the wildcard, and each request names
@@ -677,8 +682,8 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
         /* Bound, but not where we can see it: unusable. Let the ctx
          * finish it like any transport whose last ref went away. */
         sn_log(ctx, SIPNAT_LOG_ERR, "transport", "no socket found for %s", url);
-        t->next = ctx->transports;
-        ctx->transports = t;
+        t->next = *transports(ctx);
+        *transports(ctx) = t;
         sipnat_transport_unref(t);
         return r;
     }
@@ -686,8 +691,8 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
     sn_log(ctx, SIPNAT_LOG_INFO, "transport", "listening on %s (port %d)", url,
            t->port);
 
-    t->next = ctx->transports;
-    ctx->transports = t;
+    t->next = *transports(ctx);
+    *transports(ctx) = t;
     *ret = t;
     return 0;
 }
@@ -770,7 +775,7 @@ SIPNAT_API int sipnat_transport_shutdown(sipnat_transport *t,
 
 static void transport_unlink(sipnat_ctx *ctx, sipnat_transport *t)
 {
-    for (sipnat_transport **pp = &ctx->transports; *pp; pp = &(*pp)->next)
+    for (sipnat_transport **pp = transports(ctx); *pp; pp = &(*pp)->next)
         if (*pp == t) {
             *pp = t->next;
             return;
@@ -783,7 +788,7 @@ void sn_transports_reap(sipnat_ctx *ctx)
     sipnat_transport *t, *next;
     bool changed = false;
 
-    for (t = ctx->transports; t; t = next) {
+    for (t = *transports(ctx); t; t = next) {
         next = t->next;
         pending_flush_cancelled(t);
         if (t->state != SN_T_CLOSED || !t->nua)
@@ -797,7 +802,7 @@ void sn_transports_reap(sipnat_ctx *ctx)
         }
     }
     if (changed)
-        sn_stack_refresh(ctx->stack);
+        sn_stack_refresh(sn_stack_of(ctx));
 }
 
 void sn_transports_finish_all(sipnat_ctx *ctx)
@@ -806,7 +811,7 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
     bool busy;
     sipnat_transport *t, *next;
 
-    for (t = ctx->transports; t; t = t->next) {
+    for (t = *transports(ctx); t; t = t->next) {
         if (t->state == SN_T_OPEN)
             start_shutdown(t); /* ctx->dying: no unregistering now */
         else if (t->state == SN_T_CLOSING && sn_timer_armed(&t->unregister_timer))
@@ -814,14 +819,14 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
     }
     do {
         busy = false;
-        for (t = ctx->transports; t; t = t->next)
+        for (t = *transports(ctx); t; t = t->next)
             if (t->state == SN_T_CLOSING)
                 busy = true;
         if (busy)
-            sn_stack_wait(ctx->stack, 100);
+            sn_stack_wait(sn_stack_of(ctx), 100);
     } while (busy && sn_now_usec() < until);
 
-    for (t = ctx->transports; t; t = next) {
+    for (t = *transports(ctx); t; t = next) {
         next = t->next;
         pending_flush_cancelled(t);
         if (t->nua && t->state == SN_T_CLOSED) {
@@ -838,8 +843,8 @@ void sn_transports_finish_all(sipnat_ctx *ctx)
         if (t->n_ref == 0)
             transport_free(t);
     }
-    ctx->transports = NULL;
-    sn_stack_refresh(ctx->stack);
+    *transports(ctx) = NULL;
+    sn_stack_refresh(sn_stack_of(ctx));
 }
 
 /* -- getters and requests ---------------------------------------------- */
