@@ -50,7 +50,7 @@ static int on_anchor_stun(sipnat_anchor *a, bool rtcp, const uint8_t *buf,
     sn_session_media *m = user_data;
     (void)a;
 
-    return sn_stun_binding_take(rtcp ? &m->stun_rtcp : &m->stun_rtp, buf, len, from);
+    return sn_stun_binding_take(rtcp ? &m->stun_rtcp : &m->stun_rtp, buf, len, &from->sa);
 }
 
 static void stun_ready(sn_timer *t, void *arg)
@@ -72,7 +72,8 @@ static void on_binding(sn_stun_binding *b, bool ok, void *user_data)
     sn_addr mapped;
     int port = 0;
 
-    if (ok && sn_addr_from_sockaddr(&b->mapped.sa, &mapped, &port) == 0) {
+    if (ok && sn_addr_from_sockaddr((const struct sockaddr *)&b->mapped, &mapped,
+                                    &port) == 0) {
         sn_addr_format(&mapped, addr, sizeof addr);
         if (!rtcp)
             sn_policy_stun_learned(t->policy, sn_stun_server_name(b->stun),
@@ -123,7 +124,8 @@ static uint16_t mapped_port(const sn_stun_binding *b, const sn_addr *addr,
     sn_addr a;
     int port;
 
-    if (!b->have_mapped || sn_addr_from_sockaddr(&b->mapped.sa, &a, &port) < 0 ||
+    if (!b->have_mapped ||
+        sn_addr_from_sockaddr((const struct sockaddr *)&b->mapped, &a, &port) < 0 ||
         !sn_addr_equal(&a, addr))
         return local;
     return (uint16_t)port;

@@ -2,7 +2,6 @@
  * libsipnat - STUN messages on libnice's STUN codec (see message.h).
  */
 #include "stun/message.h"
-#include "media/rtp.h"
 
 #include <stun/stunagent.h>
 #include <stun/usages/bind.h>
@@ -71,11 +70,6 @@ void sn_stun_agent_free(sn_stun_agent *a)
     free(a);
 }
 
-bool sn_stun_looks_like(const uint8_t *buf, size_t len)
-{
-    return sn_rtp_is_stun(buf, len);
-}
-
 int sn_stun_request(sn_stun_agent *a, const uint8_t *tid, uint8_t *buf,
                     size_t size, uint8_t key[SN_STUN_KEY_LEN])
 {
@@ -106,14 +100,12 @@ void sn_stun_forget(sn_stun_agent *a, const uint8_t key[SN_STUN_KEY_LEN])
 }
 
 int sn_stun_response(sn_stun_agent *a, const uint8_t *buf, size_t len,
-                     sn_sockaddr *mapped)
+                     struct sockaddr_storage *mapped)
 {
     StunMessage msg;
-    struct sockaddr_storage ss, alt;
-    socklen_t slen = sizeof ss, alen = sizeof alt;
+    struct sockaddr_storage alt;
+    socklen_t slen = sizeof *mapped, alen = sizeof alt;
 
-    if (!sn_stun_looks_like(buf, len))
-        return -EBADMSG;
     switch (stun_agent_validate(&a->agent, &msg, buf, len, NULL, NULL)) {
     case STUN_VALIDATION_SUCCESS:
         break;
@@ -129,13 +121,12 @@ int sn_stun_response(sn_stun_agent *a, const uint8_t *buf, size_t len,
         return -EPROTO;
     /* An error response (ALTERNATE-SERVER too: we ask one server) or a
      * success without an address. */
-    if (stun_usage_bind_process(&msg, (struct sockaddr *)&ss, &slen,
+    memset(mapped, 0, sizeof *mapped);
+    if (stun_usage_bind_process(&msg, (struct sockaddr *)mapped, &slen,
                                 (struct sockaddr *)&alt, &alen) !=
             STUN_USAGE_BIND_RETURN_SUCCESS ||
-        (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+        (mapped->ss_family != AF_INET && mapped->ss_family != AF_INET6))
         return -EPROTO;
-    memset(mapped, 0, sizeof *mapped);
-    memcpy(mapped, &ss, slen < sizeof *mapped ? slen : sizeof *mapped);
     return 0;
 }
 
@@ -165,8 +156,6 @@ int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
     if (!buf || !password || !user || user_size == 0)
         return -EINVAL;
     user[0] = '\0';
-    if (!sn_stun_looks_like(buf, len))
-        return -EBADMSG;
     agent = calloc(1, sizeof *agent); /* 11 KB: not on the stack */
     if (!agent)
         return -ENOMEM;

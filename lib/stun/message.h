@@ -9,11 +9,10 @@
 #ifndef SIPNAT_STUN_MESSAGE_H
 #define SIPNAT_STUN_MESSAGE_H
 
-#include "media/latch.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define SN_STUN_HDR 20
 #define SN_STUN_TID_LEN 12  /* RFC 8489's transaction ID */
@@ -28,9 +27,6 @@ typedef struct sn_stun_agent sn_stun_agent;
  * lookup order; libsipnat links libnice before sofia-sip). */
 int sn_stun_agent_new(sn_stun_agent **ret);
 void sn_stun_agent_free(sn_stun_agent *a);
-
-/* First byte 0-3 and the magic cookie (RFC 7983 demultiplexing). */
-bool sn_stun_looks_like(const uint8_t *buf, size_t len);
 
 /* Build a Binding request into buf (at least 64 bytes) and file it in the
  * agent; tid NULL: a random transaction ID, else that one (known-answer
@@ -47,7 +43,7 @@ void sn_stun_forget(sn_stun_agent *a, const uint8_t key[SN_STUN_KEY_LEN]);
  * comprehension-required attribute, an error response, not a Binding, or
  * no address (the request is then answered and forgotten). */
 int sn_stun_response(sn_stun_agent *a, const uint8_t *buf, size_t len,
-                     sn_sockaddr *mapped);
+                     struct sockaddr_storage *mapped);
 
 /* Check a request that carries MESSAGE-INTEGRITY with the short-term
  * credential `password` (RFC 8489 9.1; ICE's connectivity checks): 0, or

@@ -13,7 +13,10 @@
 struct sn_stun {
     unsigned n_ref;
     sipnat_ctx *ctx;
-    sn_sockaddr server;
+    sn_addr server;
+    int server_port;
+    struct sockaddr_storage server_sa;
+    socklen_t server_len;
     char name[SIPNAT_ADDRSTRLEN + 8];
     sn_stun_agent *agent;
     sn_stun_stats st;
@@ -32,9 +35,9 @@ int sn_stun_new(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port)
         return -ENOMEM;
     s->n_ref = 1;
     s->ctx = ctx;
-    struct sockaddr_storage ss;
-    socklen_t n = sn_addr_to_sockaddr(&a, port, &ss);
-    memcpy(&s->server, &ss, n);
+    s->server = a;
+    s->server_port = port;
+    s->server_len = sn_addr_to_sockaddr(&a, port, &s->server_sa);
     snprintf(s->name, sizeof s->name, a.family == AF_INET6 ? "[%s]:%d" : "%s:%d",
              address, port);
     int r = sn_stun_agent_new(&s->agent);
@@ -59,11 +62,6 @@ void sn_stun_unref(sn_stun *s)
         sn_stun_agent_free(s->agent);
         free(s);
     }
-}
-
-const sn_sockaddr *sn_stun_server(const sn_stun *s)
-{
-    return &s->server;
 }
 
 const char *sn_stun_server_name(const sn_stun *s)
@@ -105,8 +103,8 @@ static int send_request(sn_stun_binding *b)
     }
     b->pending = true;
     s->st.requests++;
-    if (sendto(b->fd, buf, (size_t)n, MSG_DONTWAIT, &s->server.sa,
-               sn_sockaddr_len(&s->server)) < 0) {
+    if (sendto(b->fd, buf, (size_t)n, MSG_DONTWAIT,
+               (const struct sockaddr *)&s->server_sa, s->server_len) < 0) {
         /* Lost like a datagram: the retransmission tries again. */
         sn_log(s->ctx, SIPNAT_LOG_DEBUG, "stun", "Binding to %s: %s", s->name,
                strerror(errno));
@@ -182,16 +180,26 @@ static int refuse(sn_stun *s, int why, const char *what)
     return why;
 }
 
+/* The same address and port (a, b: AF_INET or AF_INET6). */
+static bool same_endpoint(const struct sockaddr *a, const struct sockaddr *b)
+{
+    sn_addr x, y;
+    int xp, yp;
+
+    return sn_addr_from_sockaddr(a, &x, &xp) == 0 &&
+           sn_addr_from_sockaddr(b, &y, &yp) == 0 && xp == yp && sn_addr_equal(&x, &y);
+}
+
 int sn_stun_binding_take(sn_stun_binding *b, const uint8_t *buf, size_t len,
-                         const sn_sockaddr *from)
+                         const struct sockaddr *from)
 {
     sn_stun *s = b->stun;
-    sn_sockaddr m;
+    struct sockaddr_storage m;
     int r;
 
     if (!s)
         return -ESRCH;
-    if (!sn_sockaddr_equal(from, &s->server))
+    if (!same_endpoint(from, (const struct sockaddr *)&s->server_sa))
         return refuse(s, -EPERM, "not from the server");
     if (!b->pending || len < SN_STUN_HDR ||
         memcmp(buf + 4, b->key, SN_STUN_KEY_LEN) != 0)
@@ -213,7 +221,9 @@ int sn_stun_binding_take(sn_stun_binding *b, const uint8_t *buf, size_t len,
             report(b, false);
         return r;
     }
-    bool changed = !b->have_mapped || !sn_sockaddr_equal(&m, &b->mapped);
+    bool changed = !b->have_mapped ||
+                   !same_endpoint((const struct sockaddr *)&m,
+                                  (const struct sockaddr *)&b->mapped);
     b->mapped = m;
     b->have_mapped = true;
     b->learned_at = time(NULL);

@@ -15,15 +15,16 @@
  * transactions in flight: 11 KB, so one per transport, not per socket);
  * one sn_stun_binding per socket, living inside its owner. The socket's
  * owner receives the datagrams (the anchor's receive path) and hands
- * those that look like STUN (sn_stun_looks_like) to sn_stun_binding_take.
- * Nothing here knows SIP.
+ * those that look like STUN (RFC 7983: lib/media/rtp.h) to
+ * sn_stun_binding_take.
+ * Nothing here knows SIP or the media: lib/core only (timers, log,
+ * addresses); the sockets are their owners', handed over as descriptors.
  */
 #ifndef SIPNAT_STUN_STUN_H
 #define SIPNAT_STUN_STUN_H
 
 #include "core/internal.h"
 #include "core/addr.h"
-#include "media/relay.h"
 #include "stun/message.h"
 
 #include <stddef.h>
@@ -65,7 +66,7 @@ struct sn_stun_binding {
     bool settled;                  /* the first outcome was reported */
     bool have_mapped;
     unsigned tries;
-    sn_sockaddr mapped;            /* what the server saw */
+    struct sockaddr_storage mapped; /* what the server saw */
     time_t learned_at;             /* wall clock, for explanations */
     sn_timer timer;                /* retransmission, or the next refresh */
     sn_stun_func func;
@@ -76,7 +77,6 @@ struct sn_stun_binding {
 int sn_stun_new(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port);
 sn_stun *sn_stun_ref(sn_stun *s);
 void sn_stun_unref(sn_stun *s);
-const sn_sockaddr *sn_stun_server(const sn_stun *s);
 /* "203.0.113.3:3478" */
 const char *sn_stun_server_name(const sn_stun *s);
 void sn_stun_get_stats(const sn_stun *s, sn_stun_stats *out);
@@ -95,6 +95,6 @@ void sn_stun_binding_stop(sn_stun_binding *b);
  * not from the server, -ESRCH not answering our request, -EPROTO an
  * error response or no XOR-MAPPED-ADDRESS). */
 int sn_stun_binding_take(sn_stun_binding *b, const uint8_t *buf, size_t len,
-                         const sn_sockaddr *from);
+                         const struct sockaddr *from);
 
 #endif
