@@ -53,26 +53,29 @@ call_ports() {
 # call_rtp TAG CALLER_NS CALLER_IP N: N packets each way, results in
 # $work/caller-TAG.json and $work/phone-TAG.json. CALL_PHONE_DELAY: seconds
 # the phone starts sending after the caller (a caller that sends first);
-# both listen from the start.
+# both listen from the start. Each end listens 3 s after its last packet:
+# on a loaded machine one python may start a second after the other.
 call_rtp() {
     local tag=$1 cns=$2 cip=$3 n=$4 r1 r2 delay=${CALL_PHONE_DELAY:-0}
     if [ "$delay" != 0 ]; then
         lab_exec "$cns" python3 "$LAB_DIR/rtpcheck.py" --bind "$cip:7000" \
             --to "198.51.100.5:$aport" --tag I --expect-tag P --count "$n" \
-            --start-after 0.5 --linger "$((1 + delay))" >"$work/caller-$tag.json" &
+            --start-after 0.5 --linger "$((3 + delay))" >"$work/caller-$tag.json" &
         r1=$!
         lab_exec phone python3 "$LAB_DIR/rtpcheck.py" --bind 192.0.2.20:7002 \
             --to "192.0.2.10:$oport" --tag P --expect-tag I --count "$n" \
-            --start-after "$delay.5" >"$work/phone-$tag.json" &
+            --start-after "$delay.5" --linger 3 >"$work/phone-$tag.json" &
         r2=$!
         wait "$r1" "$r2"
         return
     fi
     lab_exec "$cns" python3 "$LAB_DIR/rtpcheck.py" --bind "$cip:7000" \
-        --to "198.51.100.5:$aport" --tag I --expect-tag P --count "$n" >"$work/caller-$tag.json" &
+        --to "198.51.100.5:$aport" --tag I --expect-tag P --count "$n" --linger 3 \
+        >"$work/caller-$tag.json" &
     r1=$!
     lab_exec phone python3 "$LAB_DIR/rtpcheck.py" --bind 192.0.2.20:7002 \
-        --to "192.0.2.10:$oport" --tag P --expect-tag I --count "$n" >"$work/phone-$tag.json" &
+        --to "192.0.2.10:$oport" --tag P --expect-tag I --count "$n" --linger 3 \
+        >"$work/phone-$tag.json" &
     r2=$!
     wait "$r1" "$r2"
 }
