@@ -9,7 +9,8 @@ set -eu
 build_pkgs="build-essential autoconf automake libtool pkg-config
   libsofia-sip-ua-dev libsofia-sip-ua-glib-dev libglib2.0-dev libsrtp2-dev check
   libsndfile1-dev libopus-dev libspandsp-dev
-  libssl-dev"
+  libssl-dev
+  libnice-dev"
 # -- names (RFC 3263 lookups): c-ares; the lab's DNS server --
 build_pkgs="$build_pkgs libc-ares-dev"
 dns_test_pkgs="dnsmasq-base"
@@ -26,6 +27,8 @@ bench_pkgs="$build_pkgs rtpengine-daemon"
 # -- end bench
 # libFuzzer harnesses (tests/fuzz, make fuzz): clang and its runtime.
 test_pkgs="$test_pkgs clang libclang-rt-14-dev"
+# STUN in the NAT lab: coturn.
+test_pkgs="$test_pkgs coturn"
 # The Debian packaging and its checks (tests/debian.sh).
 test_pkgs="$test_pkgs debhelper dh-autoreconf dpkg-dev fakeroot lintian"
 

@@ -453,6 +453,27 @@ static int load_text(const char *text, size_t len, sipnat_config **cfg,
 
 #define LOAD_TEXT(s, cfg, ds) load_text(s, sizeof(s) - 1, cfg, ds)
 
+/* Asterisk's rtp.conf stunaddr, in a transport: address[:port]. */
+START_TEST(test_stunaddr)
+{
+    sipnat_config *cfg;
+    diags ds;
+
+    ck_assert_int_eq(LOAD_TEXT("[t]\ntype=transport\nstunaddr=203.0.113.3\n"
+                               "[u]\ntype=transport\nstunaddr=203.0.113.3:3479\n",
+                               &cfg, &ds), 0);
+    ck_value(cfg, T_TRANSPORT, "t", "stunaddr", 0, "203.0.113.3");
+    ck_value(cfg, T_TRANSPORT, "u", "stunaddr", 0, "203.0.113.3:3479");
+    ck_assert_uint_eq(ds.warnings, 0);
+    sipnat_config_unref(cfg);
+    /* a name, or a port out of range: refused, with the line */
+    ck_assert_int_lt(LOAD_TEXT("[t]\ntype=transport\nstunaddr=stun.example.com\n", &cfg, &ds), 0);
+    ck_assert(has_diag(&ds, SIPNAT_LOG_ERR, "test.conf", 3, "stunaddr"));
+    ck_assert_int_lt(LOAD_TEXT("[t]\ntype=transport\nstunaddr=203.0.113.3:70000\n", &cfg, &ds), 0);
+    ck_assert(has_diag(&ds, SIPNAT_LOG_ERR, "test.conf", 3, "stunaddr"));
+}
+END_TEST
+
 START_TEST(test_syntax_corners)
 {
     sipnat_config *cfg;
@@ -841,6 +862,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_includes);
     tcase_add_test(tc, test_crlf_and_more_types);
     tcase_add_test(tc, test_syntax_corners);
+    tcase_add_test(tc, test_stunaddr);
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_damaged_seed);
     tcase_add_test(tc, test_failmalloc);

@@ -16,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, endpoint_suite());
     srunner_add_suite(sr, registrar_suite());
     srunner_add_suite(sr, session_suite());
+    srunner_add_suite(sr, stun_calls_suite());
     srunner_add_suite(sr, fuzz_suite());
     /* CK_VERBOSE lists every test, so a log shows they ran. */
     srunner_run_all(sr, CK_VERBOSE);

@@ -26,6 +26,7 @@ other     core nat
 #   libsrtp2   only in lib/media/srtp*
 #   libopus    only in lib/media/codec_opus.c
 #   spandsp    only in lib/media/codec_g722.c
+#   libnice    only in lib/stun/message.c (its <stun/...> headers)
 set -u
 top_srcdir=${top_srcdir:-$(dirname "$0")/..}
 top_builddir=${top_builddir:-.}
@@ -99,6 +100,12 @@ for f in $(cd "$top_srcdir" && find lib examples -name '*.[ch]' | sort); do
         "$top_srcdir/$f")
     for i in $incs; do
         name=$(echo "$i" | tr -d '<>"')
+        case $i in
+        "<stun/"* | "<nice/"* | "<nice.h>" | "<agent.h>")
+            case $f in lib/stun/message.c) ;; lib/*) bad "$f includes $i: libnice only in lib/stun/message.c"
+                inc_bad=$((inc_bad + 1)) ;; esac
+            continue ;;
+        esac
         case $name in
         sofia-sip/su_glib.h | glib.h | glib/* | gio/* | gobject/*)
             [ "$f" = lib/sip/stack.c ] || case $f in lib/*) bad "$f includes $i: GLib only in lib/sip/stack.c"

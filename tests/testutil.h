@@ -77,6 +77,7 @@ Suite *registration_suite(void);
 Suite *endpoint_suite(void);
 Suite *registrar_suite(void);
 Suite *session_suite(void);
+Suite *stun_calls_suite(void);
 
 #define ck_assert_ok(expr) ck_assert_int_eq((expr), 0)
 

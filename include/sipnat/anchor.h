@@ -95,6 +95,10 @@ typedef struct sipnat_anchor_stats {
     /* Bridged: received RTP of a payload type the other leg has no
      * number for (no common codec, no telephone-event there): dropped. */
     uint64_t dropped_payload_type;
+    /* STUN on the anchor's sockets (a transport's STUN server). */
+    uint64_t rx_stun;                /* answers of the STUN server taken */
+    uint64_t dropped_stun;           /* STUN refused: malformed, forged,
+                                        unmatched, or no server asked */
 } sipnat_anchor_stats;
 
 SIPNAT_API int sipnat_anchor_cfg_new(sipnat_anchor_cfg **ret);

@@ -66,6 +66,13 @@ SIPNAT_API int sipnat_transport_cfg_set_force_rport(sipnat_transport_cfg *cfg,
  * many seconds, so the NAT keeps its binding; 0 (the default): none. */
 SIPNAT_API int sipnat_transport_cfg_set_keepalive(sipnat_transport_cfg *cfg,
                                                   unsigned seconds);
+/* A STUN server (RFC 8489; Asterisk's rtp.conf stunaddr): every media
+ * socket of this transport's calls asks it for its public address and
+ * port before the SDP is written, and again every 20 s while in use.
+ * Numeric address; port 0: 3478. NULL address: none (the default). */
+SIPNAT_API int sipnat_transport_cfg_set_stun_server(sipnat_transport_cfg *cfg,
+                                                    const char *address,
+                                                    int port);
 
 SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                     const sipnat_transport_cfg *cfg);

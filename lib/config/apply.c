@@ -167,6 +167,7 @@ static int apply_transport(apply_ctx *a, const char *name)
                                             "local_net");
     const char *sig = get(a, SIPNAT_CONFIG_TRANSPORT, name, "external_signaling_address");
     const char *med = get(a, SIPNAT_CONFIG_TRANSPORT, name, "external_media_address");
+    const char *stun = get(a, SIPNAT_CONFIG_TRANSPORT, name, "stunaddr");
 
     if ((r = sipnat_transport_cfg_new(&tc)) < 0)
         return r;
@@ -192,7 +193,11 @@ static int apply_transport(apply_ctx *a, const char *name)
     v = get(a, SIPNAT_CONFIG_TRANSPORT, name, "bind");
     if (r == 0 && v && split_bind(v, addr, sizeof addr, &port) == 0)
         r = sipnat_transport_cfg_set_bind(tc, addr, port ? port : 5060);
-    if (r == 0 && (n_nets > 0 || sig || med)) {
+    if (r == 0 && stun && split_bind(stun, addr, sizeof addr, &port) == 0)
+        r = sipnat_transport_cfg_set_stun_server(tc, addr, port);
+    /* STUN's address reaches the SDP through the policy, as Asterisk's
+     * stunaddr does for every destination outside local_net. */
+    if (r == 0 && (n_nets > 0 || sig || med || stun)) {
         r = sipnat_policy_new(&pol, SIPNAT_POLICY_STATIC);
         for (int i = 0; r == 0 && i < n_nets; i++) {
             sipnat_config_get(a->cfg, SIPNAT_CONFIG_TRANSPORT, name, "local_net",

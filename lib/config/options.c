@@ -78,6 +78,8 @@ static const cf_option_def transport_opts[] = {
     {"priv_key_file", CF_STRING, 0, 0, 0, NULL, NULL, 0, NULL},
     {"ca_list_file", CF_STRING, 0, 0, 0, NULL, NULL, 0, NULL},
     {"verify_server", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "no"},
+    /* Asterisk's rtp.conf stunaddr, per transport here. */
+    {"stunaddr", CF_BIND, 0, 0, 0, NULL, NULL, 0, NULL},
     END};
 
 static const cf_option_def endpoint_opts[] = {

@@ -263,6 +263,28 @@ static void arm_timeout(sipnat_anchor *a)
     sn_ctx_timer_arm(a->ctx, &a->timeout_timer, (uint64_t)a->cfg.timeout * USEC);
 }
 
+/* RFC 6263 4.2: a comfort noise packet, the lowest noise level. */
+static int send_cn(sipnat_anchor *a)
+{
+    uint8_t p[SN_RTP_HEADER + 1 + SN_SRTP_TAILROOM];
+
+    sn_rtp_write_header(p, SN_RTP_PT_CN, false, a->seq, a->ts, a->ssrc);
+    p[SN_RTP_HEADER] = 127;
+    return send_own(a, p, SN_RTP_HEADER + 1);
+}
+
+int sn_anchor_open_path(sipnat_anchor *a)
+{
+    return send_cn(a);
+}
+
+void sn_anchor_set_stun_func(sipnat_anchor *a, sn_anchor_stun_func func,
+                             void *user_data)
+{
+    a->stun_func = func;
+    a->stun_user_data = user_data;
+}
+
 static void on_keepalive(sn_timer *t, void *arg)
 {
     sipnat_anchor *a = arg;
@@ -270,11 +292,7 @@ static void on_keepalive(sn_timer *t, void *arg)
     uint64_t idle = sn_now_usec() - a->last_tx;
 
     if (idle >= period) {
-        /* RFC 6263 4.2: a comfort noise packet, the lowest noise level. */
-        uint8_t p[SN_RTP_HEADER + 1 + SN_SRTP_TAILROOM];
-        sn_rtp_write_header(p, SN_RTP_PT_CN, false, a->seq, a->ts, a->ssrc);
-        p[SN_RTP_HEADER] = 127;
-        send_own(a, p, SN_RTP_HEADER + 1);
+        send_cn(a);
         idle = 0;
     }
     sn_ctx_timer_arm(a->ctx, t, period - idle);

@@ -40,6 +40,13 @@ struct sipnat_anchor_cfg {
     void *user_data;
 };
 
+/* A STUN datagram (RFC 7983 demultiplexing) arrived on the anchor's RTP
+ * (rtcp false) or RTCP socket: 1 taken, negative refused. Must not free
+ * the anchor. */
+typedef int (*sn_anchor_stun_func)(sipnat_anchor *a, bool rtcp,
+                                   const uint8_t *buf, size_t len,
+                                   const sn_sockaddr *from, void *user_data);
+
 struct sipnat_anchor {
     unsigned n_ref;
     sipnat_ctx *ctx;
@@ -101,6 +108,11 @@ struct sipnat_anchor {
     uint16_t dtmf_tx_duration;     /* sent so far, timestamp units */
     uint16_t dtmf_tx_total;
 
+    /* STUN: whoever asks a server through our sockets (lib/sip for
+     * lib/stun); NULL: STUN-looking datagrams are malformed RTP. */
+    sn_anchor_stun_func stun_func;
+    void *stun_user_data;
+
     sn_timer timeout_timer;
     sn_timer keepalive_timer;
     sn_timer dtmf_timer;
@@ -124,6 +136,15 @@ const sn_sockaddr *sn_anchor_rtp_dest(const sipnat_anchor *a);
 const sn_sockaddr *sn_anchor_rtcp_dest(const sipnat_anchor *a, sn_sockaddr *tmp);
 void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
                     unsigned duration_ms);
+/* Hand STUN datagrams to func (NULL: stop). */
+void sn_anchor_set_stun_func(sipnat_anchor *a, sn_anchor_stun_func func,
+                             void *user_data);
+/* Open the NAT's filter toward the signalled peer at once: one comfort
+ * noise packet (RFC 6263 4.2) to its RTP address. A NAT that filters by
+ * address and port (Linux's, most home routers) lets the peer in only
+ * after we sent to it, and a peer packet that comes first takes the
+ * mapping STUN reported. 0 or a negative errno. */
+int sn_anchor_open_path(sipnat_anchor *a);
 /* Key the anchor: tx protects what it sends, rx checks what it receives;
  * both NULL: plain RTP. The same keys again keep the running sessions
  * (their rollover counters and replay windows). 0, -EINVAL (only one),

@@ -234,6 +234,21 @@ static bool relay_pt(sipnat_anchor *a, uint8_t *pkt, const sn_rtp *rtp, pending 
     return true;
 }
 
+/* Datagram i is STUN for whoever asked a server through this socket:
+ * true when it was taken out of the media path (taken or refused). */
+static bool stun_in(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp)
+{
+    if (!a->stun_func || !sn_rtp_is_stun(b->buf[i], b->rx[i].msg_len) ||
+        (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC))
+        return false;
+    if (a->stun_func(a, rtcp, b->buf[i], b->rx[i].msg_len, &b->rx_addr[i],
+                     a->stun_user_data) > 0)
+        a->st.rx_stun++;
+    else
+        a->st.dropped_stun++;
+    return true;
+}
+
 static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now)
 {
     sipnat_anchor *peer = a->peer;
@@ -246,7 +261,7 @@ static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now
     for (unsigned i = 0; i < n; i++) {
         sn_rtp rtp;
 
-        if (!rtp_accept(b, a, i, now, arrival, &rtp, &p))
+        if (stun_in(b, a, i, false) || !rtp_accept(b, a, i, now, arrival, &rtp, &p))
             continue;
         if (!a->recv) {
             a->st.dropped_direction++;
@@ -294,6 +309,8 @@ static void rtcp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n)
         bool has_rr;
         uint32_t ssrc;
 
+        if (stun_in(b, a, i, true))
+            continue;
         if (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
             a->st.dropped_malformed++;
             continue;

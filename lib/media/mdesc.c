@@ -232,6 +232,9 @@ static int set_audio_local(sn_sdesc *d, sn_mline *m, const sn_local_addr *ours,
         (r = intern_str(d, &m->proto_name, "RTP/AVP")) < 0)
         return r;
     m->rtcp_port = ours->rtcp_port;
+    /* RFC 3605: RTCP not on the next port (a NAT's mapping, from STUN). */
+    if (ours->rtcp_port != ours->rtp_port + 1)
+        return sn_maddr_from_addr(d, &m->rtcp_addr, &ours->addr);
     return 0;
 }
 

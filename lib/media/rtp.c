@@ -52,6 +52,12 @@ int sn_rtp_parse(const uint8_t *p, size_t n, sn_rtp *out)
     return 0;
 }
 
+bool sn_rtp_is_stun(const uint8_t *p, size_t n)
+{
+    return n >= 20 && p[0] < 4 && p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xA4 &&
+           p[7] == 0x42;
+}
+
 void sn_rtp_write_header(uint8_t *p, uint8_t pt, bool marker, uint16_t seq,
                          uint32_t ts, uint32_t ssrc)
 {

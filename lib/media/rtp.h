@@ -27,6 +27,10 @@ typedef struct sn_rtp {
  * run past its end. */
 int sn_rtp_parse(const uint8_t *p, size_t n, sn_rtp *out);
 
+/* RFC 7983's demultiplexing: first byte 0-3 and RFC 5389's magic cookie
+ * at offset 4, at least a STUN header long: STUN, not RTP or RTCP. */
+bool sn_rtp_is_stun(const uint8_t *p, size_t n);
+
 /* Write a 12-byte header (no CSRC, no extension) into p. */
 void sn_rtp_write_header(uint8_t *p, uint8_t pt, bool marker, uint16_t seq,
                          uint32_t ts, uint32_t ssrc);

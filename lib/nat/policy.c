@@ -41,6 +41,12 @@ struct sipnat_policy {
     uint64_t change_at[SN_FLAP_CHANGES]; /* ring of recent change times */
     unsigned n_changes;
 
+    /* STUN: what the transport's server reported for a media socket */
+    bool have_stun;
+    sn_addr stun;
+    char stun_server[SIPNAT_ADDRSTRLEN + 8];
+    time_t stun_at;
+
     /* callback */
     sipnat_policy_ops ops;
     void *user_data;
@@ -183,6 +189,17 @@ SIPNAT_API int sipnat_policy_learn(sipnat_policy *p, const char *server,
     return 1;
 }
 
+void sn_policy_stun_learned(sipnat_policy *p, const char *server,
+                            const sn_addr *mapped, time_t at)
+{
+    if (!p || p->type == SIPNAT_POLICY_CALLBACK)
+        return;
+    p->have_stun = true;
+    p->stun = *mapped;
+    p->stun_at = at;
+    snprintf(p->stun_server, sizeof p->stun_server, "%s", server);
+}
+
 SIPNAT_API int sipnat_policy_get_learned(const sipnat_policy *p, char *buf,
                                          size_t size, int *port)
 {
@@ -244,6 +261,42 @@ static int advertise_callback(sipnat_policy *p, const sipnat_advert_query *q,
     return 0;
 }
 
+/* "to D: signalling S, media M (outside local_net; learned by STUN from
+ * 203.0.113.3:3478 at 2026-12-03 09:20:11 UTC)": which of the two STUN
+ * gave, and when. */
+static int explain_stun(const sipnat_policy *p, const sipnat_advert_query *q,
+                        const sn_decision *d, bool stun_media, bool stun_sig,
+                        sipnat_advert *a)
+{
+    char hp[SIPNAT_ADDRSTRLEN + 8], at[32], learned[SIPNAT_ADDRSTRLEN] = "";
+    struct tm tm;
+    bool m = stun_media && d->media_reason == SN_REASON_EXTERNAL;
+    bool s = stun_sig && d->sig_reason == SN_REASON_EXTERNAL;
+
+    if (!gmtime_r(&p->stun_at, &tm) ||
+        strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(at, sizeof at, "%lld", (long long)p->stun_at);
+    if (p->type == SIPNAT_POLICY_LEARNED && p->have_learned)
+        sn_addr_format(&p->learned_from, learned, sizeof learned);
+    char line[512];
+    snprintf(line, sizeof line,
+             "to %s: signalling %s, media %s (%s; %s%s%s learned by STUN "
+             "from %s at %s%s%s)",
+             q->destination,
+             hostport(a->signaling_address, a->signaling_port, hp, sizeof hp),
+             a->media_address,
+             p->cfg.n_local_net ? "outside local_net" : "no local_net (all outside)",
+             m ? "media" : "", m && s ? " and " : "", s ? "signalling" : "",
+             p->stun_server, at, learned[0] ? "; signalling learned from the "
+                                              "Via received/rport of " : "",
+             learned);
+    /* Cut to the field, as a host's own line would be. */
+    size_t n = strnlen(line, sizeof a->explanation - 1);
+    memcpy(a->explanation, line, n);
+    a->explanation[n] = '\0';
+    return 0;
+}
+
 SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
                                        const sipnat_advert_query *q,
                                        sipnat_advert *a)
@@ -270,26 +323,39 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
     if (p->type == SIPNAT_POLICY_CALLBACK)
         return advertise_callback(p, q, a);
 
-    if (p->type == SIPNAT_POLICY_STATIC) {
-        sn_static_decide(&p->cfg, &dest, &local, q->local_port, &media, NULL, &d);
-        r = fill_answer(&d, a);
-        if (r == 0)
-            sn_decision_explain(&p->cfg, &dest, &d, a->explanation,
-                                sizeof a->explanation);
-        return r;
-    }
-
-    /* learned: the static rules with the learned address as external. */
+    /* STUN stands in where nothing configured or learned applies. */
     sn_static_cfg cfg = p->cfg;
-    if (p->have_learned) {
+    bool stun_media = false, stun_sig = false;
+    if (p->type == SIPNAT_POLICY_LEARNED && p->have_learned) {
         cfg.ext_signaling = p->learned;
         cfg.ext_signaling_port = p->learned_port;
         cfg.ext_media = p->learned;
+    }
+    if (p->have_stun && !p->cfg.ext_media.family) {
+        cfg.ext_media = p->stun;
+        stun_media = true;
+    }
+    if (p->have_stun && !cfg.ext_signaling.family) {
+        /* The SIP socket's own mapping is not asked (sofia reads that
+         * socket): the transport's port, as a port-preserving NAT keeps. */
+        cfg.ext_signaling = p->stun;
+        cfg.ext_signaling_port = 0;
+        stun_sig = true;
     }
     sn_static_decide(&cfg, &dest, &local, q->local_port, &media, NULL, &d);
     r = fill_answer(&d, a);
     if (r < 0)
         return r;
+    if ((stun_media && d.media_reason == SN_REASON_EXTERNAL) ||
+        (stun_sig && d.sig_reason == SN_REASON_EXTERNAL))
+        return explain_stun(p, q, &d, stun_media, stun_sig, a);
+    if (p->type == SIPNAT_POLICY_STATIC) {
+        sn_decision_explain(&cfg, &dest, &d, a->explanation,
+                            sizeof a->explanation);
+        return 0;
+    }
+
+    /* learned: the static rules with the learned address as external. */
     char hp[SIPNAT_ADDRSTRLEN + 8];
     const char *outside = cfg.n_local_net ? "outside local_net"
                                           : "no local_net (all outside)";

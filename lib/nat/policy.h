@@ -11,6 +11,8 @@
 
 #include "core/addr.h"
 
+#include <time.h>
+
 #define SN_MAX_LOCAL_NET 32
 
 typedef enum sn_reason {
@@ -65,5 +67,12 @@ const char *sn_reason_name(sn_reason r);
 struct sipnat_policy;
 bool sn_policy_exposes(const struct sipnat_policy *p, const char *destination,
                        const char *address);
+/* STUN (the transport's server, asked from a media socket): the public
+ * address `mapped` that `server` ("203.0.113.3:3478") reported at `at`.
+ * A static or learned policy advertises it for media where no
+ * external_media_address applies, and for signalling where neither
+ * external_signaling_address nor a learned address does. */
+void sn_policy_stun_learned(struct sipnat_policy *p, const char *server,
+                            const sn_addr *mapped, time_t at);
 
 #endif

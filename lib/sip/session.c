@@ -45,6 +45,10 @@ struct sipnat_session {
     int error;                /* outgoing: why nothing was sent */
     bool by_contact;          /* outgoing to the aor: contact_at is tried */
     size_t contact_at;
+    /* STUN: the SDP waits for the media sockets' mappings. */
+    bool invite_waits;        /* our INVITE is not sent yet */
+    bool answer_waits;        /* the host answered; the 200 is not sent yet */
+    char *offer_text;         /* the INVITE's offer, answered again then */
 };
 
 /* -- events ----------------------------------------------------------- */
@@ -142,6 +146,7 @@ static void session_free(sipnat_session *s)
     if (s->media)
         sn_media_free(s->media);
     free(s->pending_answer);
+    free(s->offer_text);
     free(s->remote_uri);
     sipnat_endpoint_unref(s->ep);
     free(s);
@@ -286,20 +291,13 @@ static void from_header(sipnat_session *s, char *buf, size_t len)
  * given up for the next one, when there is one: as for registrations. */
 #define SN_CALL_TARGET_TIMEOUT_USEC (5u * 1000000u)
 
-/* The INVITE to the target tried now, on a new handle. */
-static int invite_target(sipnat_session *s)
+/* The INVITE with our offer, to the route chosen, on a new handle. */
+static int send_invite(sipnat_session *s)
 {
     char from[300], *sdp = NULL;
     const char *uri = s->remote_uri;
-    int r;
+    int r = sn_media_offer(s->media, s->media_addr, false, &sdp);
 
-    r = sn_hops_route(&s->hops, s->t, s->ep->cfg.from_user, &s->route);
-    if (r == 0)
-        r = choose_media_addr(s);
-    if (r == 0 && !s->media)
-        r = sn_media_new(&s->media, s, s->route.local);
-    if (r == 0)
-        r = sn_media_offer(s->media, s->media_addr, false, &sdp);
     if (r < 0)
         return r;
     from_header(s, from, sizeof from);
@@ -329,6 +327,26 @@ static int invite_target(sipnat_session *s)
         (s->by_contact && next_contact(s->ep, &next)))
         sn_ctx_timer_arm(s->t->ctx, &s->attempt_timer, SN_CALL_TARGET_TIMEOUT_USEC);
     return 0;
+}
+
+/* The route to the target tried now. Behind STUN the INVITE waits for the
+ * media's mappings (at most SN_STUN_GIVEUP_MS; sn_session_stun_ready
+ * sends it). */
+static int invite_target(sipnat_session *s)
+{
+    int r = sn_hops_route(&s->hops, s->t, s->ep->cfg.from_user, &s->route);
+
+    if (r == 0)
+        r = choose_media_addr(s);
+    if (r == 0 && !s->media)
+        r = sn_media_new(&s->media, s, s->route.local);
+    if (r < 0)
+        return r;
+    if (sn_media_stun_waiting(s->media)) {
+        s->invite_waits = true;
+        return 0;
+    }
+    return send_invite(s);
 }
 
 /* Nothing could be sent: the call ends here. */
@@ -568,6 +586,15 @@ static bool incoming_setup(sipnat_session *s, sipnat_transport *t, nua_t *nua,
             return false;
         }
         s->remote_hold = chg.remote_hold;
+        /* Answered again once STUN has the mappings. */
+        if (sn_media_stun_waiting(s->media) &&
+            !(s->offer_text = strndup(sip->sip_payload->pl_data,
+                                      sip->sip_payload->pl_len))) {
+            nua_respond(s->nh, SIP_500_INTERNAL_SERVER_ERROR,
+                        NUTAG_WITH_THIS(nua), TAG_END());
+            session_free(s);
+            return false;
+        }
     }
     /* No SDP: a late offer; our 200 offers, the ACK answers. */
     return true;
@@ -652,16 +679,12 @@ SIPNAT_API int sipnat_session_ring(sipnat_session *s)
     return 0;
 }
 
-SIPNAT_API int sipnat_session_answer(sipnat_session *s)
+/* The 200 with our answer (or, to a late offer, our offer). */
+static int send_answer(sipnat_session *s)
 {
     char *offer = NULL;
     int r;
 
-    SN_RETURN_IF(!s, -EINVAL);
-    SN_RETURN_IF(!s->incoming, -EPROTO);
-    SN_RETURN_IF(!s->nh || (s->state != SIPNAT_SESSION_INCOMING &&
-                            s->state != SIPNAT_SESSION_RINGING),
-                 -EALREADY);
     if (!s->pending_answer) {
         r = sn_media_offer(s->media, s->media_addr, s->local_hold, &offer);
         if (r < 0)
@@ -678,6 +701,21 @@ SIPNAT_API int sipnat_session_answer(sipnat_session *s)
     s->answered = true;
     session_event(s, SIPNAT_SESSION_ESTABLISHED, 200, "OK");
     return 0;
+}
+
+SIPNAT_API int sipnat_session_answer(sipnat_session *s)
+{
+    SN_RETURN_IF(!s, -EINVAL);
+    SN_RETURN_IF(!s->incoming, -EPROTO);
+    SN_RETURN_IF(!s->nh || s->answer_waits ||
+                     (s->state != SIPNAT_SESSION_INCOMING &&
+                      s->state != SIPNAT_SESSION_RINGING),
+                 -EALREADY);
+    if (sn_media_stun_waiting(s->media)) {
+        s->answer_waits = true; /* sn_session_stun_ready sends it */
+        return 0;
+    }
+    return send_answer(s);
 }
 
 SIPNAT_API int sipnat_session_reject(sipnat_session *s, int status)
@@ -698,7 +736,9 @@ SIPNAT_API int sipnat_session_hangup(sipnat_session *s)
 {
     SN_RETURN_IF(!s, -EINVAL);
     if (!s->nh && !s->incoming && s->state == SIPNAT_SESSION_CALLING) {
-        /* Still finding its next hop: nothing went out. */
+        /* Still finding its next hop, or waiting for STUN: nothing
+         * went out. */
+        s->invite_waits = false;
         sipnat_session_ref(s);
         dialog_gone(s, 487, "Request Terminated");
         sipnat_session_unref(s);
@@ -1224,6 +1264,70 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
 
     default:
         break;
+    }
+    sipnat_session_unref(s);
+}
+
+/* -- STUN ------------------------------------------------------------- */
+
+/* The media's mappings are in: what waited goes out, with the route and
+ * the media address chosen again (the policy may have learned the
+ * public address from STUN meanwhile). */
+static int stun_resend(sipnat_session *s)
+{
+    int r;
+
+    if (!s->t->ctx || s->t->state != SN_T_OPEN)
+        return -ESHUTDOWN;
+    if (s->invite_waits) {
+        s->invite_waits = false;
+        r = sn_hops_route(&s->hops, s->t, s->ep->cfg.from_user, &s->route);
+        if (r == 0)
+            r = choose_media_addr(s);
+        return r == 0 ? send_invite(s) : r;
+    }
+    char src[SIPNAT_ADDRSTRLEN];
+    snprintf(src, sizeof src, "%s", s->route.dest);
+    r = sn_route_for_addr(s->t, src, s->route.dest_port, NULL, &s->route);
+    if (r == 0)
+        r = choose_media_addr(s);
+    if (r == 0 && s->offer_text) {
+        char why[128] = "", *answer = NULL;
+        int status = 0;
+        sn_media_change chg;
+        r = sn_media_take_offer(s->media, s->offer_text, strlen(s->offer_text),
+                                s->media_addr, s->local_hold, &answer, &status,
+                                why, sizeof why, &chg);
+        if (r == 0) {
+            free(s->pending_answer);
+            s->pending_answer = answer;
+        }
+    }
+    if (r == 0 && s->answer_waits) {
+        s->answer_waits = false;
+        r = send_answer(s);
+    }
+    return r;
+}
+
+void sn_session_stun_ready(sipnat_session *s)
+{
+    if (s->state == SIPNAT_SESSION_TERMINATED)
+        return;
+    sipnat_session_ref(s);
+    int r = stun_resend(s);
+    if (r < 0) {
+        sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session", "%s: %s", s->remote_uri,
+               sipnat_strerror(r));
+        s->invite_waits = s->answer_waits = false;
+        if (s->incoming && s->nh && !s->answered)
+            sipnat_session_reject(s, 500);
+        else if (!s->nh)
+            session_event(s, SIPNAT_SESSION_TERMINATED, 500, sipnat_strerror(r));
+        if (!s->nh && s->dialog_ref) {
+            s->dialog_ref = false;
+            sipnat_session_unref(s);
+        }
     }
     sipnat_session_unref(s);
 }

@@ -60,4 +60,9 @@ const char *sn_session_peer_address(struct sipnat_session *s);
 /* The endpoint of a session, for session_media.c. */
 sipnat_endpoint *sn_session_endpoint(struct sipnat_session *s);
 
+/* STUN: the media's first answers are in (or given up); the session
+ * sends what waited for them (the INVITE, or the 200 answering one). */
+bool sn_media_stun_waiting(const sn_session_media *m);
+void sn_session_stun_ready(struct sipnat_session *s);
+
 #endif /* SIPNAT_SIP_SESSION_H */

@@ -9,6 +9,8 @@
 #include "sip/sdp.h"
 #include "media/anchor.h"
 #include "media/mdesc.h"
+#include "nat/policy.h"
+#include "stun/stun.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,105 @@ struct sn_session_media {
     bool direct;                /* our SDP names the other peer of a bridge */
     char remote[SIPNAT_ADDRSTRLEN];
     int remote_port;
+    uint16_t local_port;        /* the anchor's RTP port (RTCP: + 1) */
+
+    /* STUN (the transport's server): each socket's public mapping. The
+     * first SDP waits for both answers (or their giving up); readiness
+     * is told from a timer, never from inside the receive path. */
+    sn_stun_binding stun_rtp;
+    sn_stun_binding stun_rtcp;
+    bool stun_wait;
+    sn_timer stun_timer;
 };
+
+/* -- STUN -------------------------------------------------------------- */
+
+static int on_anchor_stun(sipnat_anchor *a, bool rtcp, const uint8_t *buf,
+                          size_t len, const sn_sockaddr *from, void *user_data)
+{
+    sn_session_media *m = user_data;
+    (void)a;
+
+    return sn_stun_binding_take(rtcp ? &m->stun_rtcp : &m->stun_rtp, buf, len, &from->sa);
+}
+
+static void stun_ready(sn_timer *t, void *arg)
+{
+    sn_session_media *m = arg;
+    (void)t;
+
+    m->stun_wait = false;
+    sn_session_stun_ready(m->s);
+}
+
+static void on_binding(sn_stun_binding *b, bool ok, void *user_data)
+{
+    sn_session_media *m = user_data;
+    sipnat_transport *t = sn_session_endpoint(m->s)->t;
+    bool rtcp = b == &m->stun_rtcp;
+    int local = m->local_port + (rtcp ? 1 : 0);
+    char addr[SIPNAT_ADDRSTRLEN] = "?";
+    sn_addr mapped;
+    int port = 0;
+
+    if (ok && sn_addr_from_sockaddr((const struct sockaddr *)&b->mapped, &mapped,
+                                    &port) == 0) {
+        sn_addr_format(&mapped, addr, sizeof addr);
+        if (!rtcp)
+            sn_policy_stun_learned(t->policy, sn_stun_server_name(b->stun),
+                                   &mapped, b->learned_at);
+        sn_log(t->ctx, m->stun_wait ? SIPNAT_LOG_INFO : SIPNAT_LOG_NOTICE, "stun",
+               "%s port %d is %s:%d outside (STUN server %s)%s",
+               rtcp ? "RTCP" : "RTP", local, addr, port, sn_stun_server_name(b->stun),
+               m->stun_wait ? "" : ": the mapping changed; the peer keeps "
+                                   "the SDP's until the next offer");
+    } else if (m->stun_wait) {
+        sn_log(t->ctx, SIPNAT_LOG_NOTICE, "stun",
+               "%s port %d: no mapping from %s; the SDP names what the "
+               "policy advertises, with the local port",
+               rtcp ? "RTCP" : "RTP", local, sn_stun_server_name(b->stun));
+    }
+    if (m->stun_wait && m->stun_rtp.settled && m->stun_rtcp.settled &&
+        !sn_timer_armed(&m->stun_timer))
+        sn_ctx_timer_arm(t->ctx, &m->stun_timer, 0);
+}
+
+/* Ask the transport's STUN server for both sockets' mappings. */
+static int stun_start(sn_session_media *m, sipnat_transport *t)
+{
+    int r;
+
+    sn_timer_init(&m->stun_timer, stun_ready, m);
+    if (!t->stun)
+        return 0;
+    sn_anchor_set_stun_func(m->anchor, on_anchor_stun, m);
+    m->stun_wait = true;
+    r = sn_stun_binding_start(&m->stun_rtp, t->stun, m->anchor->io.rtp.fd,
+                              on_binding, m);
+    if (r == 0)
+        r = sn_stun_binding_start(&m->stun_rtcp, t->stun, m->anchor->io.rtcp.fd,
+                                  on_binding, m);
+    return r;
+}
+
+bool sn_media_stun_waiting(const sn_session_media *m)
+{
+    return m->stun_wait;
+}
+
+/* The port a binding says the NAT shows for `addr`, or `local`. */
+static uint16_t mapped_port(const sn_stun_binding *b, const sn_addr *addr,
+                            uint16_t local)
+{
+    sn_addr a;
+    int port;
+
+    if (!b->have_mapped ||
+        sn_addr_from_sockaddr((const struct sockaddr *)&b->mapped, &a, &port) < 0 ||
+        !sn_addr_equal(&a, addr))
+        return local;
+    return (uint16_t)port;
+}
 
 static void on_media_event(const sipnat_event *ev, void *user_data)
 {
@@ -132,8 +232,14 @@ int sn_media_new(sn_session_media **ret, sipnat_session *s, const char *local)
         sn_media_free(m);
         return r;
     }
+    m->local_port = (uint16_t)port;
     m->ours.rtp_port = (uint16_t)port;
     m->ours.rtcp_port = (uint16_t)(port + 1);
+    r = stun_start(m, t);
+    if (r < 0) {
+        sn_media_free(m);
+        return r;
+    }
     *ret = m;
     return 0;
 }
@@ -142,6 +248,12 @@ void sn_media_free(sn_session_media *m)
 {
     if (!m)
         return;
+    sn_stun_binding_stop(&m->stun_rtp);
+    sn_stun_binding_stop(&m->stun_rtcp);
+    if (m->anchor) {
+        sn_ctx_timer_stop(m->anchor->ctx, &m->stun_timer);
+        sn_anchor_set_stun_func(m->anchor, NULL, NULL);
+    }
     sipnat_anchor_unref(m->anchor);
     explicit_bzero(m->prefs.keys, sizeof m->prefs.keys);
     free(m->local);
@@ -153,10 +265,16 @@ sipnat_anchor *sn_media_anchor(sn_session_media *m)
     return m->anchor;
 }
 
-/* The address the SDP names: what the policy advertises. */
+/* The address the SDP names: what the policy advertises; the ports the
+ * NAT shows when that address is the one STUN reported for them. */
 static int set_addr(sn_session_media *m, const char *addr)
 {
-    return sn_addr_parse(addr, &m->ours.addr) < 0 ? -EINVAL : 0;
+    if (sn_addr_parse(addr, &m->ours.addr) < 0)
+        return -EINVAL;
+    m->ours.rtp_port = mapped_port(&m->stun_rtp, &m->ours.addr, m->local_port);
+    m->ours.rtcp_port = mapped_port(&m->stun_rtcp, &m->ours.addr,
+                                    (uint16_t)(m->local_port + 1));
+    return 0;
 }
 
 /* The last description we sent, parsed again (*out malloc'ed), or NULL. */
@@ -215,9 +333,9 @@ static int apply(sn_session_media *m, const sn_negotiated *n, sn_media_change *c
     sn_addr_format(&n->rtcp_remote, rtcp, sizeof rtcp);
     memset(chg, 0, sizeof *chg);
     chg->remote_hold = n->held;
-    chg->moved = m->remote_port &&
-                 (strcmp(remote, m->remote) != 0 || n->rtp_port != m->remote_port);
-    if (strcmp(remote, m->remote) != 0 || n->rtp_port != m->remote_port) {
+    bool fresh = strcmp(remote, m->remote) != 0 || n->rtp_port != m->remote_port;
+    chg->moved = m->remote_port && fresh;
+    if (fresh) {
         /* A new address: the anchor opens a new latching window there. */
         r = sipnat_anchor_set_remote(m->anchor, remote, n->rtp_port, n->rtcp_port);
         if (r < 0)
@@ -235,6 +353,10 @@ static int apply(sn_session_media *m, const sn_negotiated *n, sn_media_change *c
                                     n->srtp ? &n->rx_key : NULL);
     if (r == 0)
         r = sipnat_anchor_set_direction(m->anchor, n->send, n->recv);
+    /* Behind a NAT found by STUN: open its filter toward the peer now,
+     * before the peer's first packet can take the mapping STUN saw. */
+    if (r == 0 && fresh && m->stun_rtp.stun && n->send)
+        sn_anchor_open_path(m->anchor);
     return r;
 }
 

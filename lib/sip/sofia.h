@@ -84,6 +84,7 @@ struct sipnat_transport {
     sipnat_policy *policy;    /* NULL: advertise the bound address */
     bool force_rport;
     int rtp_min, rtp_max;     /* media anchors' port range */
+    struct sn_stun *stun;     /* STUN server of the media sockets, or NULL */
 
     enum { SN_T_OPEN, SN_T_CLOSING, SN_T_CLOSED } state;
     sipnat_event_func shutdown_func;

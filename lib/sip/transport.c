@@ -10,6 +10,7 @@
 #include "sip/session.h"
 #include "sip/route.h"
 #include "core/addr.h"
+#include "stun/stun.h"
 
 #include <signal.h>
 #include <netinet/in.h>
@@ -33,6 +34,8 @@ struct sipnat_transport_cfg {
     bool tls_verify;
     int rtp_min, rtp_max;
     unsigned max_connections, idle_timeout; /* TCP and TLS */
+    char stun_addr[SIPNAT_ADDRSTRLEN]; /* "": no STUN server */
+    int stun_port;
 };
 
 struct sn_pending {
@@ -146,6 +149,24 @@ SIPNAT_API int sipnat_transport_cfg_set_rtp_ports(sipnat_transport_cfg *cfg,
     SN_RETURN_IF(!cfg || min < 1024 || max > 65535 || max - min < 1, -EINVAL);
     cfg->rtp_min = min;
     cfg->rtp_max = max;
+    return 0;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_stun_server(sipnat_transport_cfg *cfg,
+                                                    const char *address,
+                                                    int port)
+{
+    sn_addr a;
+
+    SN_RETURN_IF(!cfg || port < 0 || port > 65535, -EINVAL);
+    if (!address) {
+        cfg->stun_addr[0] = '\0';
+        cfg->stun_port = 0;
+        return 0;
+    }
+    SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
+    sn_addr_format(&a, cfg->stun_addr, sizeof cfg->stun_addr);
+    cfg->stun_port = port ? port : SN_STUN_PORT;
     return 0;
 }
 
@@ -540,6 +561,7 @@ static void transport_free(sipnat_transport *t)
         sn_ctx_timer_stop(t->ctx, &t->unregister_timer);
     sn_connlimit_fini(t);
     sipnat_policy_unref(t->policy);
+    sn_stun_unref(t->stun);
     free(t);
 }
 
@@ -700,9 +722,22 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
         return r;
     }
 
+    sn_stun *stun = NULL;
+    if (cfg->stun_addr[0] &&
+        (r = sn_stun_new(&stun, ctx, cfg->stun_addr, cfg->stun_port)) < 0) {
+        sn_log(ctx, SIPNAT_LOG_ERR, "transport", "STUN server %s: %s",
+               cfg->stun_addr, r == -ELIBBAD
+                   ? "libnice's STUN code is shadowed in this process (link "
+                     "libnice before sofia-sip: both define stun_message_length)"
+                   : sipnat_strerror(r));
+        return r;
+    }
     t = transport_alloc(ctx, cfg);
-    if (!t)
+    if (!t) {
+        sn_stun_unref(stun);
         return -ENOMEM;
+    }
+    t->stun = stun;
     bind_url(cfg, family, url, sizeof url);
     sipnat_ctx *prev = sn_log_enter(ctx);
     r = transport_bind(t, cfg, url);

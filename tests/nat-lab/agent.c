@@ -3,7 +3,7 @@
  * would run it. Public API only.
  *
  *   sipnat-lab-agent [--bind ADDR] [--port N] [--local-net CIDR]...
- *                    [--external ADDR] [--learned]
+ *                    [--external ADDR] [--learned] [--stun ADDR[:PORT]]
  *                    [--register SERVER_URI --aor URI --contact-user USER
  *                     --auth USER:PASSWORD@REALM] [--keepalive S]
  *                    [--retry-interval S] [--max-retries N] [--wait S]
@@ -23,6 +23,9 @@
  *   contact <state> <uri> from=<address>:<port> rtt=<usec>
  *   call <in|out> <state> <status> <phrase>
  *   media <in|out> rx=<n> tx=<n> foreign=<n> malformed=<n> latched=<a>:<p>
+ *         stun=<n> stun_dropped=<n>
+ *   explain <destination>: <why the transport advertises what it does>
+ *   (with --explain DEST, at the end)
  * --bridge-to: the endpoint takes calls and sends each on to URI (an
  * endpoint "bridge" matching --bridge-match), bridging the media, as the
  * seed's Asterisk sends the ITSP's DID to phone 6001.
@@ -120,11 +123,13 @@ static void print_media(const char *leg, sipnat_session *s)
 
     if (!s || sipnat_anchor_get_stats(sipnat_session_get_anchor(s), &st) < 0)
         return;
-    printf("media %s rx=%llu tx=%llu foreign=%llu malformed=%llu latched=%s:%d\n", leg,
+    printf("media %s rx=%llu tx=%llu foreign=%llu malformed=%llu latched=%s:%d "
+           "stun=%llu stun_dropped=%llu\n", leg,
            (unsigned long long)st.rx_packets, (unsigned long long)st.tx_packets,
            (unsigned long long)st.dropped_foreign,
            (unsigned long long)st.dropped_malformed,
-           st.latched_address[0] ? st.latched_address : "-", st.latched_port);
+           st.latched_address[0] ? st.latched_address : "-", st.latched_port,
+           (unsigned long long)st.rx_stun, (unsigned long long)st.dropped_stun);
     fflush(stdout);
 }
 
@@ -266,6 +271,7 @@ int main(int argc, char **argv)
     const char *nets[8], *ep_name = NULL, *matches[8];
     int n_matches = 0, max_contacts = 0, rewrite = 0, qualify = 0;
     const char *in_auth = NULL, *bridge_match = NULL, *tls_dir = NULL;
+    const char *stun = NULL, *explain = NULL;
     int rtp_symmetric = 1, rtp_timeout = 0, srtp = 0, answer = 0;
     int port = 5060, learned = 0, n_nets = 0, keepalive = 0, verbose = 0;
     int retry = 0, max_retries = -1, dns_timeout = 0;
@@ -309,6 +315,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--dns-timeout")) dns_timeout = atoi(v);
         else if (!strcmp(a, "--call")) call_uri = v;
         else if (!strcmp(a, "--tls")) tls_dir = v;
+        else if (!strcmp(a, "--stun")) stun = v;
+        else if (!strcmp(a, "--explain")) explain = v;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
 
@@ -339,6 +347,17 @@ int main(int argc, char **argv)
     if (tls_dir) {
         check(sipnat_transport_cfg_set_protocol(tcfg, SIPNAT_PROTOCOL_TLS), "tls");
         check(sipnat_transport_cfg_set_tls(tcfg, tls_dir, 1), tls_dir);
+    }
+    if (stun) {
+        char host[64];
+        int sport = 0;
+        snprintf(host, sizeof host, "%s", stun);
+        char *colon = strchr(host, ':');
+        if (colon) {
+            *colon = '\0';
+            sport = atoi(colon + 1);
+        }
+        check(sipnat_transport_cfg_set_stun_server(tcfg, host, sport), stun);
     }
     check(sipnat_transport_new(&t, ctx, tcfg), "transport");
     sipnat_transport_cfg_free(tcfg);
@@ -437,6 +456,11 @@ int main(int argc, char **argv)
         end_call();
     if (bridge_uri)
         printf("calls bridged=%d ended=%d\n", calls_bridged, calls_ended);
+    if (explain) {
+        char why[512];
+        if (sipnat_transport_explain(t, explain, why, sizeof why) >= 0)
+            printf("explain %s: %s\n", explain, why);
+    }
     printf("loop longest_process_us=%.0f\n", longest_process * 1e6);
     fflush(stdout);
     sipnat_endpoint_unref(out_ep);

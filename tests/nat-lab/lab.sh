@@ -7,7 +7,7 @@
 # Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN) and working `ip netns`;
 # otherwise it prints why and exits/returns 77 (automake "skip").
 #
-# CLI:   tests/nat-lab/lab.sh up [--nat cone|symmetric] [--prefix P]
+# CLI:   tests/nat-lab/lab.sh up [--nat cone|symmetric] [--forwards all|sip] [--prefix P]
 #        tests/nat-lab/lab.sh down|status [--prefix P]
 #        tests/nat-lab/lab.sh add-remote-phone|add-double-nat [--nat M] [--prefix P]
 #        tests/nat-lab/lab.sh add-attacker [--prefix P]
@@ -47,6 +47,7 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_NETCHECK="$LAB_DIR/netcheck.py"   # UDP/TCP probe: listen/send, prints sources
 LAB_PREFIX=${LAB_PREFIX:-${PREFIX:-snlab}}
 LAB_NAT=${LAB_NAT:-cone}
+LAB_FORWARDS=${LAB_FORWARDS:-all}   # all: the seed's forwards; sip: 5060 only
 
 LAB_HOST_IP=192.0.2.10
 LAB_PHONE_IP=192.0.2.20
@@ -186,7 +187,8 @@ _lab_endpoint() {
 # lab_nft_load ROUTER LAN_NET MODE [FORWARD_TO]: (re)load the router's NAT
 # table atomically.  MODE cone = masquerade (port-preserving),
 # symmetric = masquerade random,fully-random.  FORWARD_TO adds the seed's
-# port forwards (udp+tcp 5060, udp 10000-20000).
+# port forwards (udp+tcp 5060, udp 10000-20000); with LAB_FORWARDS=sip
+# (lab_up --forwards sip) only the SIP ones: media has to find its own way.
 lab_nft_load() {
     local ns lan=$2 mode=$3 fwd=${4:-} masq dnat=""
     ns=$(lab_ns "$1")
@@ -198,14 +200,15 @@ lab_nft_load() {
     if [ -n "$fwd" ]; then
         dnat="
     iifname \"wan0\" udp dport 5060 dnat to $fwd
-    iifname \"wan0\" tcp dport 5060 dnat to $fwd
+    iifname \"wan0\" tcp dport 5060 dnat to $fwd"
+        [ "$LAB_FORWARDS" = sip ] || dnat="$dnat
     iifname \"wan0\" udp dport 10000-20000 dnat to $fwd"
     fi
     ip netns exec "$ns" nft -f - <<EOF || { _lab_err "nft load failed in $ns"; return 1; }
 table ip $LAB_NFT_TABLE
 delete table ip $LAB_NFT_TABLE
 table ip $LAB_NFT_TABLE {
-  comment "libsipnat nat-lab mode=$mode"
+  comment "libsipnat nat-lab mode=$mode forwards=$LAB_FORWARDS"
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;$dnat
   }
@@ -246,12 +249,15 @@ _lab_parse() {   # common options: --nat M --prefix P; rest in LAB_ARGS
         case "$1" in
             --nat) LAB_NAT=${2:-}; shift 2 || return 2 ;;
             --nat=*) LAB_NAT=${1#--nat=}; shift ;;
+            --forwards) LAB_FORWARDS=${2:-}; shift 2 || return 2 ;;
+            --forwards=*) LAB_FORWARDS=${1#--forwards=}; shift ;;
             --prefix) LAB_PREFIX=${2:-}; shift 2 || return 2 ;;
             --prefix=*) LAB_PREFIX=${1#--prefix=}; shift ;;
             *) LAB_ARGS+=("$1"); shift ;;
         esac
     done
     case "$LAB_NAT" in cone|symmetric) ;; *) _lab_err "--nat must be cone or symmetric"; return 2 ;; esac
+    case "$LAB_FORWARDS" in all|sip) ;; *) _lab_err "--forwards must be all or sip"; return 2 ;; esac
     _lab_check_prefix
 }
 

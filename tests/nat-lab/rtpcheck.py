@@ -3,7 +3,7 @@
 to the address the call's SDP named, and counts what comes back.
 
     rtpcheck.py --bind IP:PORT --to IP:PORT --tag X [--count N] [--pps 50]
-                [--expect-tag Y] [--linger S] [--ssrc HEX]
+                [--expect-tag Y] [--linger S] [--ssrc HEX] [--start-after S]
 
 Every packet sent is RTP v2, PT 0, 172 bytes; its payload is the tag byte,
 the sequence number (2 bytes) and then bytes derived from the sequence
@@ -13,6 +13,7 @@ from anything else. Prints one JSON line:
 where "intact" counts packets with the expected tag and payload, "bad"
 those with the tag but a damaged payload, "foreign" anything else.
 Bounded: it sends --count packets and stops --linger seconds later.
+--start-after: listen at once, send only that many seconds later.
 """
 import argparse
 import json
@@ -46,9 +47,11 @@ def main():
     # that neither is still starting up (a loaded machine takes a second
     # or more to start python in a namespace) while the other sends.
     ap.add_argument("--start-at", type=float, default=0.0)
+    ap.add_argument("--start-after", type=float, default=0.0)
     a = ap.parse_args()
-    if not 1 <= a.count <= 100000 or not 1 <= a.pps <= 10000:
-        ap.error("count and pps out of range")
+    if not 1 <= a.count <= 100000 or not 1 <= a.pps <= 10000 or \
+            not 0 <= a.start_after <= 30:
+        ap.error("count, pps or start-after out of range")
 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(hostport(a.bind))
@@ -62,7 +65,7 @@ def main():
         ap.error("--start-at more than 30 s ahead")
     if delay > 0:
         time.sleep(delay)
-    start = time.monotonic()
+    start = time.monotonic() + a.start_after
     end = None
     seq = 0
     while True:

@@ -1,0 +1,55 @@
+/*
+ * libsipnat - STUN messages (RFC 8489) on libnice's STUN codec: the only
+ * file that includes libnice. Pure: no sockets, no timers, no ctx.
+ *
+ * An agent remembers the requests it built (libnice keeps 200
+ * transactions in 11 KB) so that only a response to one of them is
+ * taken.
+ */
+#ifndef SIPNAT_STUN_MESSAGE_H
+#define SIPNAT_STUN_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SN_STUN_HDR 20
+#define SN_STUN_TID_LEN 12  /* RFC 8489's transaction ID */
+#define SN_STUN_KEY_LEN 16  /* magic cookie + ID: how libnice files it */
+
+typedef struct sn_stun_agent sn_stun_agent;
+
+/* An agent for Binding requests to a server (FINGERPRINT on, no
+ * credentials). 0, -ENOMEM, or -ELIBBAD when libnice cannot build a
+ * message in this process (another library's stun_message_length()
+ * shadows libnice's own: sofia-sip's, when it comes first in the
+ * lookup order; libsipnat links libnice before sofia-sip). */
+int sn_stun_agent_new(sn_stun_agent **ret);
+void sn_stun_agent_free(sn_stun_agent *a);
+
+/* Build a Binding request into buf (at least 64 bytes) and file it in the
+ * agent; tid NULL: a random transaction ID, else that one (known-answer
+ * tests). Its key (bytes 4-19) goes to key. The length, or a negative
+ * errno. */
+int sn_stun_request(sn_stun_agent *a, const uint8_t *tid, uint8_t *buf,
+                    size_t size, uint8_t key[SN_STUN_KEY_LEN]);
+/* Forget a request filed and never answered. */
+void sn_stun_forget(sn_stun_agent *a, const uint8_t key[SN_STUN_KEY_LEN]);
+
+/* Check a response: 0 and the XOR-MAPPED-ADDRESS (or MAPPED-ADDRESS) in
+ * *mapped; -EBADMSG not STUN, malformed or its FINGERPRINT wrong; -ESRCH
+ * it answers no request of this agent; -EPROTO an unknown
+ * comprehension-required attribute, an error response, not a Binding, or
+ * no address (the request is then answered and forgotten). */
+int sn_stun_response(sn_stun_agent *a, const uint8_t *buf, size_t len,
+                     struct sockaddr_storage *mapped);
+
+/* Check a request that carries MESSAGE-INTEGRITY with the short-term
+ * credential `password` (RFC 8489 9.1; ICE's connectivity checks): 0, or
+ * -EBADMSG (not STUN, malformed, FINGERPRINT wrong, not a request),
+ * -EACCES (integrity fails or is missing). The USERNAME goes to user. */
+int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
+                          char *user, size_t user_size);
+
+#endif
