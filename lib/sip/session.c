@@ -575,6 +575,11 @@ static bool incoming_setup(sipnat_session *s, sipnat_transport *t, nua_t *nua,
         session_free(s); /* destroys the handle after the response */
         return false;
     }
+    /* Pinned on the handle, so that NUA never resolves the peer's Contact
+     * itself (a host name there would go to sofia's own resolver, on the
+     * loop's path): BYE, re-INVITE, PRACK and UPDATE take the route of
+     * the INVITE, as Asterisk's rewrite_contact would. */
+    nua_set_hparams(s->nh, NUTAG_PROXY(s->route.proxy), TAG_END());
     if (sip->sip_payload && sip->sip_payload->pl_len) {
         s->pending_answer = take_offer(s, sip, &status, why, sizeof why, &chg);
         if (!s->pending_answer) {
