@@ -453,6 +453,40 @@ static int load_text(const char *text, size_t len, sipnat_config **cfg,
 
 #define LOAD_TEXT(s, cfg, ds) load_text(s, sizeof(s) - 1, cfg, ds)
 
+/* "allow=a,b" adds "codecs" between its two elements; when that moves the
+ * section's option array, the second element must still land in "allow"
+ * (found by fuzz-config: a use after free). Each prefix length puts the
+ * move at another element. */
+START_TEST(test_allow_list_grows_options)
+{
+    static const char *const opts[] = {
+        "direct_media=no",  "rtp_symmetric=yes", "force_rport=yes",
+        "rewrite_contact=yes", "ice_support=no", "media_address=192.0.2.1",
+        "rtp_timeout=30",   "rtp_timeout_hold=60", "max_sessions=4",
+        "max_sessions_retry_after=5", "dtmf_mode=rfc4733",
+        "media_encryption=no", "from_user=a", "from_domain=example.com",
+        "contact_user=b",
+    };
+    char text[2048];
+
+    for (size_t k = 0; k <= sizeof opts / sizeof opts[0]; k++) {
+        sipnat_config *cfg;
+        diags ds;
+        size_t n = (size_t)snprintf(text, sizeof text, "[e]\ntype=endpoint\n");
+        int r;
+
+        for (size_t i = 0; i < k; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s\n", opts[i]);
+        snprintf(text + n, sizeof text - n, "allow=ulaw,alaw,g722\n");
+        r = load_text(text, strlen(text), &cfg, &ds);
+        ck_assert_msg(r == 0, "prefix %zu: %d, %s", k, r, text);
+        ck_values(cfg, T_ENDPOINT, "e", "allow", LIST("ulaw", "alaw", "g722"));
+        ck_values(cfg, T_ENDPOINT, "e", "codecs", LIST("ulaw", "alaw", "g722"));
+        sipnat_config_unref(cfg);
+    }
+}
+END_TEST
+
 /* Asterisk's rtp.conf stunaddr, in a transport: address[:port]. */
 START_TEST(test_stunaddr)
 {
@@ -863,6 +897,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_crlf_and_more_types);
     tcase_add_test(tc, test_syntax_corners);
     tcase_add_test(tc, test_stunaddr);
+    tcase_add_test(tc, test_allow_list_grows_options);
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_damaged_seed);
     tcase_add_test(tc, test_failmalloc);

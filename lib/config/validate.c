@@ -132,6 +132,8 @@ static int apply_values(cf_section *s, cf_opt *o, const cf_item *it,
                         cf_diag *d)
 {
     const cf_option_def *def = o->def;
+    /* apply_codec() may add "codecs" and move s->opts: hold o by index */
+    const size_t oi = (size_t)(o - s->opts);
     const char *p = it->value;
     char elem[CF_VALUE_MAX + 1], norm[CF_VALUE_MAX + 1], why[256];
 
@@ -158,7 +160,7 @@ static int apply_values(cf_section *s, cf_opt *o, const cf_item *it,
                 cf_error(d, it->file, it->line,
                          "option '%s': '%s' is not %s", def->name, elem, why);
         } else {
-            if (add_value(o, norm, it->file, it->line) < 0)
+            if (add_value(&s->opts[oi], norm, it->file, it->line) < 0)
                 return -ENOMEM;
             if (def->kind == CF_CODEC &&
                 apply_codec(s, !strcmp(def->name, "allow"), norm, it, d) < 0)
