@@ -174,7 +174,10 @@ int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
         r = -EBADMSG;
         break;
     }
-    if (r == 0 && stun_message_get_class(&msg) != STUN_REQUEST)
+    /* A connectivity check is a Binding request (RFC 8445 7.2.2); any
+     * other method, however well signed, is not one. */
+    if (r == 0 && (stun_message_get_class(&msg) != STUN_REQUEST ||
+                   stun_message_get_method(&msg) != STUN_BINDING))
         r = -EBADMSG;
     if (r == 0) {
         const void *u = stun_message_find(&msg, STUN_ATTRIBUTE_USERNAME, &ulen);

@@ -47,7 +47,8 @@ int sn_stun_response(sn_stun_agent *a, const uint8_t *buf, size_t len,
 
 /* Check a request that carries MESSAGE-INTEGRITY with the short-term
  * credential `password` (RFC 8489 9.1; ICE's connectivity checks): 0, or
- * -EBADMSG (not STUN, malformed, FINGERPRINT wrong, not a request),
+ * -EBADMSG (not STUN, malformed, FINGERPRINT wrong, not a Binding
+ * request),
  * -EACCES (integrity fails or is missing). The USERNAME goes to user. */
 int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
                           char *user, size_t user_size);

@@ -15,7 +15,7 @@ isolated() {
         "$@"
     fi
 }
-for h in config sdp crypto anchor sip; do
+for h in config sdp crypto anchor sip stun; do
     set -- "$src/corpus/$h"
     [ -d "$src/crashes/$h" ] && set -- "$@" "$src/crashes/$h"
     if [ "$h" = sip ]; then

@@ -7,7 +7,7 @@
 # harness (default 30); RUNS: stop a harness after that many inputs
 # (default: no limit but the time). WORKDIR keeps the grown corpora and any crash
 # (default: a temporary directory, removed when nothing crashed).
-# Harnesses: config sdp crypto anchor sip (default: all). The SIP harness
+# Harnesses: config sdp crypto anchor sip stun (default: all). The SIP harness
 # runs in a network namespace of its own: as root with unshare --net,
 # otherwise with unshare --net --map-root-user, else it is refused (its
 # answers go wherever a mutated Via or Contact says).
@@ -29,7 +29,7 @@ while getopts b:n:t:w: o; do
     esac
 done
 shift $((OPTIND - 1))
-[ $# -gt 0 ] || set -- config sdp crypto anchor sip
+[ $# -gt 0 ] || set -- config sdp crypto anchor sip stun
 keep=1
 if [ -z "$work" ]; then
     work=$(mktemp -d "${TMPDIR:-/tmp}/sipnat-fuzz.XXXXXX")

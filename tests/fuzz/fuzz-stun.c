@@ -1,0 +1,154 @@
+/* libsipnat fuzzing - STUN messages (lib/stun/message.c on libnice's
+ * codec, and RFC 7983's demultiplexing in lib/media/rtp.c): every input
+ * is taken as a response to a Binding request of ours and as a
+ * connectivity check with a short-term password.
+ *
+ * Input: one byte of flags, then the message.
+ *   0x01  answer: bytes 4-19 become the key of a request the agent filed
+ *         for this input, so that mutations reach the response's
+ *         attributes instead of stopping at "answers nothing of ours"
+ *   0x02  MESSAGE-INTEGRITY made right (HMAC-SHA1 with the password, the
+ *         length field as RFC 8489 14.5 says) wherever the walk meets it
+ *   0x04  FINGERPRINT made right wherever the walk meets it
+ *   0x08  the length field made right (the input's length - 20) first
+ * Checked beyond "no crash": a response taken names an IPv4 or IPv6
+ * address; a request taken leaves a terminated USERNAME; nothing that
+ * RFC 7983 does not call STUN is taken. */
+#include "stun/message.h"
+#include "media/rtp.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define F_ANSWER 0x01
+#define F_INTEGRITY 0x02
+#define F_FINGERPRINT 0x04
+#define F_LENGTH 0x08
+
+#define ATTR_MESSAGE_INTEGRITY 0x0008
+#define ATTR_FINGERPRINT 0x8028
+#define FINGERPRINT_XOR 0x5354554eu
+
+static const char password[] = "VOkJxbRl1RmTxUk/WvJxBt";
+static sn_stun_agent *agent;
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void wr16(uint8_t *p, size_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* CRC-32 (ISO 3309, as FINGERPRINT uses), bit by bit: inputs are small. */
+static uint32_t crc32(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+
+    while (n--) {
+        c ^= *p++;
+        for (int k = 0; k < 8; k++)
+            c = c >> 1 ^ (0xedb88320u & -(c & 1u));
+    }
+    return c ^ 0xffffffffu;
+}
+
+/* Make the attributes flags asks for right, in place. */
+static void fix_up(uint8_t *m, size_t len, unsigned flags)
+{
+    size_t off = SN_STUN_HDR;
+
+    if (len < SN_STUN_HDR)
+        return;
+    if (flags & F_LENGTH)
+        wr16(m + 2, len - SN_STUN_HDR);
+    while (off + 4 <= len) {
+        uint16_t type = rd16(m + off), alen = rd16(m + off + 2);
+
+        if (type == ATTR_MESSAGE_INTEGRITY && alen == 20 && off + 24 <= len &&
+            (flags & F_INTEGRITY)) {
+            /* HMAC over what precedes it, the length field counting up to
+             * the end of MESSAGE-INTEGRITY. */
+            uint8_t saved[2] = {m[2], m[3]};
+            unsigned int mlen = 20;
+            wr16(m + 2, off + 24 - SN_STUN_HDR);
+            if (!HMAC(EVP_sha1(), password, (int)strlen(password), m, off,
+                      m + off + 4, &mlen))
+                abort();
+            m[2] = saved[0];
+            m[3] = saved[1];
+        }
+        if (type == ATTR_FINGERPRINT && alen == 4 && off + 8 <= len &&
+            (flags & F_FINGERPRINT)) {
+            uint32_t c = crc32(m, off) ^ FINGERPRINT_XOR;
+            m[off + 4] = (uint8_t)(c >> 24);
+            m[off + 5] = (uint8_t)(c >> 16);
+            m[off + 6] = (uint8_t)(c >> 8);
+            m[off + 7] = (uint8_t)c;
+        }
+        off += 4 + (((size_t)alen + 3) & ~(size_t)3);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t key[SN_STUN_KEY_LEN], req[128], *m;
+    struct sockaddr_storage mapped;
+    char user[64];
+    unsigned flags;
+    size_t len;
+    bool filed = false;
+    int r;
+
+    if (size < 1)
+        return 0;
+    if (!agent && sn_stun_agent_new(&agent) < 0)
+        abort(); /* libnice shadowed: nothing here would be tested */
+    flags = data[0];
+    len = size - 1;
+    m = malloc(len ? len : 1);
+    if (!m)
+        return 0;
+    memcpy(m, data + 1, len);
+
+    if ((flags & F_ANSWER) && len >= SN_STUN_HDR) {
+        if (sn_stun_request(agent, NULL, req, sizeof req, key) < 0)
+            abort(); /* every request filed here is answered or forgotten */
+        memcpy(m + 4, key, SN_STUN_KEY_LEN);
+        filed = true;
+    }
+    fix_up(m, len, flags);
+
+    r = sn_stun_response(agent, m, len, &mapped);
+    if (r == 0) {
+        if (!sn_rtp_is_stun(m, len))
+            abort(); /* the demultiplexer would never have handed it over */
+        if (mapped.ss_family != AF_INET && mapped.ss_family != AF_INET6)
+            abort();
+    } else if (r != -EBADMSG && r != -ESRCH && r != -EPROTO) {
+        abort();
+    }
+    if (filed)
+        sn_stun_forget(agent, key);
+
+    memset(user, 'x', sizeof user);
+    r = sn_stun_check_request(m, len, password, user, sizeof user);
+    if (r == 0) {
+        if (!memchr(user, '\0', sizeof user) || !sn_rtp_is_stun(m, len))
+            abort();
+    } else if (r != -EBADMSG && r != -EACCES) {
+        abort();
+    }
+    free(m);
+    return 0;
+}
