@@ -759,6 +759,62 @@ START_TEST(test_malformed_inline)
 }
 END_TEST
 
+/* ICE attributes (RFC 8839): the usable candidates kept as written, the
+ * credentials of the session and of the line, everything else ignored and
+ * counted with the first reason; none of it makes the SDP malformed. */
+START_TEST(test_ice_attributes)
+{
+    static const char text[] =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+        "a=ice-lite\r\na=ice-ufrag:Sess\r\na=ice-pwd:bad\r\n"
+        "m=audio 5000 RTP/AVP 0\r\n"
+        "a=ice-ufrag:F7gI\r\na=ice-pwd:x9cml/YzichV2+XlhiMu8g\r\n"
+        "a=candidate:1 1 UDP 2130706431 192.0.2.10 5000 typ host\r\n"
+        "a=candidate:1 1 UDP 2130706431 192.0.2.10 5000 typ hots\r\n"
+        "a=candidate:2 1 UDP 1694498815 198.51.100.5 5000 typ srflx raddr 192.0.2.10 "
+        "rport 5000\r\n"
+        "a=candidate:3 1 TCP 1 192.0.2.10 9 typ host tcptype active\r\n"
+        "a=ice-ufrag:a\r\n"
+        "m=audio 6000 RTP/AVP 0\r\n";
+    sn_sdesc d;
+    char why[128];
+
+    ck_assert_int_eq(sn_sdp_parse(text, strlen(text), &d, why, sizeof why), 0);
+    ck_assert(d.ice_lite);
+    ck_assert_str_eq(sn_sdesc_str(&d, d.ice_ufrag), "Sess");
+    ck_assert_str_eq(sn_sdesc_str(&d, d.ice_pwd), "");
+    ck_assert_uint_eq(d.n_ice_ignored, 1);
+    ck_assert_ptr_nonnull(strstr(sn_sdesc_str(&d, d.ice_ignored_why), "ice-pwd"));
+    const sn_mline *m = &d.m[0];
+    ck_assert_str_eq(sn_sdesc_str(&d, m->ice_ufrag), "F7gI");
+    ck_assert_str_eq(sn_sdesc_str(&d, m->ice_pwd), "x9cml/YzichV2+XlhiMu8g");
+    ck_assert_uint_eq(m->n_cand, 2);
+    ck_assert_str_eq(sn_sdesc_str(&d, m->cand[0]),
+                     "1 1 UDP 2130706431 192.0.2.10 5000 typ host");
+    ck_assert_ptr_nonnull(strstr(sn_sdesc_str(&d, m->cand[1]), "typ srflx"));
+    /* "hots", TCP, the short ufrag: three, the first one's reason kept. */
+    ck_assert_uint_eq(m->n_ice_ignored, 3);
+    ck_assert_ptr_nonnull(strstr(sn_sdesc_str(&d, m->ice_ignored_why), "hots"));
+    ck_assert_uint_eq(d.m[1].n_cand, 0);
+    ck_assert_uint_eq(d.m[1].n_ice_ignored, 0);
+
+    /* More candidates than kept: the rest are counted, none is lost
+     * silently. */
+    char many[8192];
+    size_t n = (size_t)snprintf(many, sizeof many,
+                                "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\n"
+                                "c=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n");
+    for (int i = 0; i < SN_SDP_MAX_CAND + 5; i++)
+        n += (size_t)snprintf(many + n, sizeof many - n,
+                              "a=candidate:%d 1 UDP %d 192.0.2.10 %d typ host\r\n", i,
+                              2130706431 - i, 5000 + 2 * i);
+    ck_assert_int_eq(sn_sdp_parse(many, n, &d, why, sizeof why), 0);
+    ck_assert_uint_eq(d.m[0].n_cand, SN_SDP_MAX_CAND);
+    ck_assert_uint_eq(d.m[0].n_ice_ignored, 5);
+    ck_assert_ptr_nonnull(strstr(sn_sdesc_str(&d, d.m[0].ice_ignored_why), "more than"));
+}
+END_TEST
+
 START_TEST(test_nul_and_huge)
 {
     static sn_sdesc d;
@@ -1093,6 +1149,7 @@ int main(void)
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_malformed_inline);
     tcase_add_test(tc, test_nul_and_huge);
+    tcase_add_test(tc, test_ice_attributes);
     tcase_add_test(tc, test_print_refuses);
     tcase_add_test(tc, test_sofia_behaviour);
     tcase_add_test(to, test_offer_and_answer_roles);

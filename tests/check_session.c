@@ -150,13 +150,32 @@ static void in_dialog(mock_peer *peer, int port, const char *method, const char 
     mock_peer_send_raw(peer, port, msg, call_id);
 }
 
+/* The peer ACKs the 200 that answered its INVITE (cseq 1), then ends the
+ * call with a BYE: 200 for the BYE, the session TERMINATED. */
+static void ack_and_bye(sipnat_ctx *ctx, mock_peer *peer, int port, const char *call_id,
+                        call_log *log)
+{
+    char tag[64];
+    int done = 0;
+
+    to_tag(peer->last_response, tag, sizeof tag);
+    in_dialog(peer, port, "ACK", call_id, 1, tag);
+    run_pull(ctx, peer, &done, 50);
+    in_dialog(peer, port, "BYE", call_id, 2, tag);
+    for (int k = 0; k < 100 && peer->awaited_status == 0; k++)
+        run_pull(ctx, peer, NULL, 20);
+    ck_assert_int_eq(peer->awaited_status, 200);
+    for (int k = 0; k < 50 && log->last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, peer, &done, 20);
+    ck_assert_int_eq(log->last_state, SIPNAT_SESSION_TERMINATED);
+}
+
 START_TEST(test_incoming_call)
 {
     sipnat_ctx *ctx;
     mock_peer peer;
     call_log log = {.answer = 1};
-    char tag[64], want[64];
-    int done = 0;
+    char want[64];
 
     mock_peer_open(&peer, 0);
     ck_assert_ok(sipnat_ctx_new(&ctx));
@@ -193,16 +212,7 @@ START_TEST(test_incoming_call)
     ck_assert_int_eq(aport, rtp);
 
     /* ACK, then the peer's BYE ends it. */
-    to_tag(peer.last_response, tag, sizeof tag);
-    in_dialog(&peer, port, "ACK", "in-1", 1, tag);
-    run_pull(ctx, &peer, &done, 50);
-    in_dialog(&peer, port, "BYE", "in-1", 2, tag);
-    for (int k = 0; k < 100 && peer.awaited_status == 0; k++)
-        run_pull(ctx, &peer, NULL, 20);
-    ck_assert_int_eq(peer.awaited_status, 200);
-    for (int k = 0; k < 50 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
-        run_pull(ctx, &peer, &done, 20);
-    ck_assert_int_eq(log.last_state, SIPNAT_SESSION_TERMINATED);
+    ack_and_bye(ctx, &peer, port, "in-1", &log);
     ck_assert_int_eq(sipnat_session_get_state(log.incoming), SIPNAT_SESSION_TERMINATED);
 
     sipnat_session_unref(log.incoming);
@@ -961,6 +971,76 @@ START_TEST(test_bad_offers)
 }
 END_TEST
 
+/* An offer with ICE (RFC 8839) from a peer: the candidates this library
+ * cannot use (malformed, TCP, an mDNS name) are ignored with one log
+ * line, and the call goes on as a plain RTP call (no ICE in the answer:
+ * ice_support is off). */
+typedef struct ice_log {
+    unsigned lines;
+    char first[512];
+} ice_log;
+
+static void on_log(sipnat_ctx *ctx, int priority, const char *domain, const char *msg,
+                   void *ud)
+{
+    ice_log *l = ud;
+
+    (void)ctx;
+    (void)priority;
+    if (strcmp(domain, "session") == 0 && strstr(msg, "ICE attribute")) {
+        if (l->lines++ == 0)
+            snprintf(l->first, sizeof l->first, "%s", msg);
+    }
+}
+
+START_TEST(test_ice_offer_without_ice)
+{
+    static const char offer[] =
+        "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "a=ice-ufrag:F7gI\r\na=ice-pwd:x9cml/YzichV2+XlhiMu8g\r\n"
+        "m=audio 7000 RTP/AVP 0 8\r\n"
+        "a=candidate:1 1 UDP 2130706431 127.0.0.1 7000 typ host\r\n"
+        "a=candidate:2 1 UDP 1694498815 198.51.100.5 7000 typ srflx raddr 127.0.0.1 rport 7000\r\n"
+        "a=candidate:3 1 TCP 1010827775 127.0.0.1 9 typ host tcptype active\r\n"
+        "a=candidate:4 1 UDP 2130706431 6f1c0a4b-e2b3.local 7000 typ host\r\n"
+        "a=candidate:5 1 UDP 99999999999 127.0.0.1 7000 typ host\r\n"
+        "a=candidate:garbage\r\n"
+        "a=sendrecv\r\n";
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+    ice_log il = {0};
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_ctx_set_log_func(ctx, on_log, &il));
+    ck_assert_ok(sipnat_ctx_set_log_level(ctx, SIPNAT_LOG_NOTICE));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = endpoint(t, &log, 0);
+
+    ck_assert_int_eq(invite(ctx, &peer, port, "ice-1", 1, NULL, offer, 1), 200);
+    ck_assert_ptr_nonnull(log.incoming);
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    /* One line for the offer: four ignored, the first one's reason. */
+    ck_assert_uint_eq(il.lines, 1);
+    ck_assert_msg(strstr(il.first, "4 ICE attributes") && strstr(il.first, "TCP"), "%s",
+                  il.first);
+    const char *body = strstr(peer.last_response, "\r\n\r\nv=0");
+    ck_assert_ptr_nonnull(body);
+    ck_assert_ptr_nonnull(strstr(body, "m=audio "));
+    ck_assert_ptr_null(strstr(body, "a=candidate"));
+    ck_assert_ptr_null(strstr(body, "a=ice-"));
+
+    ack_and_bye(ctx, &peer, port, "ice-1", &log);
+    sipnat_session_unref(log.incoming);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
 /* The caller gives up before we answer. */
 START_TEST(test_cancelled)
 {
@@ -1165,6 +1245,7 @@ Suite *session_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_incoming_call);
     tcase_add_test(tc, test_bad_offers);
+    tcase_add_test(tc, test_ice_offer_without_ice);
     tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_srtp_stranger);

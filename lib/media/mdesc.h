@@ -37,6 +37,7 @@
 #define SN_SDP_MAX_FORMATS 32
 #define SN_SDP_MAX_CRYPTO 4
 #define SN_SDP_POOL 4096
+#define SN_SDP_MAX_CAND 16
 #define SN_MAX_CODECS 8
 #define SN_CODEC_NAME_MAX 32
 
@@ -106,6 +107,18 @@ typedef struct sn_mline {
     sn_crypto crypto[SN_SDP_MAX_CRYPTO];
     uint8_t n_crypto;
     uint16_t n_crypto_dropped;
+    /* ICE (RFC 8839), what the peer sent: a=ice-ufrag and a=ice-pwd of
+     * this line ("" when absent: then the session's apply); every
+     * a=candidate that lib/ice/candidate.c takes, as written. Malformed
+     * or unusable ones (TCP, mDNS names), invalid credentials and
+     * candidates beyond SN_SDP_MAX_CAND are ignored and counted, the
+     * first one's reason kept for the log: the call goes on without
+     * them. */
+    sn_stext ice_ufrag, ice_pwd;
+    sn_stext cand[SN_SDP_MAX_CAND];
+    uint8_t n_cand;
+    uint16_t n_ice_ignored;
+    sn_stext ice_ignored_why;
 } sn_mline;
 
 typedef struct sn_sdesc {
@@ -116,6 +129,10 @@ typedef struct sn_sdesc {
     sn_stext name;         /* s= */
     sn_maddr conn;         /* session-level c=; family 0: none */
     sn_mdir dir;           /* session-level direction attribute */
+    sn_stext ice_ufrag, ice_pwd; /* session-level ICE credentials */
+    bool ice_lite;         /* a=ice-lite (RFC 8445 2.5) */
+    uint16_t n_ice_ignored; /* session-level attributes ignored, as below */
+    sn_stext ice_ignored_why;
     sn_mline m[SN_SDP_MAX_MEDIA];
     size_t n_media;
     size_t pool_used;

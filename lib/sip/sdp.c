@@ -50,6 +50,7 @@
 #include "config.h"
 
 #include "sip/sdp.h"
+#include "ice/candidate.h"
 
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/sdp.h>
@@ -251,6 +252,53 @@ static int conv_crypto(sn_sdesc *d, sn_mline *m, const char *v)
     return 0;
 }
 
+/* An ICE attribute that is ignored: counted, the first reason kept. */
+static int ice_ignore(sn_sdesc *d, uint16_t *count, sn_stext *first, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+
+static int ice_ignore(sn_sdesc *d, uint16_t *count, sn_stext *first, const char *fmt,
+                      ...)
+{
+    char reason[256];
+    va_list ap;
+
+    if (*count < UINT16_MAX)
+        (*count)++;
+    if (*count > 1)
+        return 0;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    return put(d, first, reason);
+}
+
+/* a=ice-ufrag, a=ice-pwd: kept when valid (RFC 8839 5.4). */
+static int conv_ice_cred(sn_sdesc *d, const char *n, const char *v, sn_stext *ufrag,
+                         sn_stext *pwd, uint16_t *count, sn_stext *first)
+{
+    bool is_ufrag = strcasecmp(n, "ice-ufrag") == 0;
+
+    if (!v || !(is_ufrag ? sn_ice_ufrag_valid(v) : sn_ice_pwd_valid(v)))
+        return ice_ignore(d, count, first, "a=%s: not %s ice-chars", n,
+                          is_ufrag ? "4-256" : "22-256");
+    return put(d, is_ufrag ? ufrag : pwd, v);
+}
+
+/* a=candidate: kept as written when lib/ice takes it. */
+static int conv_candidate(sn_sdesc *d, sn_mline *m, const char *v)
+{
+    sn_ice_cand c;
+    char why[200];
+
+    if (sn_ice_cand_parse(v ? v : "", &c, why, sizeof why) < 0)
+        return ice_ignore(d, &m->n_ice_ignored, &m->ice_ignored_why,
+                          "a=candidate:%.80s: %s", v ? v : "", why);
+    if (m->n_cand == SN_SDP_MAX_CAND)
+        return ice_ignore(d, &m->n_ice_ignored, &m->ice_ignored_why,
+                          "more than %d a=candidate lines", SN_SDP_MAX_CAND);
+    return put(d, &m->cand[m->n_cand++], v);
+}
+
 static int conv_attrs(sn_sdesc *d, sn_mline *m, const sdp_attribute_t *a,
                       char *why, size_t why_len)
 {
@@ -268,6 +316,11 @@ static int conv_attrs(sn_sdesc *d, sn_mline *m, const sdp_attribute_t *a,
             m->rtcp_mux = true;
         else if (strcasecmp(n, "crypto") == 0)
             r = conv_crypto(d, m, v);
+        else if (strcasecmp(n, "candidate") == 0)
+            r = conv_candidate(d, m, v);
+        else if (strcasecmp(n, "ice-ufrag") == 0 || strcasecmp(n, "ice-pwd") == 0)
+            r = conv_ice_cred(d, n, v, &m->ice_ufrag, &m->ice_pwd, &m->n_ice_ignored,
+                              &m->ice_ignored_why);
         if (r == -EBADMSG)
             return fail(r, why, why_len, "invalid a=%s", n);
         if (r < 0)
@@ -378,6 +431,16 @@ static int convert(const sdp_session_t *s, sn_sdesc *out, char *why, size_t why_
     if (s->sdp_connection && (r = conv_conn(out, &out->conn, s->sdp_connection)) < 0)
         return r == -EBADMSG ? fail(r, why, why_len, "invalid c=") : r;
     out->dir = (sn_mdir)(sdp_attribute_mode(s->sdp_attributes, sdp_sendrecv) & 3);
+    for (const sdp_attribute_t *a = s->sdp_attributes; a; a = a->a_next) {
+        if (strcasecmp(a->a_name, "ice-lite") == 0)
+            out->ice_lite = true;
+        else if ((strcasecmp(a->a_name, "ice-ufrag") == 0 ||
+                  strcasecmp(a->a_name, "ice-pwd") == 0) &&
+                 (r = conv_ice_cred(out, a->a_name, a->a_value, &out->ice_ufrag,
+                                    &out->ice_pwd, &out->n_ice_ignored,
+                                    &out->ice_ignored_why)) < 0)
+            return r;
+    }
     for (sm = s->sdp_media; sm; sm = sm->m_next) {
         if (out->n_media == SN_SDP_MAX_MEDIA)
             return fail(-E2BIG, why, why_len, "more than %d m= lines", SN_SDP_MAX_MEDIA);

@@ -414,6 +414,25 @@ int sn_media_offer_direct(sn_session_media *m, const char *addr, int port, char 
     return r;
 }
 
+/* ICE attributes of the peer's SDP that are not used (malformed, TCP,
+ * mDNS, too many): one log line per description, the call goes on. */
+static void log_ice_ignored(const sn_session_media *m, const sn_sdesc *d)
+{
+    unsigned n = d->n_ice_ignored;
+    const char *first = n ? sn_sdesc_str(d, d->ice_ignored_why) : NULL;
+
+    for (size_t i = 0; i < d->n_media; i++) {
+        n += d->m[i].n_ice_ignored;
+        if (!first && d->m[i].n_ice_ignored)
+            first = sn_sdesc_str(d, d->m[i].ice_ignored_why);
+    }
+    if (n)
+        sn_log(sn_session_endpoint(m->s)->t->ctx, SIPNAT_LOG_NOTICE, "session",
+               "%s: %u ICE attribute%s of the SDP ignored (first: %s)",
+               sipnat_session_get_remote_uri(m->s), n, n == 1 ? "" : "s",
+               first ? first : "");
+}
+
 int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
                         const char *addr, bool hold, char **sdp, int *status,
                         char *why, size_t why_len, sn_media_change *change)
@@ -433,6 +452,7 @@ int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
         *status = sn_sdp_status(r);
         return r;
     }
+    log_ice_ignored(m, &in);
     r = sn_mdesc_answer(&in, &m->prefs, &m->ours, hold ? SN_DIR_SENDONLY : SN_DIR_SENDRECV,
                         &out);
     if (r < 0) {
@@ -471,6 +491,7 @@ int sn_media_take_answer(sn_session_media *m, const char *answer, size_t len,
     r = sn_sdp_parse(answer, len, &in, why, why_len);
     if (r < 0)
         return r;
+    log_ice_ignored(m, &in);
     sn_sdesc *offer;
     r = last_sent(m, &offer);
     if (r == 0)

@@ -5,6 +5,7 @@
  * SDES), and taken as the answer to our own offer. */
 #include "media/mdesc.h"
 #include "sip/sdp.h"
+#include "ice/candidate.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -86,6 +87,29 @@ static void sdes_prefs(sn_media_prefs *p, bool optimistic)
     }
 }
 
+/* Every candidate kept parses, and prints to a line that parses to the
+ * same candidate; kept credentials are valid. */
+static void check_ice(const sn_sdesc *d)
+{
+    if ((d->ice_ufrag && !sn_ice_ufrag_valid(sn_sdesc_str(d, d->ice_ufrag))) ||
+        (d->ice_pwd && !sn_ice_pwd_valid(sn_sdesc_str(d, d->ice_pwd))))
+        abort();
+    for (size_t i = 0; i < d->n_media; i++) {
+        const sn_mline *m = &d->m[i];
+        if (m->n_cand > SN_SDP_MAX_CAND)
+            abort();
+        for (size_t k = 0; k < m->n_cand; k++) {
+            sn_ice_cand c, again;
+            char line[256];
+            if (sn_ice_cand_parse(sn_sdesc_str(d, m->cand[k]), &c, NULL, 0) != 0 ||
+                sn_ice_cand_format(&c, line, sizeof line) < 0 ||
+                sn_ice_cand_parse(line, &again, NULL, 0) != 0 ||
+                memcmp(&c, &again, sizeof c) != 0)
+                abort();
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static sn_sdesc in, ours_offer;
@@ -104,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     round_trip(&in);
+    check_ice(&in);
 
     sn_media_prefs_default(&plain);
     sdes_prefs(&sdes, false);
