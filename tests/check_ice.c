@@ -184,6 +184,8 @@ START_TEST(test_priority)
 }
 END_TEST
 
+void ice_agent_tests(Suite *s);
+
 static Suite *ice_suite(void)
 {
     Suite *s = suite_create("ice");
@@ -195,6 +197,7 @@ static Suite *ice_suite(void)
     tcase_add_test(tc, test_credentials);
     tcase_add_test(tc, test_priority);
     suite_add_tcase(s, tc);
+    ice_agent_tests(s);
     return s;
 }
 

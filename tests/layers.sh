@@ -12,13 +12,16 @@ core      -
 nat       core
 media     core nat
 dns       core nat
-sip       core nat media dns other
+stun      core nat
+ice       core nat stun
+sip       core nat media dns stun ice other
 config    public
 examples  public
 other     core nat
 '
-# "other" stands for any further lib/<name>/ folder (a new subsystem such
-# as ICE): beside lib/media, below lib/sip, never calling up.
+# "other" stands for any further lib/<name>/ folder (a new subsystem):
+# beside lib/media, below lib/sip, never calling up. ICE is built on
+# STUN's messages: lib/ice may use lib/stun, never the other way.
 #
 # Outside libraries, by file (shell patterns on the path below the top):
 #   sofia-sip  only in lib/sip/

@@ -5,6 +5,7 @@
 
 #include <stun/stunagent.h>
 #include <stun/usages/bind.h>
+#include <stun/usages/ice.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -188,4 +189,206 @@ int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
     }
     free(agent);
     return r;
+}
+
+/* -- ICE connectivity checks ------------------------------------------- */
+
+/* What a check or its answer may carry (RFC 8445 16.1, RFC 8489 14). */
+static const uint16_t ice_attributes[] = {
+    STUN_ATTRIBUTE_USERNAME,        STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+    STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, STUN_ATTRIBUTE_MAPPED_ADDRESS,
+    STUN_ATTRIBUTE_ERROR_CODE,      STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES,
+    STUN_ATTRIBUTE_PRIORITY,        STUN_ATTRIBUTE_USE_CANDIDATE,
+    0,
+};
+
+struct sn_ice_stun {
+    StunAgent checks;  /* our checks in flight (their keys: the peer's pwd) */
+    StunAgent answers; /* the peer's checks (short-term credentials) */
+};
+
+int sn_ice_stun_new(sn_ice_stun **ret)
+{
+    sn_ice_stun *a = calloc(1, sizeof *a);
+
+    *ret = NULL;
+    if (!a)
+        return -ENOMEM;
+    stun_debug_disable();
+    /* Answers to our checks: the key is the one we signed with (libnice
+     * files it with the transaction); not SHORT_TERM_CREDENTIALS, which
+     * would also ask answers for a USERNAME that RFC 8445 does not put
+     * there (baresip and browsers leave it out). */
+    stun_agent_init(&a->checks, ice_attributes, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_USE_FINGERPRINT);
+    stun_agent_init(&a->answers, ice_attributes, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS |
+                        STUN_AGENT_USAGE_USE_FINGERPRINT);
+    *ret = a;
+    return 0;
+}
+
+void sn_ice_stun_free(sn_ice_stun *a)
+{
+    free(a);
+}
+
+int sn_ice_stun_check(sn_ice_stun *a, uint8_t *buf, size_t size, const char *user,
+                      const char *pwd, bool nominate, bool controlling,
+                      uint32_t priority, uint64_t tie, uint8_t key[SN_STUN_KEY_LEN])
+{
+    StunMessage msg;
+    size_t n;
+
+    if (!a || !buf || !user || !pwd || !key)
+        return -EINVAL;
+    if (size < 160)
+        return -ENOSPC;
+    n = stun_usage_ice_conncheck_create(&a->checks, &msg, buf, size, (const uint8_t *)user,
+                                        strlen(user), (const uint8_t *)pwd, strlen(pwd),
+                                        nominate, controlling, priority, tie, NULL,
+                                        STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+    if (!n)
+        return -ENOBUFS;
+    memcpy(key, buf + 4, SN_STUN_KEY_LEN);
+    return (int)n;
+}
+
+void sn_ice_stun_forget(sn_ice_stun *a, const uint8_t key[SN_STUN_KEY_LEN])
+{
+    StunTransactionId id;
+
+    memcpy(id, key, sizeof id);
+    stun_agent_forget_transaction(&a->checks, id);
+}
+
+/* Whether the message (already length-checked by the caller's
+ * validation, or not yet) holds an attribute of `type`: a bounded walk. */
+static bool has_attribute(const uint8_t *buf, size_t len, uint16_t type)
+{
+    size_t off = SN_STUN_HDR, end;
+
+    if (len < SN_STUN_HDR)
+        return false;
+    end = SN_STUN_HDR + ((size_t)buf[2] << 8 | buf[3]);
+    if (end > len)
+        return false;
+    while (off + 4 <= end) {
+        uint16_t t = (uint16_t)(buf[off] << 8 | buf[off + 1]);
+        size_t alen = (size_t)buf[off + 2] << 8 | buf[off + 3];
+        if (t == type)
+            return true;
+        off += 4 + ((alen + 3) & ~(size_t)3);
+    }
+    return false;
+}
+
+int sn_ice_stun_response(sn_ice_stun *a, const uint8_t *buf, size_t len,
+                         struct sockaddr_storage *mapped)
+{
+    StunMessage msg;
+    socklen_t slen = sizeof *mapped;
+
+    if (!a || !buf || !mapped)
+        return -EINVAL;
+    /* libnice checks the integrity of an answer with the key of its
+     * check, and reads the attribute without looking for it first. */
+    if (!has_attribute(buf, len, STUN_ATTRIBUTE_MESSAGE_INTEGRITY))
+        return stun_message_validate_buffer_length(buf, len, true) == (int)len ? -EACCES
+                                                                               : -EBADMSG;
+    switch (stun_agent_validate(&a->checks, &msg, buf, len, NULL, NULL)) {
+    case STUN_VALIDATION_SUCCESS:
+        break;
+    case STUN_VALIDATION_UNMATCHED_RESPONSE:
+        return -ESRCH;
+    case STUN_VALIDATION_UNAUTHORIZED:
+    case STUN_VALIDATION_UNAUTHORIZED_BAD_REQUEST:
+        return -EACCES;
+    case STUN_VALIDATION_UNKNOWN_ATTRIBUTE:
+        return -EPROTO;
+    default:
+        return -EBADMSG;
+    }
+    if (stun_message_get_class(&msg) == STUN_REQUEST ||
+        stun_message_get_class(&msg) == STUN_INDICATION)
+        return -EBADMSG;
+    memset(mapped, 0, sizeof *mapped);
+    switch (stun_usage_ice_conncheck_process(&msg, mapped, &slen,
+                                             STUN_USAGE_ICE_COMPATIBILITY_RFC5245)) {
+    case STUN_USAGE_ICE_RETURN_SUCCESS:
+        return mapped->ss_family == AF_INET || mapped->ss_family == AF_INET6 ? 0 : -EPROTO;
+    case STUN_USAGE_ICE_RETURN_ROLE_CONFLICT:
+        return -EAGAIN;
+    default:
+        return -EPROTO;
+    }
+}
+
+typedef struct local_creds {
+    const char *ufrag, *pwd;
+} local_creds;
+
+/* The peer's check names us first: "<our ufrag>:<theirs>". */
+static bool local_password(StunAgent *agent, StunMessage *message, uint8_t *username,
+                           uint16_t username_len, uint8_t **password,
+                           size_t *password_len, void *ud)
+{
+    const local_creds *c = ud;
+    size_t n = strlen(c->ufrag);
+
+    (void)agent;
+    (void)message;
+    if (username_len <= n || memcmp(username, c->ufrag, n) != 0 || username[n] != ':')
+        return false;
+    *password = (uint8_t *)c->pwd;
+    *password_len = strlen(c->pwd);
+    return true;
+}
+
+int sn_ice_stun_answer(sn_ice_stun *a, const uint8_t *buf, size_t len,
+                       const char *ufrag, const char *pwd, const struct sockaddr *from,
+                       bool *controlling, uint64_t tie, uint8_t *out, size_t *out_len,
+                       sn_ice_request *req)
+{
+    local_creds creds = {ufrag, pwd};
+    StunMessage msg, reply;
+    bool control;
+    StunUsageIceReturn ret;
+
+    if (!a || !buf || !ufrag || !pwd || !from || !controlling || !out || !out_len || !req)
+        return -EINVAL;
+    memset(req, 0, sizeof *req);
+    switch (stun_agent_validate(&a->answers, &msg, buf, len, local_password, &creds)) {
+    case STUN_VALIDATION_SUCCESS:
+        break;
+    case STUN_VALIDATION_UNAUTHORIZED:
+    case STUN_VALIDATION_UNAUTHORIZED_BAD_REQUEST:
+        return -EACCES;
+    default:
+        return -EBADMSG;
+    }
+    if (stun_message_get_class(&msg) != STUN_REQUEST ||
+        stun_message_get_method(&msg) != STUN_BINDING)
+        return -EBADMSG;
+    control = *controlling;
+    struct sockaddr_storage src;
+    memset(&src, 0, sizeof src);
+    memcpy(&src, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                   : sizeof(struct sockaddr_in));
+    ret = stun_usage_ice_conncheck_create_reply(
+        &a->answers, &msg, &reply, out, out_len, &src,
+        from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                    : sizeof(struct sockaddr_in),
+        &control, tie, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+    if ((ret != STUN_USAGE_ICE_RETURN_SUCCESS && ret != STUN_USAGE_ICE_RETURN_ROLE_CONFLICT) ||
+        *out_len == 0)
+        return -EBADMSG;
+    /* libnice says SUCCESS for the 487 it built when we keep our role. */
+    if (stun_message_get_class(&reply) == STUN_ERROR)
+        return 1;
+    req->role_switched = control != *controlling;
+    *controlling = control;
+    req->priority = stun_usage_ice_conncheck_priority(&msg);
+    req->use_candidate = stun_usage_ice_conncheck_use_candidate(&msg);
+    return 0;
 }

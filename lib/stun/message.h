@@ -53,4 +53,51 @@ int sn_stun_response(sn_stun_agent *a, const uint8_t *buf, size_t len,
 int sn_stun_check_request(const uint8_t *buf, size_t len, const char *password,
                           char *user, size_t user_size);
 
+/* -- ICE connectivity checks (RFC 8445 7.2), short-term credentials --- */
+
+typedef struct sn_ice_stun sn_ice_stun;
+
+int sn_ice_stun_new(sn_ice_stun **ret);
+void sn_ice_stun_free(sn_ice_stun *a);
+
+/* Build a check into buf (at least 160 bytes): USERNAME `user`
+ * ("RFRAG:LFRAG"), MESSAGE-INTEGRITY with `pwd` (the peer's password; it
+ * must stay valid until the check is answered or forgotten: libnice keeps
+ * the pointer), PRIORITY, USE-CANDIDATE when `nominate`, ICE-CONTROLLING
+ * or ICE-CONTROLLED with `tie`, FINGERPRINT. Its key (bytes 4-19) to key.
+ * The length, or a negative errno (-ENOBUFS: 200 checks in flight). */
+int sn_ice_stun_check(sn_ice_stun *a, uint8_t *buf, size_t size, const char *user,
+                      const char *pwd, bool nominate, bool controlling,
+                      uint32_t priority, uint64_t tie, uint8_t key[SN_STUN_KEY_LEN]);
+void sn_ice_stun_forget(sn_ice_stun *a, const uint8_t key[SN_STUN_KEY_LEN]);
+
+/* The answer to one of our checks (its key is bytes 4-19 of buf): 0 and
+ * the XOR-MAPPED-ADDRESS in *mapped; -EAGAIN a 487 Role Conflict;
+ * -EPROTO another error response or no address; -ESRCH it answers no
+ * check of ours; -EACCES MESSAGE-INTEGRITY missing or wrong; -EBADMSG not
+ * STUN or malformed. Taken (not -ESRCH): the check is off the list. */
+int sn_ice_stun_response(sn_ice_stun *a, const uint8_t *buf, size_t len,
+                         struct sockaddr_storage *mapped);
+
+/* What a peer's check asked. */
+typedef struct sn_ice_request {
+    uint32_t priority;     /* PRIORITY */
+    bool use_candidate;    /* USE-CANDIDATE */
+    bool role_switched;    /* a role conflict made us change *controlling */
+} sn_ice_request;
+
+/* A check from the peer, on a socket whose local credentials are
+ * `ufrag`/`pwd`: its USERNAME must be "<ufrag>:..." and its
+ * MESSAGE-INTEGRITY right. 0: the reply (a success with
+ * XOR-MAPPED-ADDRESS `from`, signed) is in out (out_len bytes), req says
+ * what was asked; 1: the reply is a 487 Role Conflict (RFC 8445 7.3.1.1:
+ * we keep our role), nothing else to do; -EACCES (wrong or no
+ * credentials: no reply at all, so nothing leaks), -EBADMSG (not a
+ * Binding request, malformed). *controlling is our role, switched on a
+ * conflict we lose. */
+int sn_ice_stun_answer(sn_ice_stun *a, const uint8_t *buf, size_t len,
+                       const char *ufrag, const char *pwd, const struct sockaddr *from,
+                       bool *controlling, uint64_t tie, uint8_t *out, size_t *out_len,
+                       sn_ice_request *req);
+
 #endif

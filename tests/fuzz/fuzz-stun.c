@@ -1,7 +1,8 @@
 /* libsipnat fuzzing - STUN messages (lib/stun/message.c on libnice's
  * codec, and RFC 7983's demultiplexing in lib/media/rtp.c): every input
  * is taken as a response to a Binding request of ours and as a
- * connectivity check with a short-term password.
+ * connectivity check with a short-term password, both by the plain STUN
+ * agent and by the ICE agent's messages (answer and response).
  *
  * Input: one byte of flags, then the message.
  *   0x01  answer: bytes 4-19 become the key of a request the agent filed
@@ -11,6 +12,9 @@
  *         length field as RFC 8489 14.5 says) wherever the walk meets it
  *   0x04  FINGERPRINT made right wherever the walk meets it
  *   0x08  the length field made right (the input's length - 20) first
+ *   0x10  with 0x01: the key is an ICE check's (lib/ice's agent), not a
+ *         Binding request's
+ *   0x20  ICE: we are the controlling agent
  * Checked beyond "no crash": a response taken names an IPv4 or IPv6
  * address; a request taken leaves a terminated USERNAME; nothing that
  * RFC 7983 does not call STUN is taken. */
@@ -23,6 +27,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,13 +37,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_INTEGRITY 0x02
 #define F_FINGERPRINT 0x04
 #define F_LENGTH 0x08
+#define F_ICE_KEY 0x10
+#define F_CONTROLLING 0x20
 
 #define ATTR_MESSAGE_INTEGRITY 0x0008
 #define ATTR_FINGERPRINT 0x8028
 #define FINGERPRINT_XOR 0x5354554eu
 
 static const char password[] = "VOkJxbRl1RmTxUk/WvJxBt";
+static const char ufrag[] = "evtj"; /* RFC 5769's request names "evtj:h6vY" */
 static sn_stun_agent *agent;
+static sn_ice_stun *ice;
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -102,7 +112,7 @@ static void fix_up(uint8_t *m, size_t len, unsigned flags)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t key[SN_STUN_KEY_LEN], req[128], *m;
+    uint8_t key[SN_STUN_KEY_LEN], req[256], *m;
     struct sockaddr_storage mapped;
     char user[64];
     unsigned flags;
@@ -121,11 +131,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(m, data + 1, len);
 
+    if (!ice && sn_ice_stun_new(&ice) < 0)
+        abort();
+    bool ice_filed = false;
     if ((flags & F_ANSWER) && len >= SN_STUN_HDR) {
-        if (sn_stun_request(agent, NULL, req, sizeof req, key) < 0)
-            abort(); /* every request filed here is answered or forgotten */
+        if (flags & F_ICE_KEY) {
+            if (sn_ice_stun_check(ice, req, sizeof req, "h6vY:evtj", password, false,
+                                  flags & F_CONTROLLING, 1, 7, key) < 0)
+                abort();
+            ice_filed = true;
+        } else {
+            if (sn_stun_request(agent, NULL, req, sizeof req, key) < 0)
+                abort(); /* every request filed here is answered or forgotten */
+            filed = true;
+        }
         memcpy(m + 4, key, SN_STUN_KEY_LEN);
-        filed = true;
     }
     fix_up(m, len, flags);
 
@@ -140,6 +160,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (filed)
         sn_stun_forget(agent, key);
+
+    r = sn_ice_stun_response(ice, m, len, &mapped);
+    if (r == 0 && mapped.ss_family != AF_INET && mapped.ss_family != AF_INET6)
+        abort();
+    if (r != 0 && r != -EBADMSG && r != -ESRCH && r != -EPROTO && r != -EACCES &&
+        r != -EAGAIN)
+        abort();
+    if (ice_filed)
+        sn_ice_stun_forget(ice, key);
+    {
+        struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(5060),
+                                   .sin_addr.s_addr = htonl(0xc0000201)};
+        uint8_t out[256];
+        size_t out_len = sizeof out;
+        sn_ice_request ireq;
+        bool controlling = flags & F_CONTROLLING;
+        r = sn_ice_stun_answer(ice, m, len, ufrag, password, (struct sockaddr *)&from,
+                               &controlling, 7, out, &out_len, &ireq);
+        if (r >= 0) {
+            /* Whatever we answer is STUN of its own size, and a success
+             * answers a Binding request of the class it claims. */
+            if (out_len < SN_STUN_HDR || out_len > sizeof out || !sn_rtp_is_stun(out, out_len) ||
+                (size_t)(out[2] << 8 | out[3]) + SN_STUN_HDR != out_len)
+                abort();
+            if (r == 0 && !sn_rtp_is_stun(m, len))
+                abort();
+        } else if (r != -EBADMSG && r != -EACCES) {
+            abort();
+        }
+    }
 
     memset(user, 'x', sizeof user);
     r = sn_stun_check_request(m, len, password, user, sizeof user);
