@@ -130,6 +130,7 @@ dist_man3_MANS += \
 	man/sipnat_endpoint_cfg_set_from.3 \
 	man/sipnat_endpoint_cfg_set_rtp_symmetric.3 \
 	man/sipnat_endpoint_cfg_set_direct_media.3 \
+	man/sipnat_endpoint_cfg_set_ice.3 \
 	man/sipnat_endpoint_cfg_set_media_encryption.3 \
 	man/sipnat_endpoint_cfg_set_media_encryption_optimistic.3 \
 	man/sipnat_endpoint_cfg_set_media_address.3 \

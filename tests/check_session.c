@@ -1041,6 +1041,108 @@ START_TEST(test_ice_offer_without_ice)
 }
 END_TEST
 
+/* ICE between two libsipnat endpoints on loopback (ice_support on both):
+ * each SDP carries credentials and host candidates, the checks select
+ * the host pair on both sides (the caller controlling), and audio flows
+ * both ways on it. */
+typedef struct ice_calls {
+    unsigned selected;
+    char line[2][256];
+} ice_calls;
+
+static void on_ice_log(sipnat_ctx *ctx, int priority, const char *domain, const char *msg,
+                       void *ud)
+{
+    ice_calls *c = ud;
+
+    (void)ctx;
+    (void)priority;
+    if (strcmp(domain, "ice") == 0 && strstr(msg, "selected pair")) {
+        if (c->selected < 2)
+            snprintf(c->line[c->selected], sizeof c->line[0], "%s", msg);
+        c->selected++;
+    }
+}
+
+static sipnat_endpoint *ice_endpoint(sipnat_transport *t, call_log *l)
+{
+    sipnat_endpoint_cfg *cfg;
+    sipnat_endpoint *ep;
+
+    ck_assert_ok(sipnat_endpoint_cfg_new(&cfg));
+    ck_assert_ok(sipnat_endpoint_cfg_set_name(cfg, l ? "callee" : "caller"));
+    ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_codecs(cfg, "ulaw"));
+    ck_assert_ok(sipnat_endpoint_cfg_set_ice(cfg, 1));
+    if (l)
+        ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, l));
+    ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
+    sipnat_endpoint_cfg_free(cfg);
+    return ep;
+}
+
+START_TEST(test_ice_call)
+{
+    sipnat_ctx *ctx;
+    call_log la = {0}, lb = {.answer = 1};
+    ice_calls ic = {0};
+    sipnat_session *sa;
+    char uri[64];
+    int16_t tone[160];
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_ctx_set_log_func(ctx, on_ice_log, &ic));
+    ck_assert_ok(sipnat_ctx_set_log_level(ctx, SIPNAT_LOG_NOTICE));
+    sipnat_transport *ta = transport(ctx), *tb = transport(ctx);
+    sipnat_endpoint *ea = ice_endpoint(ta, NULL), *eb = ice_endpoint(tb, &lb);
+    snprintf(uri, sizeof uri, "sip:b@127.0.0.1:%d", sipnat_transport_get_port(tb));
+    ck_assert_ok(sipnat_session_call(&sa, ea, uri, on_event, &la));
+    for (int k = 0; k < 250 && !(saw(&la, SIPNAT_SESSION_ESTABLISHED) && ic.selected >= 2);
+         k++)
+        run_pull(ctx, NULL, NULL, 20);
+    ck_assert(saw(&la, SIPNAT_SESSION_ESTABLISHED));
+    ck_assert_ptr_nonnull(lb.incoming);
+    ck_assert_uint_eq(ic.selected, 2);
+    bool controlling = false, controlled = false;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(strstr(ic.line[i], "host 127.0.0.1:") &&
+                          strstr(ic.line[i], "-> host 127.0.0.1:"),
+                      "%s", ic.line[i]);
+        controlling |= strstr(ic.line[i], "(controlling)") != NULL;
+        controlled |= strstr(ic.line[i], "(controlled)") != NULL;
+    }
+    ck_assert(controlling && controlled);
+
+    /* 50 frames each way, on the selected pair. */
+    for (size_t i = 0; i < 160; i++)
+        tone[i] = (int16_t)((i % 20) * 800 - 8000);
+    sipnat_anchor *aa = sipnat_session_get_anchor(sa), *ab = sipnat_session_get_anchor(lb.incoming);
+    for (int f = 0; f < 50; f++) {
+        ck_assert_int_ge(sipnat_anchor_send_audio(aa, tone, 160), 0);
+        ck_assert_int_ge(sipnat_anchor_send_audio(ab, tone, 160), 0);
+        run_pull(ctx, NULL, NULL, 20);
+    }
+    run_pull(ctx, NULL, NULL, 100);
+    sipnat_anchor_stats st = {.size = sizeof st};
+    ck_assert_ok(sipnat_anchor_get_stats(aa, &st));
+    ck_assert_uint_ge(st.rx_packets, 45);
+    ck_assert_ok(sipnat_anchor_get_stats(ab, &st));
+    ck_assert_uint_ge(st.rx_packets, 45);
+
+    ck_assert_ok(sipnat_session_hangup(sa));
+    for (int k = 0; k < 100 && la.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, NULL, NULL, 20);
+    ck_assert_int_eq(la.last_state, SIPNAT_SESSION_TERMINATED);
+    sipnat_session_unref(sa);
+    sipnat_session_unref(lb.incoming);
+    sipnat_endpoint_unref(ea);
+    sipnat_endpoint_unref(eb);
+    sipnat_transport_unref(ta);
+    sipnat_transport_unref(tb);
+    sipnat_ctx_unref(ctx);
+}
+END_TEST
+
 /* The caller gives up before we answer. */
 START_TEST(test_cancelled)
 {
@@ -1246,6 +1348,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_incoming_call);
     tcase_add_test(tc, test_bad_offers);
     tcase_add_test(tc, test_ice_offer_without_ice);
+    tcase_add_test(tc, test_ice_call);
     tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_srtp_stranger);

@@ -56,6 +56,12 @@ SIPNAT_API int sipnat_endpoint_cfg_set_rtp_symmetric(sipnat_endpoint_cfg *cfg,
  * other are re-INVITEd to talk directly; otherwise the anchors relay. */
 SIPNAT_API int sipnat_endpoint_cfg_set_direct_media(sipnat_endpoint_cfg *cfg,
                                                     int on);
+/* ice_support (default off): ICE (RFC 8445) on the call's media: our
+ * SDP carries credentials and candidates (host, and server-reflexive
+ * with the transport's STUN server), and when the peer's SDP does too,
+ * connectivity checks pick the path; media then comes from the selected
+ * pair only. Without ICE in the peer's SDP the call goes on as without. */
+SIPNAT_API int sipnat_endpoint_cfg_set_ice(sipnat_endpoint_cfg *cfg, int on);
 /* media_encryption: SRTP with SDES keys (RFC 4568) or none. Values never
  * change; new ones are appended. */
 typedef enum sipnat_media_encryption {

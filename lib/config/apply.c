@@ -334,6 +334,9 @@ static int apply_endpoint(apply_ctx *a, const char *name)
         r = sipnat_endpoint_cfg_set_direct_media(
             ec, get_bool(a, SIPNAT_CONFIG_ENDPOINT, name, "direct_media", 1));
     if (r == 0)
+        r = sipnat_endpoint_cfg_set_ice(
+            ec, get_bool(a, SIPNAT_CONFIG_ENDPOINT, name, "ice_support", 0));
+    if (r == 0)
         r = sipnat_endpoint_cfg_set_rtp_symmetric(
             ec, get_bool(a, SIPNAT_CONFIG_ENDPOINT, name, "rtp_symmetric", 0));
     if (r == 0 && (v = get(a, SIPNAT_CONFIG_ENDPOINT, name, "media_address")))

@@ -201,7 +201,7 @@ SIPNAT_API int sipnat_config_get_bool(const sipnat_config *cfg,
                                       int *value)
 {
     const char *text;
-    int r = get_typed(cfg, type, name, key, CF_BOOL, CF_BOOL_NO, value, &text);
+    int r = get_typed(cfg, type, name, key, CF_BOOL, CF_BOOL, value, &text);
 
     if (value)
         *value = r >= 0 && !strcmp(text, "yes");

@@ -95,7 +95,7 @@ static const cf_option_def endpoint_opts[] = {
     {"rtp_symmetric", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "no"},
     {"force_rport", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "yes"},
     {"rewrite_contact", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "no"},
-    {"ice_support", CF_BOOL_NO, 0, 0, 0, NULL, NULL, 0, "no"},
+    {"ice_support", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "no"},
     {"media_address", CF_ADDR, 0, 0, 0, NULL, NULL, 0, NULL},
     {"rtp_timeout", CF_UINT, 0, 0, DAY, NULL, NULL, 0, "0"},
     {"rtp_timeout_hold", CF_UINT, 0, 0, DAY, NULL, NULL, 0, "0"},
@@ -588,15 +588,9 @@ int cf_value_check(const cf_option_def *def, const char *text, char *out,
     case CF_DERIVED:
         return 0;
     case CF_BOOL:
-    case CF_BOOL_NO:
         if (!bool_parse(text, &b)) {
             snprintf(why, why_size,
                      "a yes/no value (yes, no, true, false, on, off, 1, 0)");
-            return -EINVAL;
-        }
-        if (b && def->kind == CF_BOOL_NO) {
-            *refused = true;
-            snprintf(why, why_size, "only 'no': libsipnat does no ICE (its anchor and policies handle NAT)");
             return -EINVAL;
         }
         snprintf(out, size, "%s", b ? "yes" : "no");

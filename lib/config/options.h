@@ -12,7 +12,6 @@
 typedef enum cf_kind {
     CF_STRING,      /* any text; empty only with CF_EMPTY_OK */
     CF_BOOL,        /* yes/no, true/false, on/off, 1/0 -> "yes"/"no" */
-    CF_BOOL_NO,     /* a yes/no value of which only "no" is supported */
     CF_UINT,        /* decimal, min..max */
     CF_SECONDS,     /* decimal with an optional fraction, min..max */
     CF_CIDR,        /* network: "192.0.2.0/24", "192.0.2.0/255.255.255.0" */

@@ -306,14 +306,16 @@ static void set_state(sn_ice_agent *a, sn_ice_state st)
     a->state = st;
 }
 
+/* Every component that has a pair has a selected one (a peer with
+ * rtcp-mux offers no RTCP candidates: component 2 then has no pair). */
 static bool all_selected(const sn_ice_agent *a)
 {
     bool any = false;
 
     for (unsigned c = 1; c <= 2; c++) {
         bool used = false;
-        for (size_t i = 0; i < a->n_locals; i++)
-            used |= a->locals[i].cand.component == c;
+        for (size_t i = 0; i < a->n_pairs; i++)
+            used |= component_of(a, &a->pairs[i]) == c;
         if (!used)
             continue;
         if (a->selected[c] < 0)
@@ -592,6 +594,14 @@ int sn_ice_receive(sn_ice_agent *a, int base, const struct sockaddr *from,
         return answered(a, base, from, buf, len, now);
     a->st.refused++; /* an indication: nothing of ICE's */
     return -EBADMSG;
+}
+
+int sn_ice_local_at(const sn_ice_agent *a, size_t i, sn_ice_cand *out)
+{
+    if (!a || !out || i >= a->n_locals)
+        return -ENOENT;
+    *out = a->locals[i].cand;
+    return 0;
 }
 
 sn_ice_state sn_ice_get_state(const sn_ice_agent *a)

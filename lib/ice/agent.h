@@ -93,6 +93,9 @@ uint64_t sn_ice_tick(sn_ice_agent *a, uint64_t now);
 int sn_ice_receive(sn_ice_agent *a, int base, const struct sockaddr *from,
                    const uint8_t *buf, size_t len, uint64_t now);
 
+/* Our i-th candidate, in the order added: 0, or -ENOENT past the end. */
+int sn_ice_local_at(const sn_ice_agent *a, size_t i, sn_ice_cand *out);
+
 sn_ice_state sn_ice_get_state(const sn_ice_agent *a);
 bool sn_ice_is_controlling(const sn_ice_agent *a);
 /* The selected pair of `component`: 0, the base and the peer's address

@@ -41,6 +41,7 @@ struct sipnat_endpoint_cfg {
     char *media_address;
     char *out_user, *out_pass, *out_realm; /* outbound_auth for calls */
     bool rtp_symmetric, direct_media;
+    bool ice;                    /* ice_support */
     bool sdes, sdes_optimistic;  /* media_encryption(_optimistic) */
     unsigned rtp_timeout;
     unsigned max_sessions;       /* 0: no limit */

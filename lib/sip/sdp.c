@@ -574,6 +574,12 @@ static void print_mline(out *o, const sn_sdesc *d, const sn_mline *m)
     for (size_t k = 0; k < m->n_crypto; k++)
         emit(o, "a=crypto:%" PRIu32 " %s %s\r\n", m->crypto[k].tag,
              txt(o, d, m->crypto[k].suite), txt(o, d, m->crypto[k].params));
+    if (m->ice_ufrag && m->ice_pwd) {
+        emit(o, "a=ice-ufrag:%s\r\n", txt(o, d, m->ice_ufrag));
+        emit(o, "a=ice-pwd:%s\r\n", txt(o, d, m->ice_pwd));
+    }
+    for (size_t k = 0; k < m->n_cand; k++)
+        emit(o, "a=candidate:%s\r\n", txt(o, d, m->cand[k]));
     emit(o, "a=%s\r\n", sn_mdir_name(m->dir));
 }
 

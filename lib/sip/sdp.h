@@ -30,7 +30,8 @@ int sn_sdp_parse(const char *text, size_t len, sn_sdesc *out, char *why,
 /* Print CRLF-terminated SDP into buf: v=, o=, s=, session c=, t=0 0, a
  * session direction only when not sendrecv, then each m= line with its
  * c=, a=rtpmap for every named format (static ones too), a=fmtp, a=ptime,
- * a=maxptime, a=rtcp, a=rtcp-mux, a=crypto and its direction. A rejected
+ * a=maxptime, a=rtcp, a=rtcp-mux, a=crypto, the line's a=ice-ufrag and
+ * a=ice-pwd (both or neither), its a=candidate lines, and its direction. A rejected
  * line (port 0) is printed as its m= line alone. Returns the length
  * (without the NUL written after it), -ENOSPC if buf is too small,
  * -EINVAL for a description that cannot be printed (no address for o=,

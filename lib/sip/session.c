@@ -975,6 +975,13 @@ SIPNAT_API int sipnat_endpoint_cfg_set_direct_media(sipnat_endpoint_cfg *cfg,
     return 0;
 }
 
+SIPNAT_API int sipnat_endpoint_cfg_set_ice(sipnat_endpoint_cfg *cfg, int on)
+{
+    SN_RETURN_IF(!cfg, -EINVAL);
+    cfg->ice = on != 0;
+    return 0;
+}
+
 SIPNAT_API int sipnat_endpoint_cfg_set_media_encryption(sipnat_endpoint_cfg *cfg,
                                                         sipnat_media_encryption enc)
 {

@@ -27,6 +27,8 @@ sipnat_anchor *sn_media_anchor(sn_session_media *m);
 int sn_media_offer(sn_session_media *m, const char *addr, bool hold, char **sdp);
 /* The peer's media address and port from its SDP, or -ENOTCONN. */
 int sn_media_peer(sn_session_media *m, char *addr, size_t len, int *port);
+/* ICE selected the media's path (ice_support, and the peer did ICE). */
+bool sn_media_ice_selected(const sn_session_media *m);
 /* SRTP negotiated or required: no direct media (our keys, not theirs). */
 bool sn_media_encrypted(sn_session_media *m);
 /* Direct media: an offer naming another peer's media address and port

@@ -6,6 +6,7 @@
  * address opens a new latching window there.
  */
 #include "sip/session.h"
+#include "ice/agent.h"
 #include "sip/sdp.h"
 #include "media/anchor.h"
 #include "media/mdesc.h"
@@ -40,9 +41,21 @@ struct sn_session_media {
     sn_stun_binding stun_rtcp;
     bool stun_wait;
     sn_timer stun_timer;
+
+    /* ICE (ice_support): our credentials from the start, the agent from
+     * the first offer or answer (its role: the offerer controls), started
+     * once the peer's SDP brings credentials; its timer. */
+    bool ice_on;
+    char ice_ufrag[9], ice_pwd[25];
+    sn_ice_agent *ice;
+    bool ice_started, ice_peer;  /* checks run; the peer's SDP had ICE */
+    sn_ice_state ice_state;
+    sn_timer ice_timer;
 };
 
-/* -- STUN -------------------------------------------------------------- */
+/* -- STUN and ICE ------------------------------------------------------ */
+
+static void ice_run(sn_session_media *m);
 
 static int on_anchor_stun(sipnat_anchor *a, bool rtcp, const uint8_t *buf,
                           size_t len, const sn_sockaddr *from, void *user_data)
@@ -50,7 +63,221 @@ static int on_anchor_stun(sipnat_anchor *a, bool rtcp, const uint8_t *buf,
     sn_session_media *m = user_data;
     (void)a;
 
+    if (m->ice && m->ice_started) {
+        int r = sn_ice_receive(m->ice, rtcp ? 1 : 0, &from->sa, buf, len, sn_now_usec());
+        if (r != 0) {
+            /* What it changed is looked at from the timer, never here
+             * inside the receive path. */
+            if (!sn_timer_armed(&m->ice_timer))
+                sn_ctx_timer_arm(m->anchor->ctx, &m->ice_timer, 0);
+            return r > 0 ? 1 : r;
+        }
+    }
     return sn_stun_binding_take(rtcp ? &m->stun_rtcp : &m->stun_rtp, buf, len, &from->sa);
+}
+
+/* The agent's datagrams leave from the anchor's sockets: base 0 is RTP's,
+ * base 1 RTCP's. */
+static void ice_send(int base, const struct sockaddr *to, const uint8_t *buf, size_t len,
+                     void *user_data)
+{
+    sn_session_media *m = user_data;
+    int fd = base == 1 ? m->anchor->io.rtcp.fd : m->anchor->io.rtp.fd;
+
+    (void)sendto(fd, buf, len, MSG_DONTWAIT, to,
+                 to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in));
+}
+
+static void random_ice_chars(char *out, size_t n)
+{
+    static const char set[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint8_t rnd[32];
+
+    if (n > sizeof rnd || getrandom(rnd, n, 0) != (ssize_t)n)
+        for (size_t i = 0; i < n && i < sizeof rnd; i++)
+            rnd[i] = (uint8_t)(sn_now_usec() >> (i % 8));
+    for (size_t i = 0; i < n; i++)
+        out[i] = set[rnd[i] % 64];
+    out[n] = '\0';
+}
+
+/* The agent, with our candidates: each socket's host address, and what
+ * STUN says the NAT shows for it. */
+static int ice_create(sn_session_media *m, bool controlling)
+{
+    sipnat_transport *t = sn_session_endpoint(m->s)->t;
+    sn_ice_cfg cfg = {.controlling = controlling,
+                      .ufrag = m->ice_ufrag,
+                      .pwd = m->ice_pwd,
+                      .send = ice_send,
+                      .user_data = m};
+    char addr[SIPNAT_ADDRSTRLEN];
+    int r, port;
+
+    if (m->ice || !m->ice_on)
+        return 0;
+    if (getrandom(&cfg.tie_breaker, sizeof cfg.tie_breaker, 0) != sizeof cfg.tie_breaker)
+        cfg.tie_breaker = sn_now_usec();
+    if ((r = sn_ice_agent_new(&m->ice, &cfg)) < 0 ||
+        (r = sipnat_anchor_get_local(m->anchor, addr, &port)) < 0)
+        return r;
+    for (unsigned comp = 1; comp <= 2; comp++) {
+        const sn_stun_binding *b = comp == 1 ? &m->stun_rtp : &m->stun_rtcp;
+        sn_ice_cand host = {.component = comp, .port = (uint16_t)(port + comp - 1),
+                            .type = SN_ICE_HOST};
+        snprintf(host.foundation, sizeof host.foundation, "1");
+        host.priority = sn_ice_priority(sn_ice_type_pref(SN_ICE_HOST), 65535, comp);
+        if ((r = sn_addr_parse(addr, &host.addr)) < 0 ||
+            (r = sn_ice_add_local(m->ice, &host, (int)comp - 1)) < 0)
+            return r;
+        int mport;
+        sn_ice_cand srflx = host;
+        if (b->have_mapped &&
+            sn_addr_from_sockaddr((const struct sockaddr *)&b->mapped, &srflx.addr,
+                                  &mport) == 0 &&
+            !(sn_addr_equal(&srflx.addr, &host.addr) && mport == host.port)) {
+            snprintf(srflx.foundation, sizeof srflx.foundation, "2");
+            srflx.port = (uint16_t)mport;
+            srflx.type = SN_ICE_SRFLX;
+            srflx.priority = sn_ice_priority(sn_ice_type_pref(SN_ICE_SRFLX), 65535, comp);
+            srflx.has_related = true;
+            srflx.raddr = host.addr;
+            srflx.rport = host.port;
+            if ((r = sn_ice_add_local(m->ice, &srflx, (int)comp - 1)) < 0)
+                return r;
+        }
+    }
+    (void)t;
+    return 0;
+}
+
+/* Our credentials and candidates into the audio line of what we send. */
+static int ice_describe(sn_session_media *m, sn_sdesc *d)
+{
+    char line[160];
+    int r;
+
+    if (!m->ice)
+        return 0;
+    for (size_t i = 0; i < d->n_media; i++) {
+        sn_mline *ml = &d->m[i];
+        if (ml->type != SN_MT_AUDIO || ml->port == 0)
+            continue;
+        if ((r = sn_sdesc_intern(d, &ml->ice_ufrag, m->ice_ufrag, strlen(m->ice_ufrag))) < 0 ||
+            (r = sn_sdesc_intern(d, &ml->ice_pwd, m->ice_pwd, strlen(m->ice_pwd))) < 0)
+            return r;
+        ml->n_cand = 0;
+        for (unsigned comp = 1; comp <= 2; comp++)
+            for (int k = 0;; k++) {
+                sn_ice_cand c;
+                if (sn_ice_local_at(m->ice, (size_t)k, &c) < 0)
+                    break;
+                if (c.component != comp || ml->n_cand == SN_SDP_MAX_CAND)
+                    continue;
+                if ((r = sn_ice_cand_format(&c, line, sizeof line)) < 0 ||
+                    (r = sn_sdesc_intern(d, &ml->cand[ml->n_cand], line, (size_t)r)) < 0)
+                    return r;
+                ml->n_cand++;
+            }
+        break;
+    }
+    return 0;
+}
+
+/* The peer's credentials and candidates, from its description's audio
+ * line (or its session level); checks start. */
+static void ice_take(sn_session_media *m, const sn_sdesc *d)
+{
+    sipnat_ctx *ctx = m->anchor->ctx;
+    const sn_mline *ml = NULL;
+
+    for (size_t i = 0; i < d->n_media && !ml; i++)
+        if (d->m[i].type == SN_MT_AUDIO && d->m[i].port)
+            ml = &d->m[i];
+    if (!m->ice || !ml)
+        return;
+    const char *ufrag = ml->ice_ufrag ? sn_sdesc_str(d, ml->ice_ufrag)
+                                      : sn_sdesc_str(d, d->ice_ufrag);
+    const char *pwd = ml->ice_pwd ? sn_sdesc_str(d, ml->ice_pwd) : sn_sdesc_str(d, d->ice_pwd);
+    if (!ufrag[0] || !pwd[0] || ml->n_cand == 0)
+        return; /* no ICE on the other side: the call goes on without */
+    if (m->ice_started)
+        return; /* a later offer or answer: no ICE restart here */
+    if (sn_ice_set_remote_credentials(m->ice, ufrag, pwd) < 0)
+        return;
+    for (size_t k = 0; k < ml->n_cand; k++) {
+        sn_ice_cand c;
+        if (sn_ice_cand_parse(sn_sdesc_str(d, ml->cand[k]), &c, NULL, 0) == 0)
+            sn_ice_add_remote(m->ice, &c);
+    }
+    m->ice_peer = true;
+    if (sn_ice_start(m->ice, sn_now_usec()) < 0) {
+        sn_log(ctx, SIPNAT_LOG_NOTICE, "ice", "%s: no candidate pair to check",
+               sipnat_session_get_remote_uri(m->s));
+        return;
+    }
+    m->ice_started = true;
+    m->ice_state = SN_ICE_CHECKING;
+    sn_ctx_timer_arm(ctx, &m->ice_timer, 0);
+}
+
+static void ice_run(sn_session_media *m)
+{
+    sipnat_ctx *ctx = m->anchor->ctx;
+    uint64_t now = sn_now_usec(), next = sn_ice_tick(m->ice, now);
+    sn_ice_state st = sn_ice_get_state(m->ice);
+    const char *who = sipnat_session_get_remote_uri(m->s);
+
+    if (st != m->ice_state) {
+        m->ice_state = st;
+        if (st == SN_ICE_CONNECTED) {
+            struct sockaddr_storage rtp, rtcp;
+            sn_ice_cand lc, rc;
+            sn_addr ra;
+            char a[SIPNAT_ADDRSTRLEN], la[SIPNAT_ADDRSTRLEN];
+            int rport = 0, rtcp_port;
+            sn_ice_selected(m->ice, 1, NULL, &rtp, &lc, &rc);
+            sn_addr_from_sockaddr((struct sockaddr *)&rtp, &ra, &rport);
+            sn_addr_format(&ra, a, sizeof a);
+            sn_addr_format(&lc.addr, la, sizeof la);
+            rtcp_port = rport + 1;
+            if (sn_ice_selected(m->ice, 2, NULL, &rtcp, NULL, NULL) == 0) {
+                sn_addr rca;
+                sn_addr_from_sockaddr((struct sockaddr *)&rtcp, &rca, &rtcp_port);
+            }
+            /* Media from the selected pair only. */
+            if (sipnat_anchor_set_remote(m->anchor, a, rport, rtcp_port) == 0 &&
+                sipnat_anchor_restrict_sources(m->anchor, a) == 0) {
+                snprintf(m->remote, sizeof m->remote, "%s", a);
+                m->remote_port = rport;
+            }
+            sn_log(ctx, SIPNAT_LOG_NOTICE, "ice",
+                   "%s: selected pair %s %s:%u -> %s %s:%d (%s)", who,
+                   sn_ice_ctype_name(lc.type), la, lc.port, sn_ice_ctype_name(rc.type), a,
+                   rport, sn_ice_is_controlling(m->ice) ? "controlling" : "controlled");
+        } else if (st == SN_ICE_FAILED) {
+            sn_log(ctx, SIPNAT_LOG_WARNING, "ice",
+                   "%s: no candidate pair works; media stays on the SDP's addresses", who);
+        } else if (st == SN_ICE_DISCONNECTED) {
+            sn_log(ctx, SIPNAT_LOG_WARNING, "ice", "%s: consent lost on the selected pair",
+                   who);
+        }
+    }
+    if (st == SN_ICE_CHECKING || st == SN_ICE_CONNECTED)
+        sn_ctx_timer_arm(ctx, &m->ice_timer, next > now ? next - now : 0);
+}
+
+static void ice_timer(sn_timer *t, void *arg)
+{
+    (void)t;
+    ice_run(arg);
+}
+
+bool sn_media_ice_selected(const sn_session_media *m)
+{
+    return m->ice && m->ice_state == SN_ICE_CONNECTED;
 }
 
 static void stun_ready(sn_timer *t, void *arg)
@@ -235,6 +462,13 @@ int sn_media_new(sn_session_media **ret, sipnat_session *s, const char *local)
     m->local_port = (uint16_t)port;
     m->ours.rtp_port = (uint16_t)port;
     m->ours.rtcp_port = (uint16_t)(port + 1);
+    sn_timer_init(&m->ice_timer, ice_timer, m);
+    m->ice_on = ep->cfg.ice;
+    if (m->ice_on) {
+        random_ice_chars(m->ice_ufrag, sizeof m->ice_ufrag - 1);
+        random_ice_chars(m->ice_pwd, sizeof m->ice_pwd - 1);
+        sn_anchor_set_stun_func(m->anchor, on_anchor_stun, m);
+    }
     r = stun_start(m, t);
     if (r < 0) {
         sn_media_free(m);
@@ -252,8 +486,10 @@ void sn_media_free(sn_session_media *m)
     sn_stun_binding_stop(&m->stun_rtcp);
     if (m->anchor) {
         sn_ctx_timer_stop(m->anchor->ctx, &m->stun_timer);
+        sn_ctx_timer_stop(m->anchor->ctx, &m->ice_timer);
         sn_anchor_set_stun_func(m->anchor, NULL, NULL);
     }
+    sn_ice_agent_free(m->ice);
     sipnat_anchor_unref(m->anchor);
     explicit_bzero(m->prefs.keys, sizeof m->prefs.keys);
     free(m->local);
@@ -335,6 +571,9 @@ static int apply(sn_session_media *m, const sn_negotiated *n, sn_media_change *c
     chg->remote_hold = n->held;
     bool fresh = strcmp(remote, m->remote) != 0 || n->rtp_port != m->remote_port;
     chg->moved = m->remote_port && fresh;
+    /* ICE chose the path: later SDP addresses do not move the media. */
+    if (sn_media_ice_selected(m))
+        fresh = false;
     if (fresh) {
         /* A new address: the anchor opens a new latching window there. */
         r = sipnat_anchor_set_remote(m->anchor, remote, n->rtp_port, n->rtcp_port);
@@ -370,6 +609,11 @@ int sn_media_offer(sn_session_media *m, const char *addr, bool hold, char **sdp)
         return r;
     r = sn_mdesc_offer(&m->prefs, &m->ours, hold ? SN_DIR_SENDONLY : SN_DIR_SENDRECV,
                        &d);
+    /* The offerer controls (RFC 8445 6.1.1). */
+    if (r == 0)
+        r = ice_create(m, true);
+    if (r == 0)
+        r = ice_describe(m, &d);
     if (r == 0)
         r = emit(m, &d, sdp);
     if (r == 0) {
@@ -463,6 +707,14 @@ int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
     }
     r = sn_mdesc_result(&out, &in, &n);
     if (r == 0)
+        r = ice_create(m, false);
+    if (r == 0) {
+        ice_take(m, &in);
+        /* ICE in the answer only when the offer had it (RFC 8839 4.2). */
+        if (m->ice_peer)
+            r = ice_describe(m, &out);
+    }
+    if (r == 0)
         r = apply(m, &n, change);
     if (r == 0)
         r = emit(m, &out, sdp);
@@ -504,6 +756,7 @@ int sn_media_take_answer(sn_session_media *m, const char *answer, size_t len,
         return r;
     }
     m->offer_out = false;
+    ice_take(m, &in);
     r = apply(m, &n, change);
     /* Direct media: the peers talk to each other; the anchor idles (and
      * its rtp_timeout with it). */
