@@ -273,9 +273,38 @@ static int send_cn(sipnat_anchor *a)
     return send_own(a, p, SN_RTP_HEADER + 1);
 }
 
+/* An empty receiver report (RFC 3550 6.4.2) from the RTCP socket. */
+static int send_empty_rr(sipnat_anchor *a)
+{
+    uint8_t p[8 + SN_SRTP_TAILROOM] = {0x80, 201, 0x00, 0x01};
+    sn_sockaddr tmp;
+    const sn_sockaddr *dst = sn_anchor_rtcp_dest(a, &tmp);
+    size_t len = 8;
+    ssize_t r;
+
+    if (!dst)
+        return -ENOTCONN;
+    p[4] = (uint8_t)(a->ssrc >> 24);
+    p[5] = (uint8_t)(a->ssrc >> 16);
+    p[6] = (uint8_t)(a->ssrc >> 8);
+    p[7] = (uint8_t)a->ssrc;
+    if (a->srtp_tx && sn_srtp_protect(a->srtp_tx, p, &len, true) < 0)
+        return -EIO;
+    do
+        r = sendto(a->io.rtcp.fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : 0;
+}
+
+/* Both sockets toward the peer, at once: the NAT maps each before a
+ * packet of the peer's (an ICE check that left as soon as it answered)
+ * reaches the router and makes it pick another public port for ours. */
 int sn_anchor_open_path(sipnat_anchor *a)
 {
-    return send_cn(a);
+    int r = send_cn(a);
+
+    send_empty_rr(a);
+    return r;
 }
 
 void sn_anchor_set_stun_func(sipnat_anchor *a, sn_anchor_stun_func func,

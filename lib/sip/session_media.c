@@ -49,6 +49,7 @@ struct sn_session_media {
     char ice_ufrag[9], ice_pwd[25];
     sn_ice_agent *ice;
     bool ice_started, ice_peer;  /* checks run; the peer's SDP had ICE */
+    bool ice_described;          /* our SDP carried ICE */
     sn_ice_state ice_state;
     sn_timer ice_timer;
 };
@@ -65,7 +66,9 @@ static int on_anchor_stun(sipnat_anchor *a, bool rtcp, const uint8_t *buf,
 
     if (m->ice && m->ice_started) {
         int r = sn_ice_receive(m->ice, rtcp ? 1 : 0, &from->sa, buf, len, sn_now_usec());
-        if (r != 0) {
+        /* An answer to no check of the agent's may be the STUN server's
+         * to the client below. */
+        if (r != 0 && r != -ESRCH) {
             /* What it changed is looked at from the timer, never here
              * inside the receive path. */
             if (!sn_timer_armed(&m->ice_timer))
@@ -104,7 +107,7 @@ static void random_ice_chars(char *out, size_t n)
 }
 
 /* The agent, with our candidates: each socket's host address, and what
- * STUN says the NAT shows for it. */
+ * STUN says the NAT shows for it (RTP component 1, RTCP component 2). */
 static int ice_create(sn_session_media *m, bool controlling)
 {
     sipnat_transport *t = sn_session_endpoint(m->s)->t;
@@ -153,7 +156,12 @@ static int ice_create(sn_session_media *m, bool controlling)
     return 0;
 }
 
-/* Our credentials and candidates into the audio line of what we send. */
+/* Our credentials and candidates into the audio line of what we send.
+ * When the policy advertises another address than the socket's own (the
+ * peer is outside local_net: an external or STUN address), the socket's
+ * address stays home: no host candidate for it, and the server-reflexive
+ * ones say raddr 0.0.0.0 rport 0 (RFC 8839 5.1 allows it), so no LAN
+ * address crosses the NAT. The agent still pairs from the socket. */
 static int ice_describe(sn_session_media *m, sn_sdesc *d)
 {
     char line[160];
@@ -165,9 +173,6 @@ static int ice_describe(sn_session_media *m, sn_sdesc *d)
         sn_mline *ml = &d->m[i];
         if (ml->type != SN_MT_AUDIO || ml->port == 0)
             continue;
-        if ((r = sn_sdesc_intern(d, &ml->ice_ufrag, m->ice_ufrag, strlen(m->ice_ufrag))) < 0 ||
-            (r = sn_sdesc_intern(d, &ml->ice_pwd, m->ice_pwd, strlen(m->ice_pwd))) < 0)
-            return r;
         ml->n_cand = 0;
         for (unsigned comp = 1; comp <= 2; comp++)
             for (int k = 0;; k++) {
@@ -176,11 +181,30 @@ static int ice_describe(sn_session_media *m, sn_sdesc *d)
                     break;
                 if (c.component != comp || ml->n_cand == SN_SDP_MAX_CAND)
                     continue;
+                bool hide = c.type == SN_ICE_HOST ? !sn_addr_equal(&c.addr, &m->ours.addr)
+                                                  : c.has_related &&
+                                                        !sn_addr_equal(&c.raddr, &m->ours.addr);
+                if (hide && c.type == SN_ICE_HOST)
+                    continue;
+                if (hide) {
+                    memset(&c.raddr, 0, sizeof c.raddr);
+                    sn_addr_parse(c.addr.family == AF_INET6 ? "::" : "0.0.0.0", &c.raddr);
+                    c.rport = 0;
+                }
                 if ((r = sn_ice_cand_format(&c, line, sizeof line)) < 0 ||
                     (r = sn_sdesc_intern(d, &ml->cand[ml->n_cand], line, (size_t)r)) < 0)
                     return r;
                 ml->n_cand++;
             }
+        /* Nothing we may show (no STUN answer, and the host address stays
+         * home): no ICE in this description at all, rather than
+         * credentials without candidates. */
+        if (ml->n_cand == 0)
+            return 0;
+        if ((r = sn_sdesc_intern(d, &ml->ice_ufrag, m->ice_ufrag, strlen(m->ice_ufrag))) < 0 ||
+            (r = sn_sdesc_intern(d, &ml->ice_pwd, m->ice_pwd, strlen(m->ice_pwd))) < 0)
+            return r;
+        m->ice_described = true;
         break;
     }
     return 0;
@@ -203,6 +227,8 @@ static void ice_take(sn_session_media *m, const sn_sdesc *d)
     const char *pwd = ml->ice_pwd ? sn_sdesc_str(d, ml->ice_pwd) : sn_sdesc_str(d, d->ice_pwd);
     if (!ufrag[0] || !pwd[0] || ml->n_cand == 0)
         return; /* no ICE on the other side: the call goes on without */
+    if (!m->ice_described)
+        return; /* we showed no candidate: no checks either */
     if (m->ice_started)
         return; /* a later offer or answer: no ICE restart here */
     if (sn_ice_set_remote_credentials(m->ice, ufrag, pwd) < 0)
@@ -706,13 +732,23 @@ int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
         return r;
     }
     r = sn_mdesc_result(&out, &in, &n);
-    if (r == 0)
+    /* ICE once the STUN mappings are in (the answer waits for them too:
+     * this runs again then), so that the server-reflexive candidates are
+     * there; in the answer only when the offer had ICE (RFC 8839 4.2). */
+    if (r == 0 && !m->stun_wait)
         r = ice_create(m, false);
-    if (r == 0) {
-        ice_take(m, &in);
-        /* ICE in the answer only when the offer had it (RFC 8839 4.2). */
-        if (m->ice_peer)
-            r = ice_describe(m, &out);
+    if (r == 0 && m->ice && !m->stun_wait) {
+        r = ice_describe(m, &out);
+        if (r == 0 && m->ice_described)
+            ice_take(m, &in);
+        if (r == 0 && !m->ice_peer) {
+            /* The offer had no ICE: none in our answer either. */
+            for (size_t i = 0; i < out.n_media; i++) {
+                out.m[i].n_cand = 0;
+                out.m[i].ice_ufrag = out.m[i].ice_pwd = 0;
+            }
+            m->ice_described = false;
+        }
     }
     if (r == 0)
         r = apply(m, &n, change);

@@ -31,16 +31,7 @@ if ! command -v turnserver >/dev/null 2>&1; then
     exit 1
 fi
 lab_up --nat cone --forwards sip >/dev/null || { echo "lab setup failed"; exit 1; }
-lab_exec itsp ip addr add "$STUN_IP/24" dev eth0
-lab_exec itsp turnserver -n --stun-only --no-cli --no-tls --no-dtls \
-    --listening-ip="$STUN_IP" --listening-port=3478 --pidfile="$work/turn.pid" \
-    --log-file=stdout --simple-log >"$work/turn.log" 2>&1 &
-track $!
-for _ in $(seq 50); do
-    lab_exec itsp ss -uln 2>/dev/null | grep -q "$STUN_IP:3478" && break
-    sleep 0.1
-done
-lab_exec itsp ss -uln | grep -q "$STUN_IP:3478" && ok "coturn listens at $STUN_IP:3478" ||
+stun_server "$STUN_IP" && ok "coturn listens at $STUN_IP:3478" ||
     bad "coturn did not start: $(tail -3 "$work/turn.log")"
 
 capture() {   # TAG: wan0 and br-lan of the router

@@ -10,6 +10,8 @@ one JSON object:
   "stun": [{"from": "IP:PORT", "to": "IP:PORT", "class": "request" |
           "success" | "error" | "indication", "mapped": "IP:PORT" or null}]
           (XOR-MAPPED-ADDRESS of success responses decoded)
+  "checks": the same for STUN on other ports than 3478 and 5060 (ICE
+          connectivity checks on the media ports)
   "sip":  number of SIP messages (UDP 5060)
   "lan":  SIP messages naming a LAN address (192.0.2.x, 10.x, 172.16-31.x):
           the packet's addresses, the first line and the lines naming it
@@ -81,7 +83,7 @@ def stun_info(p):
 
 
 def main():
-    out = {"rtp": {}, "stun": [], "sip": 0, "lan": [], "sdp": []}
+    out = {"rtp": {}, "stun": [], "checks": [], "sip": 0, "lan": [], "sdp": []}
     for path in sys.argv[1:]:
         for src, sport, dst, dport, p in packets(path):
             a, b = "%s:%d" % (src, sport), "%s:%d" % (dst, dport)
@@ -105,6 +107,11 @@ def main():
             if s is not None and 3478 in (sport, dport):
                 s.update({"from": a, "to": b})
                 out["stun"].append(s)
+                continue
+            if s is not None:
+                # STUN on a media port: ICE connectivity checks.
+                s.update({"from": a, "to": b})
+                out["checks"].append(s)
                 continue
             if len(p) >= 12 and p[0] >> 6 == 2 and (p[1] & 0x7F) < 72:
                 key = a + ">" + b

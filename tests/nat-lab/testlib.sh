@@ -47,6 +47,16 @@ wait_for() {
     done
     return 1
 }
+# stun_server IP: coturn, STUN only, at IP:3478 in the itsp namespace (IP
+# added to its eth0); 0 once it listens.
+stun_server() {
+    lab_exec itsp ip addr add "$1/24" dev eth0
+    lab_exec itsp turnserver -n --stun-only --no-cli --no-tls --no-dtls \
+        --listening-ip="$1" --listening-port=3478 --pidfile="$work/turn.pid" \
+        --log-file=stdout --simple-log >"$work/turn.log" 2>&1 &
+    track $!
+    wait_listen itsp udp 3478
+}
 wait_listen() {
     local end=$((SECONDS + 15)) flag=-Hltn
     [ "$2" = udp ] && flag=-Hlun
