@@ -85,8 +85,8 @@ match=127.0.0.1
 CONF
     (cd "$dir" && exec timeout 25 baresip -f "$dir" -s -t 15 >"$dir/baresip.log" 2>&1) &
     bs_pid=$!
-    # Dial once baresip says it is ready (5 s at most).
-    for _ in $(seq 50); do
+    # Dial once baresip says it is ready (15 s at most: a loaded machine).
+    for _ in $(seq 150); do
         grep -q 'baresip is ready' "$dir/baresip.log" 2>/dev/null && break
         sleep 0.1
     done

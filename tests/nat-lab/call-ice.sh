@@ -170,7 +170,7 @@ call() {
         start_baresip
     else
         start_baresip
-        for _ in $(seq 50); do
+        for _ in $(seq 150); do
             grep -q 'baresip is ready' "$work/baresip-$tag.log" 2>/dev/null && break
             sleep 0.1
         done
