@@ -13,7 +13,10 @@
 #   - connectivity checks (STUN with USERNAME) cross the router both ways
 #     and are answered; the library logs the selected pair;
 #   - RTP crosses the router both ways between the selected addresses;
-#   - the tones come back: 1000 Hz from baresip, 440 Hz from us.
+#   - the tones come back: 1000 Hz from baresip, 440 Hz from us;
+#   - a host on the LAN that sprays RTP and unsignable STUN checks at our
+#     RTP socket during a call gets nothing back, its RTP is dropped and
+#     counted, the pair stays, the audio stays clean.
 # ICE_DEBUG=DIR keeps a copy of the work directory (captures, logs,
 # recordings) there.
 set -u
@@ -186,5 +189,93 @@ call() {
 
 call outbound out
 call inbound in
+
+# attacked: the outbound call again, while a host on the LAN (the phone's
+# namespace, 192.0.2.20, next to the library) sprays our RTP socket with
+# RTP and with STUN checks it cannot sign: nothing is answered or sent to
+# it, its RTP is dropped as foreign, the selected pair stays, the audio
+# is clean.
+spray() {   # PORT: 2 s of RTP and unsigned or wrongly signed STUN checks
+    lab_exec phone python3 - "$1" >"$work/spray.out" 2>&1 <<'PY'
+import os, socket, struct, sys, time, zlib
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.20", 0))
+rtp = stun = 0
+def check(user, signed):
+    attrs = struct.pack("!HH", 0x0006, len(user)) + user + b"\0" * (-len(user) % 4)
+    attrs += struct.pack("!HHI", 0x0024, 4, 1853824767)
+    if signed:
+        attrs += struct.pack("!HH", 0x0008, 20) + os.urandom(20)
+    hdr = struct.pack("!HHI", 0x0001, len(attrs) + 8, 0x2112A442) + os.urandom(12)
+    msg = hdr + attrs
+    return msg + struct.pack("!HHI", 0x8028, 4, (zlib.crc32(msg) ^ 0x5354554E) & 0xFFFFFFFF)
+end = time.time() + 2
+seq = 0
+while time.time() < end:
+    for _ in range(4):
+        s.sendto(struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, seq * 160, 0xBADC0DE) + b"\xd5" * 160,
+                 ("192.0.2.10", port))
+        seq += 1
+        rtp += 1
+    s.sendto(check(b"guess:evil", True), ("192.0.2.10", port))
+    s.sendto(check(b"guess:evil", False), ("192.0.2.10", port))
+    stun += 2
+    time.sleep(0.02)
+print(rtp, stun)
+PY
+}
+attacked() {
+    local tag=attacked cap bs_pid ph_pid port lan
+    lab_capture_start router wan0 "$work/wan-$tag.pcap" udp && cap=$LAB_CAPTURE_PID
+    lab_capture_start router br-lan "$work/lan-$tag.pcap" udp && lan=$LAB_CAPTURE_PID
+    lab_exec itsp timeout 30 baresip -f "$bs" -s -t 20 >"$work/baresip-$tag.log" 2>&1 &
+    bs_pid=$!
+    track "$bs_pid"
+    for _ in $(seq 150); do
+        grep -q 'baresip is ready' "$work/baresip-$tag.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    lab_exec host timeout 30 "$phone" --config "$work/phone.conf" --endpoint bob \
+        --dial sip:bob@203.0.113.1:5060 --duration 5 --tone 440 --record "$work/rec-$tag.wav" \
+        >"$work/phone-$tag.out" 2>"$work/phone-$tag.err" </dev/null &
+    ph_pid=$!
+    track "$ph_pid"
+    if wait_for 'selected pair' "$work/phone-$tag.err" 1 10; then
+        port=$(sed -n 's/.*selected pair host 192\.0\.2\.10:\([0-9]*\) .*/\1/p' "$work/phone-$tag.err" | head -n 1)
+        spray "$port"
+    fi
+    wait "$ph_pid"
+    lab_exec itsp pkill -x baresip 2>/dev/null
+    wait "$bs_pid" 2>/dev/null
+    lab_capture_stop "$cap"
+    lab_capture_stop "$lan"
+    local sent rtp_sent stun_sent foreign answered sel media
+    sent=$(cat "$work/spray.out" 2>/dev/null)
+    rtp_sent=${sent% *}
+    stun_sent=${sent#* }
+    media=$(grep '^media' "$work/phone-$tag.out")
+    foreign=$(echo "$media" | sed -n 's/.* foreign=\([0-9]*\).*/\1/p')
+    python3 "$LAB_DIR/pcapcheck.py" "$work/lan-$tag.pcap" >"$work/lan-$tag.json"
+    answered=$(tcpdump -nn -r "$work/lan-$tag.pcap" 2>/dev/null | grep -c ' 192\.0\.2\.10\.[0-9]* > 192\.0\.2\.20\.')
+    sel=$(grep -c 'selected pair' "$work/phone-$tag.err")
+    if [ -n "${port:-}" ] && [ "${rtp_sent:-0}" -ge 100 ] && [ "${foreign:-0}" -ge "$rtp_sent" ]; then
+        ok "$tag: the LAN attacker's $rtp_sent RTP packets at port $port were dropped as foreign ($foreign counted)"
+    else
+        bad "$tag: attacker sent '${sent:-nothing}' to port '${port:-?}'; $media"
+    fi
+    [ "${stun_sent:-0}" -ge 50 ] && [ "$answered" = 0 ] &&
+        ok "$tag: none of its $stun_sent STUN checks got an answer, nothing at all went back to it" ||
+        bad "$tag: $answered packets from the library to the attacker (of ${stun_sent:-0} checks sent)"
+    [ "$sel" = 1 ] && ok "$tag: the selected pair did not change: $(grep -m1 'selected pair' "$work/phone-$tag.err" | sed 's/.*ice: //')" ||
+        bad "$tag: $sel pair selections: $(grep 'selected pair' "$work/phone-$tag.err" | tr '\n' ' ')"
+    local r
+    if r=$(python3 "$top/tests/phone/audio-check.py" tone 1000 "$work/rec-$tag.wav"); then
+        ok "$tag: baresip's tone came through clean: ${r#ok - }"
+    else
+        bad "$tag: baresip -> sipnat-phone under attack: $r"
+    fi
+}
+attacked
 [ -n "${ICE_DEBUG:-}" ] && cp -r "$work" "$ICE_DEBUG"
 finish
