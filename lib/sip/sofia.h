@@ -38,6 +38,9 @@ void sn_stack_refresh(sn_stack *stack);
 void sn_stack_wait(sn_stack *stack, int timeout_ms);
 /* Every transport of the ctx, open or shutting down. */
 struct sipnat_transport **sn_stack_transports(sn_stack *stack);
+/* The ctx's SIP Outbound instance ("urn:uuid:...", RFC 5626 4.1), made
+ * once per ctx when a registration without one of its own asks. */
+const char *sn_stack_instance(sn_stack *stack);
 /* Snapshot of the stack's fds, to find the sockets a new NUA bound. */
 size_t sn_stack_fds(sn_stack *stack, int *fds, size_t max);
 

@@ -14,6 +14,7 @@
  * is here: a ctx is a core ctx with the stack as its first source.
  */
 #include "sip/sofia.h"
+#include "sip/flow.h"
 
 #include <sofia-sip/su_glib.h>
 #include <glib.h>
@@ -40,6 +41,7 @@ struct sn_stack {
     gint n_fds;
     gint cap_fds;
     gint priority;
+    char instance[48];       /* the ctx's SIP Outbound instance URN */
 };
 
 /* -- process-global hooks, installed once ---------------------------- */
@@ -297,6 +299,13 @@ size_t sn_stack_fds(sn_stack *s, int *fds, size_t max)
     for (gint i = 0; i < s->n_fds && n < max; i++)
         fds[n++] = s->fds[i].fd;
     return n;
+}
+
+const char *sn_stack_instance(sn_stack *s)
+{
+    if (!s->instance[0])
+        sn_flow_new_instance(s->instance, sizeof s->instance);
+    return s->instance;
 }
 
 sn_stack *sn_stack_of(sipnat_ctx *ctx)
