@@ -503,22 +503,6 @@ static void tcp_registrar_close(tcp_registrar *r)
     close(r->lfd);
 }
 
-/* The request's header line `name` (with its CRLF), appended to out. */
-static void copy_header(const char *req, const char *name, char *out, size_t size)
-{
-    const char *p = req;
-    size_t n = strlen(name);
-
-    while ((p = strstr(p, "\r\n")) != NULL) {
-        p += 2;
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            const char *e = strstr(p, "\r\n");
-            snprintf(out + strlen(out), size - strlen(out), "%.*s\r\n", (int)(e - p), p);
-            return;
-        }
-    }
-}
-
 static void tcp_registrar_serve(tcp_registrar *r)
 {
     int fd = accept(r->lfd, NULL, NULL);
@@ -557,18 +541,12 @@ static void tcp_registrar_serve(tcp_registrar *r)
             return;
         /* Requests from the library carry Content-Length: 0. */
         size_t whole = (size_t)(end + 4 - r->buf);
-        char resp[4096] = "SIP/2.0 200 OK\r\n";
+        char resp[4096];
         snprintf(r->last_request, sizeof r->last_request, "%.*s", (int)whole, r->buf);
         if (strncmp(r->buf, "REGISTER ", 9) == 0)
             r->n_register++;
-        copy_header(r->last_request, "Via", resp, sizeof resp);
-        copy_header(r->last_request, "From", resp, sizeof resp);
-        copy_header(r->last_request, "To", resp, sizeof resp);
-        copy_header(r->last_request, "Call-ID", resp, sizeof resp);
-        copy_header(r->last_request, "CSeq", resp, sizeof resp);
-        copy_header(r->last_request, "Contact", resp, sizeof resp);
-        snprintf(resp + strlen(resp), sizeof resp - strlen(resp),
-                 "Require: outbound\r\nExpires: 300\r\nContent-Length: 0\r\n\r\n");
+        sip_answer_200(r->last_request, "Require: outbound\r\nExpires: 300\r\n", resp,
+                       sizeof resp);
         ck_assert_int_eq(send(r->cfd, resp, strlen(resp), MSG_NOSIGNAL), (ssize_t)strlen(resp));
         memmove(r->buf, r->buf + whole, r->len - whole + 1);
         r->len -= whole;
@@ -615,7 +593,6 @@ START_TEST(test_outbound_tcp_flow)
 {
     tcp_registrar r;
     sipnat_ctx *ctx;
-    sipnat_transport_cfg *tcfg;
     sipnat_transport *t;
     sipnat_registration *reg;
     struct reg_log l = {0};
@@ -624,11 +601,7 @@ START_TEST(test_outbound_tcp_flow)
 
     tcp_registrar_open(&r);
     ck_assert_ok(sipnat_ctx_new(&ctx));
-    ck_assert_ok(sipnat_transport_cfg_new(&tcfg));
-    ck_assert_ok(sipnat_transport_cfg_set_protocol(tcfg, SIPNAT_PROTOCOL_TCP));
-    ck_assert_ok(sipnat_transport_cfg_set_bind(tcfg, "127.0.0.1", 0));
-    ck_assert_ok(sipnat_transport_new(&t, ctx, tcfg));
-    sipnat_transport_cfg_free(tcfg);
+    t = tcp_loopback_transport(ctx);
     sipnat_registration_cfg *cfg = reg_cfg(r.port);
     snprintf(uri, sizeof uri, "sip:127.0.0.1:%d;transport=tcp", r.port);
     ck_assert_ok(sipnat_registration_cfg_set_server_uri(cfg, uri));

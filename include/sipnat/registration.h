@@ -71,10 +71,11 @@ SIPNAT_API int sipnat_registration_cfg_set_line(sipnat_registration_cfg *cfg,
 SIPNAT_API int sipnat_registration_cfg_set_keepalive(
     sipnat_registration_cfg *cfg, unsigned seconds);
 /* SIP Outbound (RFC 5626): the Contact carries ;reg-id and
- * ;+sip.instance, REGISTER says Supported: outbound, path, and over TCP
- * the registration keeps its connection (its flow) with CRLF pings,
- * repairs a failed flow by registering again over a new one. Off by
- * default. */
+ * ;+sip.instance, REGISTER says Supported: outbound, path; over TCP the
+ * registration keeps its connection (its flow) with CRLF pings, over UDP
+ * (to a registrar that says Require: outbound) with STUN Binding
+ * requests, and repairs a failed flow by registering again over a new
+ * one. Off by default. */
 SIPNAT_API int sipnat_registration_cfg_set_outbound(sipnat_registration_cfg *cfg,
                                                     int enable);
 /* The instance, "urn:uuid:" and an RFC 4122 UUID; keep it across

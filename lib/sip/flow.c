@@ -50,6 +50,21 @@ void sn_flow_init(sn_flow *f)
     f->fd = -1;
 }
 
+/* A socket of this type, and the address and port of its own (or its
+ * peer's) end. */
+static bool sock_addr(int fd, int type, bool peer, sn_addr *a, int *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int got = 0;
+    socklen_t il = sizeof got;
+
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &got, &il) == 0 && got == type &&
+           (peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+                 : getsockname(fd, (struct sockaddr *)&ss, &sl)) == 0 &&
+           sn_addr_from_sockaddr((struct sockaddr *)&ss, a, port) == 0;
+}
+
 /* "addr:port" of a socket's own (or its peer's) end. */
 static void sock_text(int fd, bool peer, char *buf, size_t size)
 {
@@ -88,19 +103,13 @@ int sn_flow_find(sn_flow *f, sn_stack *stack, const char *addr, int port, bool t
     if (sn_addr_parse(addr, &want) < 0)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int type = 0, p = 0;
-        socklen_t il = sizeof type;
         struct tcp_info ti;
         struct stat st;
         sn_addr got;
+        int p = 0;
 
-        if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &il) < 0 ||
-            type != SOCK_STREAM ||
-            getpeername(fds[i], (struct sockaddr *)&ss, &sl) < 0 ||
-            sn_addr_from_sockaddr((struct sockaddr *)&ss, &got, &p) < 0 ||
-            p != port || !sn_addr_equal(&got, &want) ||
+        if (!sock_addr(fds[i], SOCK_STREAM, true, &got, &p) || p != port ||
+            !sn_addr_equal(&got, &want) ||
             !tcp_info(fds[i], &ti) || ti.tcpi_state != SN_TCP_ESTABLISHED ||
             fstat(fds[i], &st) < 0)
             continue;
@@ -228,6 +237,29 @@ bool sn_flow_closed(const sn_flow *f, sn_stack *stack)
         if (fds[i] == f->fd)
             return false;
     return true;
+}
+
+int sn_flow_udp_socket(sn_stack *stack, const char *local, int port)
+{
+    int fds[SN_FLOW_MAX_FDS];
+    size_t n = sn_stack_fds(stack, fds, SN_FLOW_MAX_FDS);
+    int wildcard = -ENOENT;
+    sn_addr want;
+
+    if (sn_addr_parse(local, &want) < 0)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        sn_addr got, any = {.family = want.family};
+        int p = 0;
+
+        if (!sock_addr(fds[i], SOCK_DGRAM, false, &got, &p) || p != port)
+            continue;
+        if (sn_addr_equal(&got, &want))
+            return fds[i];
+        if (sn_addr_equal(&got, &any))
+            wildcard = fds[i];
+    }
+    return wildcard;
 }
 
 void sn_flow_new_instance(char *buf, size_t size)

@@ -48,6 +48,10 @@ void sn_flow_shutdown(sn_flow *f);
 /* The connection is gone from the stack (sofia closed it). */
 bool sn_flow_closed(const sn_flow *f, sn_stack *stack);
 
+/* The stack's UDP socket bound to `local` (or to the wildcard) and
+ * `port`: the one a datagram from local:port leaves by. fd or -ENOENT. */
+int sn_flow_udp_socket(sn_stack *stack, const char *local, int port);
+
 /* A "urn:uuid:" instance URN (RFC 4122 version 4) into buf (>= 46). */
 void sn_flow_new_instance(char *buf, size_t size);
 /* "urn:uuid:" and 36 characters of RFC 4122's form? */

@@ -15,6 +15,7 @@
 #include "sip/regfsm.h"
 #include "sip/route.h"
 #include "sip/flow.h"
+#include "stun/stun.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,11 @@ struct sipnat_registration {
     unsigned flow_waits;
     uint64_t flow_failed_at; /* usec the last failure was seen, 0: none */
     char flow_why[160];
+    char local[SIPNAT_ADDRSTRLEN]; /* our address toward dest */
+    int flow_udp_fd;        /* UDP: the SIP socket the flow leaves by, -1 */
+    sn_stun *flow_stun;     /* UDP: the registrar as a STUN server */
+    sn_stun_binding flow_binding; /* UDP: the keep-alive in flight */
+    uint64_t flow_ping_at;  /* UDP: when it went */
 
     struct queued_event queue[SN_REG_EVENTS];
     unsigned n_queued;
@@ -546,6 +552,7 @@ static void send_to_target(sipnat_registration *reg)
         return;
     }
     memcpy(reg->dest, route.dest, sizeof reg->dest);
+    memcpy(reg->local, route.local, sizeof reg->local);
     register_contact(reg, &route, unregister);
     /* Our address changed (a NAT remap, something learned): the binding
      * at the old one is dead, and the registrar would keep routing calls
@@ -654,10 +661,17 @@ static void keepalive_sent(const sipnat_event *ev, void *arg)
 
 /* Outbound over a connection: CRLF keep-alives on the flow replace the
  * OPTIONS ones. */
+static bool flow_stream(const sipnat_registration *reg)
+{
+    return reg->t->protocol == SIPNAT_PROTOCOL_TCP || reg->t->protocol == SIPNAT_PROTOCOL_TLS;
+}
+
+/* Over UDP only when the registrar said Require: outbound: RFC 5626
+ * 4.4 keeps STUN for registrars that take part (a plain SIP server
+ * would never answer). */
 static bool flow_kept(const sipnat_registration *reg)
 {
-    return reg->cfg.outbound && (reg->t->protocol == SIPNAT_PROTOCOL_TCP ||
-                                 reg->t->protocol == SIPNAT_PROTOCOL_TLS);
+    return reg->cfg.outbound && (flow_stream(reg) || reg->flow_outbound);
 }
 
 /* RFC 5626 4.4.1: no pong in 10 s and the flow has failed. Half the
@@ -676,6 +690,7 @@ static void flow_stop(sipnat_registration *reg)
 {
     if (reg->t->ctx)
         sn_ctx_timer_stop(reg->t->ctx, &reg->flow_timer);
+    sn_stun_binding_stop(&reg->flow_binding);
     reg->flow_phase = SN_FLOW_IDLE;
 }
 
@@ -684,18 +699,41 @@ static void flow_arm(sipnat_registration *reg, uint64_t usec)
     sn_ctx_timer_arm(reg->t->ctx, &reg->flow_timer, usec);
 }
 
-/* Registered: find the connection the 2xx came over and keep it. */
-static void flow_start(sipnat_registration *reg)
+/* UDP: the flow is our SIP socket and the registrar's address; its
+ * keep-alive a STUN Binding request to that address (RFC 5626 4.4.2). */
+static bool flow_find_udp(sipnat_registration *reg, const sn_dns_target *tg)
+{
+    sn_stack *stack = sn_stack_of(reg->t->ctx);
+
+    sn_flow_init(&reg->flow);
+    reg->flow_udp_fd = sn_flow_udp_socket(stack, reg->local, reg->t->port);
+    if (reg->flow_udp_fd < 0)
+        return false;
+    snprintf(reg->flow.local, sizeof reg->flow.local,
+             strchr(reg->local, ':') ? "[%s]:%d" : "%s:%d", reg->local, reg->t->port);
+    snprintf(reg->flow.peer, sizeof reg->flow.peer,
+             strchr(tg->addr, ':') ? "[%s]:%d" : "%s:%d", tg->addr, tg->port);
+    if (reg->flow_stun && strcmp(sn_stun_server_name(reg->flow_stun), reg->flow.peer) != 0)
+        reg->flow_stun = (sn_stun_unref(reg->flow_stun), NULL);
+    return reg->flow_stun ||
+           sn_stun_new_fp(&reg->flow_stun, reg->t->ctx, tg->addr, tg->port, false) == 0;
+}
+
+/* Registered: find the connection the 2xx came over and keep it. False:
+ * no flow to keep (the OPTIONS keep-alive then). */
+static bool flow_start(sipnat_registration *reg)
 {
     const sn_dns_target *tg = sn_hops_target(&reg->hops);
     uint32_t random = 0;
 
     flow_stop(reg);
-    if (!tg || sn_flow_find(&reg->flow, sn_stack_of(reg->t->ctx), tg->addr, tg->port,
-                            reg->t->protocol == SIPNAT_PROTOCOL_TLS) < 0) {
+    if (!tg || (flow_stream(reg)
+                    ? sn_flow_find(&reg->flow, sn_stack_of(reg->t->ctx), tg->addr, tg->port,
+                                   reg->t->protocol == SIPNAT_PROTOCOL_TLS) < 0
+                    : !flow_find_udp(reg, tg))) {
         sn_log(reg->t->ctx, SIPNAT_LOG_WARNING, "registration",
-               "%s: outbound: no connection to the registrar to keep", reg->cfg.client_uri);
-        return;
+               "%s: outbound: no flow to the registrar to keep", reg->cfg.client_uri);
+        return false;
     }
     /* The keep-alive interval: the host's, else the registrar's
      * Flow-Timer, else RFC 5626 4.4.1's 95 to 120 s. */
@@ -713,11 +751,14 @@ static void flow_start(sipnat_registration *reg)
     sn_log(reg->t->ctx, SIPNAT_LOG_INFO, "registration",
            "%s: outbound: flow %s -> %s, %s every %u s (the registrar %s outbound)",
            reg->cfg.client_uri, reg->flow.local, reg->flow.peer,
-           reg->flow.tls ? "TCP keep-alive probes" : "CRLF ping", reg->flow_interval,
+           !flow_stream(reg) ? "STUN Binding" : reg->flow.tls ? "TCP keep-alive probes"
+                                                                : "CRLF ping",
+           reg->flow_interval,
            reg->flow_outbound ? "requires" : "does not require");
     reg->flow_failed_at = 0;
     reg->flow_phase = SN_FLOW_PING;
     flow_arm(reg, (uint64_t)reg->flow_interval * 1000000u);
+    return true;
 }
 
 /* The flow is dead: close it, and register again over a new one once
@@ -731,10 +772,40 @@ static void flow_failed(sipnat_registration *reg, const char *why)
              "flow %s -> %s failed (%s): registering over a new flow", reg->flow.local,
              reg->flow.peer, why);
     reg->flow_failed_at = sn_now_usec();
+    if (!flow_stream(reg)) {
+        /* Nothing to close: the next REGISTER is the new flow. */
+        sn_stun_binding_stop(&reg->flow_binding);
+        reg->flow_phase = SN_FLOW_IDLE;
+        apply(reg, sn_reg_refresh_now(&reg->fsm, reg->flow_why), 0);
+        return;
+    }
     sn_flow_shutdown(&reg->flow);
     reg->flow_phase = SN_FLOW_CLOSING;
     reg->flow_waits = 0;
     flow_arm(reg, 0);
+}
+
+/* The STUN keep-alive's outcome (its retransmissions are sn_stun's). */
+static void flow_stun_done(sn_stun_binding *b, bool ok, void *arg)
+{
+    sipnat_registration *reg = arg;
+    uint64_t waited = sn_now_usec() - reg->flow_ping_at,
+             interval = (uint64_t)reg->flow_interval * 1000000u;
+
+    (void)b;
+    if (reg->fsm.state != SN_REG_REGISTERED || reg->flow_phase != SN_FLOW_PONG)
+        return;
+    if (!ok) {
+        char none[48];
+        snprintf(none, sizeof none, "no STUN answer in %u ms", SN_STUN_GIVEUP_MS);
+        flow_failed(reg, none);
+        return;
+    }
+    /* Answered: nothing more until the next keep-alive (sn_stun would
+     * refresh on its own schedule). */
+    sn_stun_binding_stop(&reg->flow_binding);
+    reg->flow_phase = SN_FLOW_PING;
+    flow_arm(reg, interval > waited ? interval - waited : 0);
 }
 
 static void flow_tick(sn_timer *timer, void *arg)
@@ -792,6 +863,15 @@ static void flow_tick(sn_timer *timer, void *arg)
         __attribute__((fallthrough));
     }
     case SN_FLOW_PING:
+        if (!flow_stream(reg)) {
+            reg->flow_ping_at = sn_now_usec();
+            reg->flow_phase = SN_FLOW_PONG;
+            r = sn_stun_binding_start(&reg->flow_binding, reg->flow_stun, reg->flow_udp_fd,
+                                      flow_stun_done, reg);
+            if (r < 0)
+                flow_failed(reg, sipnat_strerror(r));
+            return;
+        }
         if ((why = sn_flow_broken(&reg->flow)) != NULL) {
             flow_failed(reg, why);
             return;
@@ -882,9 +962,7 @@ static void apply(sipnat_registration *reg, sn_reg_step step, int status)
         sn_ctx_timer_arm(ctx, &reg->timer, (uint64_t)step.delay_ms * 1000u);
         if (st == SN_REG_REGISTERED) {
             report(reg, status, step.why, 0);
-            if (flow_kept(reg))
-                flow_start(reg);
-            else if (reg->cfg.keepalive)
+            if (!(flow_kept(reg) && flow_start(reg)) && reg->cfg.keepalive)
                 sn_ctx_timer_arm(ctx, &reg->ka_timer,
                                  (uint64_t)reg->cfg.keepalive * 1000000u);
         } else {
@@ -1045,6 +1123,7 @@ SIPNAT_API int sipnat_registration_new(sipnat_registration **ret,
     sn_timer_init(&reg->attempt_timer, attempt_timeout, reg);
     sn_timer_init(&reg->flow_timer, flow_tick, reg);
     sn_flow_init(&reg->flow);
+    reg->flow_udp_fd = -1;
     if (reg->cfg.outbound)
         snprintf(reg->instance, sizeof reg->instance, "%s",
                  reg->cfg.instance ? reg->cfg.instance : sn_stack_instance(sn_stack_of(t->ctx)));
@@ -1115,6 +1194,8 @@ sipnat_registration_unref(sipnat_registration *reg)
         sn_log_leave(prev);
     }
     sn_hops_clear(&reg->hops);
+    sn_stun_binding_stop(&reg->flow_binding);
+    sn_stun_unref(reg->flow_stun);
     sipnat_transport_unref(reg->t);
     cfg_clear(&reg->cfg);
     free(reg);
@@ -1189,6 +1270,7 @@ void sn_registrations_abort_all(sipnat_transport *t)
         sn_ctx_timer_stop(t->ctx, &reg->ka_timer);
         sn_ctx_timer_stop(t->ctx, &reg->attempt_timer);
         sn_ctx_timer_stop(t->ctx, &reg->flow_timer);
+        sn_stun_binding_stop(&reg->flow_binding);
         sn_dns_cancel(&reg->hops.req);
         if (reg->fsm.state != SN_REG_IDLE && reg->fsm.state != SN_REG_FAILED &&
             reg->fsm.state != SN_REG_UNREGISTERED) {
@@ -1197,4 +1279,26 @@ void sn_registrations_abort_all(sipnat_transport *t)
         }
         unlink_reg(reg);
     }
+}
+
+bool sn_registrations_stun_wanted(sipnat_transport *transports, int fd)
+{
+    for (sipnat_transport *t = transports; t; t = t->next)
+        for (sipnat_registration *reg = t->registrations; reg; reg = reg->next)
+            if (reg->flow_binding.stun && reg->flow_binding.pending &&
+                reg->flow_binding.fd == fd)
+                return true;
+    return false;
+}
+
+int sn_registrations_take_stun(sipnat_transport *transports, int fd, const uint8_t *buf,
+                               size_t len, const struct sockaddr *from)
+{
+    for (sipnat_transport *t = transports; t; t = t->next)
+        for (sipnat_registration *reg = t->registrations; reg; reg = reg->next)
+            if (reg->flow_binding.stun && reg->flow_binding.pending &&
+                reg->flow_binding.fd == fd &&
+                sn_stun_binding_take(&reg->flow_binding, buf, len, from) == 1)
+                return 1;
+    return 0;
 }
