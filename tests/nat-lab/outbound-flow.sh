@@ -136,7 +136,7 @@ run_proto() {
     track "$kam"
     wait_listen itsp "$proto" 5060 || bad "$proto: Kamailio does not listen on 5060: $(tail -3 "$log" | tr '\n' ' ')"
     lab_exec host timeout 90 "$phone_bin" --config "$work/phone-$proto.conf" --endpoint itsp \
-        --auto-answer --tone 440 --duration 80 --log-level 7 \
+        --auto-answer --tone 440 --duration 80 --log-level 5 \
         >"$out" 2>"$work/phone-$proto.err" </dev/null &
     phone=$!
     track "$phone"
