@@ -81,6 +81,9 @@ dist_man3_MANS += \
 	man/sipnat_registration_cfg_set_auth_rejection_permanent.3 \
 	man/sipnat_registration_cfg_set_max_random_initial_delay.3 \
 	man/sipnat_registration_cfg_set_line.3 \
+	man/sipnat_registration_cfg_set_outbound.3 \
+	man/sipnat_registration_cfg_set_instance_id.3 \
+	man/sipnat_registration_cfg_set_reg_id.3 \
 	man/sipnat_registration_cfg_set_keepalive.3 \
 	man/sipnat_registration_new.3 \
 	man/sipnat_registration_ref.3 \

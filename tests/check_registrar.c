@@ -3,10 +3,15 @@
  * answer is read from what the mock phone received. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <sofia-sip/su_md5.h>
 
@@ -216,6 +221,168 @@ START_TEST(test_register_rewrite_and_qualify)
     sipnat_transport_unref(t);
     sipnat_ctx_unref(ctx);
     mock_peer_close(&phone);
+}
+END_TEST
+
+/* SIP Outbound (RFC 5626) at the registrar: a flow per instance and
+ * reg-id, kept where the REGISTER came from whatever the Contact says,
+ * replaced (not added) by the same instance and reg-id. */
+#define OB_INST "+sip.instance=\"<urn:uuid:00000000-0000-4000-8000-00000000000a>\""
+START_TEST(test_register_outbound_flow)
+{
+    contact_log log = {0};
+    char want[256];
+    int done = 0;
+    mock_peer phone;
+    sipnat_ctx *ctx;
+    const char *ob = "Supported: outbound, path\r\n";
+
+    mock_peer_open(&phone, 200);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = loopback_transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    /* No rewrite_contact: only the flow decides where requests go. */
+    sipnat_endpoint *ep =
+        aor(t, &(aor_opts){.match = "127.0.0.1", .max_contacts = 1, .qualify = 60}, &log);
+
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.20:5062>;" OB_INST ";reg-id=1", ob, "ob-1", 1),
+                     200);
+    ck_assert_ptr_nonnull(strstr(phone.last_response, "\r\nRequire: outbound\r\n"));
+    ck_assert_ptr_nonnull(strstr(phone.last_response,
+                                 "<sip:6001@10.0.0.20:5062>;expires=3600;" OB_INST ";reg-id=1"));
+    sipnat_contact_info c = contact_at(ep, 0);
+    snprintf(want, sizeof want, "sip:6001@127.0.0.1:%d", phone.port);
+    ck_assert_str_eq(c.uri, want);
+    ck_assert_str_eq(c.registered_uri, "sip:6001@10.0.0.20:5062");
+    /* The qualify OPTIONS goes over the flow, not to 10.0.0.20. */
+    for (int k = 0; k < 150 && log.reachable == 0; k++)
+        run_pull(ctx, &phone, &done, 20);
+    ck_assert_int_eq(log.reachable, 1);
+    snprintf(want, sizeof want, "OPTIONS sip:6001@127.0.0.1:%d SIP/2.0", phone.port);
+    ck_assert_ptr_nonnull(strstr(phone.last_request, want));
+
+    /* The phone rebooted (new Call-ID) with a new address in its
+     * Contact: the flow's binding is replaced; max_contacts 1 holds. */
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.21:5064;transport=udp>;reg-id=1;" OB_INST, ob,
+                         "ob-2", 7),
+                     200);
+    ck_assert_uint_eq(n_contacts(ep), 1);
+    ck_assert_int_eq(log.added, 1);
+    ck_assert_int_eq(log.refreshed, 1);
+    ck_assert_str_eq(contact_at(ep, 0).registered_uri, "sip:6001@10.0.0.21:5064;transport=udp");
+    ck_assert_ptr_null(strstr(phone.last_response, "<sip:6001@10.0.0.20"));
+    /* Another flow of the instance (reg-id 2), another instance, and the
+     * same Contact without Supported: outbound are new bindings: full. */
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.21:5064>;" OB_INST ";reg-id=2", ob, "ob-3", 1),
+                     403);
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.21:5064>;+sip.instance=\"<urn:uuid:b>\";reg-id=1",
+                         ob, "ob-4", 1),
+                     403);
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.22:5064>;" OB_INST ";reg-id=1", NULL, "ob-5", 1),
+                     403);
+    /* Not the first hop, and no Path: refused (RFC 5626 6). */
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.21:5064>;" OB_INST ";reg-id=1",
+                         "Supported: outbound\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-x\r\n",
+                         "ob-6", 1),
+                     439);
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.21:5064>;" OB_INST ";reg-id=0", ob, "ob-7", 1),
+                     400);
+    ck_assert_uint_eq(n_contacts(ep), 1);
+    /* Unregistered by its instance and reg-id. */
+    ck_assert_int_eq(reg(ctx, &phone, port, "6001", "6001",
+                         "<sip:6001@10.0.0.21:5064;transport=udp>;" OB_INST ";reg-id=1;expires=0",
+                         ob, "ob-2", 8),
+                     200);
+    ck_assert_uint_eq(n_contacts(ep), 0);
+    ck_assert_int_eq(log.removed, 1);
+
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&phone);
+}
+END_TEST
+
+/* Over TCP: the flow is the phone's connection. The phone registers a
+ * Contact nobody can reach; the qualify OPTIONS comes back on the very
+ * connection the REGISTER came in on, and no other is opened. */
+START_TEST(test_register_outbound_tcp_flow)
+{
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    contact_log log = {0};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    char msg[2048], buf[8192] = "", want[128], *options;
+    size_t len = 0;
+    int fd, conns;
+
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = tcp_loopback_transport(ctx);
+    aor_opts o = {.match = "127.0.0.1", .max_contacts = 1, .qualify = 60};
+    sipnat_endpoint *ep = aor(t, &o, &log);
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sa.sin_port = htons((uint16_t)sipnat_transport_get_port(t));
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    snprintf(msg, sizeof msg,
+             "REGISTER sip:127.0.0.1 SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 10.0.0.20:5062;branch=z9hG4bK-obt1;rport\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:6001@127.0.0.1>;tag=obt\r\n"
+             "To: <sip:6001@127.0.0.1>\r\n"
+             "Call-ID: obt-1\r\n"
+             "CSeq: 1 REGISTER\r\n"
+             "Contact: <sip:6001@10.0.0.20:5062;transport=tcp>;" OB_INST ";reg-id=1\r\n"
+             "Supported: outbound\r\n"
+             "Content-Length: 0\r\n\r\n");
+    ck_assert_int_eq(send(fd, msg, strlen(msg), MSG_NOSIGNAL), (ssize_t)strlen(msg));
+    snprintf(want, sizeof want, "OPTIONS sip:6001@127.0.0.1:%d;transport=tcp SIP/2.0",
+             ntohs(sa.sin_port));
+    for (int k = 0; k < 300 && !strstr(buf, want); k++) {
+        ssize_t n;
+        run_pull(ctx, NULL, NULL, 10);
+        n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (n > 0)
+            buf[len += (size_t)n] = '\0';
+    }
+    ck_assert_msg(strstr(buf, "SIP/2.0 200 OK\r\n") && strstr(buf, "\r\nRequire: outbound\r\n"),
+                  "%s", buf);
+    ck_assert_msg((options = strstr(buf, want)) != NULL, "%s", buf);
+    ck_assert_int_eq(log.added, 1);
+    /* Answered on the connection: the contact is reachable. */
+    sip_answer_200(options, NULL, msg, sizeof msg);
+    ck_assert_int_eq(send(fd, msg, strlen(msg), MSG_NOSIGNAL), (ssize_t)strlen(msg));
+    for (int k = 0; k < 100 && log.reachable == 0; k++)
+        run_pull(ctx, NULL, NULL, 10);
+    ck_assert_int_eq(log.reachable, 1);
+    /* One connection: the phone's (none toward 10.0.0.20). */
+    conns = 0;
+    for (int i = 0; i < 1024; i++) {
+        struct sockaddr_in peer;
+        socklen_t pl = sizeof peer;
+        int type = 0;
+        socklen_t tl = sizeof type;
+        if (i != fd && getsockopt(i, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+            type == SOCK_STREAM && getpeername(i, (struct sockaddr *)&peer, &pl) == 0 &&
+            peer.sin_family == AF_INET)
+            conns++;
+    }
+    ck_assert_int_eq(conns, 1);
+
+    close(fd);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
 }
 END_TEST
 
@@ -517,6 +684,8 @@ Suite *registrar_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_register_rewrite_and_qualify);
     tcase_add_test(tc, test_register_limits);
+    tcase_add_test(tc, test_register_outbound_flow);
+    tcase_add_test(tc, test_register_outbound_tcp_flow);
     tcase_add_test(tc, test_register_digest);
     tcase_add_test(tc, test_contact_expiry);
     tcase_add_test(tc, test_static_contact_qualify);

@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -357,6 +361,292 @@ START_TEST(test_shutdown_unregisters)
 }
 END_TEST
 
+/* -- SIP Outbound (RFC 5626) ------------------------------------------------ */
+
+#define URN_A "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+
+/* The instance as the REGISTER's Contact names it, into buf. */
+static void contact_instance(const char *request, char *buf, size_t size)
+{
+    const char *p = strstr(request, "+sip.instance=\"<");
+    const char *e = p ? strstr(p, ">\"") : NULL;
+
+    ck_assert_ptr_nonnull(e);
+    p += strlen("+sip.instance=\"<");
+    snprintf(buf, size, "%.*s", (int)(e - p), p);
+}
+
+/* Register once on t (to the peer), then drop the registration; the
+ * REGISTER is left in peer->last_request. */
+static void register_once(sipnat_ctx *ctx, sipnat_transport *t, mock_peer *peer,
+                          const sipnat_registration_cfg *cfg)
+{
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, peer, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+    sipnat_registration_unref(reg);
+}
+
+/* Contact parameters and Supported, the host's instance or the ctx's. */
+START_TEST(test_outbound_contact)
+{
+    mock_peer peer;
+    sipnat_ctx *ctx, *ctx2;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+    char want[256], first[64], second[64];
+
+    mock_peer_open(&peer, 200);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = udp_transport(ctx);
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_cfg_set_outbound(cfg, 1));
+    ck_assert_ok(sipnat_registration_cfg_set_instance_id(cfg, URN_A));
+    ck_assert_ok(sipnat_registration_cfg_set_reg_id(cfg, 3));
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+    snprintf(want, sizeof want,
+             "Contact: <sip:19998887777@127.0.0.1:%d;transport=udp>;reg-id=3;"
+             "+sip.instance=\"<" URN_A ">\"\r\n",
+             sipnat_transport_get_port(t));
+    ck_assert_msg(strstr(peer.last_request, want), "%s", peer.last_request);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Supported: outbound, path\r\n"));
+    /* The unregister removes exactly that binding. */
+    ck_assert_ok(sipnat_registration_stop(reg));
+    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_UNREGISTERED, 5000);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, want));
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Expires: 0"));
+    sipnat_registration_unref(reg);
+
+    /* No instance of its own: the ctx's, the same for every registration
+     * of the ctx, another for another ctx. */
+    ck_assert_ok(sipnat_registration_cfg_set_instance_id(cfg, NULL));
+    ck_assert_ok(sipnat_registration_cfg_set_reg_id(cfg, 1));
+    register_once(ctx, t, &peer, cfg);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, ";transport=udp>;reg-id=1;+sip.instance="));
+    contact_instance(peer.last_request, first, sizeof first);
+    ck_assert_int_eq(strlen(first), 45);
+    ck_assert_int_eq(strncmp(first, "urn:uuid:", 9), 0);
+    ck_assert_int_eq(first[9 + 14], '4'); /* version 4 */
+    register_once(ctx, t, &peer, cfg);
+    contact_instance(peer.last_request, second, sizeof second);
+    ck_assert_str_eq(first, second);
+
+    ck_assert_ok(sipnat_ctx_new(&ctx2));
+    sipnat_transport *t2 = udp_transport(ctx2);
+    register_once(ctx2, t2, &peer, cfg);
+    contact_instance(peer.last_request, second, sizeof second);
+    ck_assert_str_ne(first, second);
+    sipnat_transport_unref(t2);
+    sipnat_ctx_unref(ctx2);
+
+    /* Without outbound, none of it. */
+    ck_assert_ok(sipnat_registration_cfg_set_outbound(cfg, 0));
+    register_once(ctx, t, &peer, cfg);
+    ck_assert_ptr_null(strstr(peer.last_request, "reg-id"));
+    ck_assert_ptr_null(strstr(peer.last_request, "outbound"));
+    sipnat_registration_cfg_free(cfg);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* A TCP registrar of its own: answers REGISTER with 200 (Require:
+ * outbound), CRLFCRLF pings with CRLF pongs while `pong` says so, and
+ * can reset its connection. */
+typedef struct tcp_registrar {
+    int lfd, cfd, port;
+    bool pong;
+    unsigned n_conn, n_register, n_ping;
+    char buf[8192];
+    size_t len;
+    char last_request[4096];
+} tcp_registrar;
+
+static void tcp_registrar_open(tcp_registrar *r)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+
+    memset(r, 0, sizeof *r);
+    r->cfd = -1;
+    r->pong = true;
+    r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ck_assert_int_ge(r->lfd, 0);
+    ck_assert_int_eq(bind(r->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(r->lfd, 4), 0);
+    ck_assert_int_eq(getsockname(r->lfd, (struct sockaddr *)&sa, &sl), 0);
+    r->port = ntohs(sa.sin_port);
+}
+
+/* Reset the connection (SO_LINGER 0: an RST, as a NAT that lost it). */
+static void tcp_registrar_reset(tcp_registrar *r)
+{
+    struct linger lg = {1, 0};
+
+    if (r->cfd < 0)
+        return;
+    setsockopt(r->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(r->cfd);
+    r->cfd = -1;
+    r->len = 0;
+}
+
+static void tcp_registrar_close(tcp_registrar *r)
+{
+    tcp_registrar_reset(r);
+    close(r->lfd);
+}
+
+static void tcp_registrar_serve(tcp_registrar *r)
+{
+    int fd = accept(r->lfd, NULL, NULL);
+    ssize_t n;
+
+    if (fd >= 0) {
+        ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+        tcp_registrar_reset(r);
+        r->cfd = fd;
+        r->n_conn++;
+    }
+    if (r->cfd < 0)
+        return;
+    n = recv(r->cfd, r->buf + r->len, sizeof r->buf - 1 - r->len, 0);
+    if (n == 0) {
+        close(r->cfd);
+        r->cfd = -1;
+        r->len = 0;
+        return;
+    }
+    if (n < 0)
+        return;
+    r->len += (size_t)n;
+    r->buf[r->len] = '\0';
+    for (;;) {
+        char *end;
+        if (r->len >= 4 && memcmp(r->buf, "\r\n\r\n", 4) == 0) {
+            r->n_ping++;
+            if (r->pong)
+                ck_assert_int_eq(send(r->cfd, "\r\n", 2, MSG_NOSIGNAL), 2);
+            memmove(r->buf, r->buf + 4, r->len - 4 + 1);
+            r->len -= 4;
+            continue;
+        }
+        if (!(end = strstr(r->buf, "\r\n\r\n")))
+            return;
+        /* Requests from the library carry Content-Length: 0. */
+        size_t whole = (size_t)(end + 4 - r->buf);
+        char resp[4096];
+        snprintf(r->last_request, sizeof r->last_request, "%.*s", (int)whole, r->buf);
+        if (strncmp(r->buf, "REGISTER ", 9) == 0)
+            r->n_register++;
+        sip_answer_200(r->last_request, "Require: outbound\r\nExpires: 300\r\n", resp,
+                       sizeof resp);
+        ck_assert_int_eq(send(r->cfd, resp, strlen(resp), MSG_NOSIGNAL), (ssize_t)strlen(resp));
+        memmove(r->buf, r->buf + whole, r->len - whole + 1);
+        r->len -= whole;
+    }
+}
+
+static void run_tcp(sipnat_ctx *ctx, tcp_registrar *r, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 10) {
+        run_pull(ctx, NULL, NULL, 10);
+        tcp_registrar_serve(r);
+    }
+}
+
+/* Runs until the registration has had `n` REGISTERED events. */
+static void run_tcp_registered(sipnat_ctx *ctx, tcp_registrar *r, struct reg_log *l,
+                               int n, int ms)
+{
+    int seen = 0;
+
+    for (int waited = 0; waited < ms && seen < n; waited += 10) {
+        run_tcp(ctx, r, 10);
+        seen = 0;
+        for (int i = 0; i < l->n; i++)
+            seen += l->state[i] == SIPNAT_REGISTRATION_REGISTERED;
+    }
+    ck_assert_int_eq(seen, n);
+}
+
+static char flow_phrase[MAX_EV][160];
+
+static void on_reg_phrase(const sipnat_event *ev, void *ud)
+{
+    struct reg_log *l = ud;
+
+    if (l->n < MAX_EV)
+        snprintf(flow_phrase[l->n], sizeof flow_phrase[0], "%s", ev->phrase);
+    on_reg(ev, ud);
+}
+
+/* Over TCP: CRLF pings answered, then a reset and then a silent
+ * registrar, each repaired by registering over a new connection. */
+START_TEST(test_outbound_tcp_flow)
+{
+    tcp_registrar r;
+    sipnat_ctx *ctx;
+    sipnat_transport *t;
+    sipnat_registration *reg;
+    struct reg_log l = {0};
+    char uri[64];
+    unsigned pings;
+
+    tcp_registrar_open(&r);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    t = tcp_loopback_transport(ctx);
+    sipnat_registration_cfg *cfg = reg_cfg(r.port);
+    snprintf(uri, sizeof uri, "sip:127.0.0.1:%d;transport=tcp", r.port);
+    ck_assert_ok(sipnat_registration_cfg_set_server_uri(cfg, uri));
+    ck_assert_ok(sipnat_registration_cfg_set_outbound(cfg, 1));
+    ck_assert_ok(sipnat_registration_cfg_set_keepalive(cfg, 1));
+    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg_phrase, &l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(reg));
+    run_tcp_registered(ctx, &r, &l, 1, 5000);
+    ck_assert_ptr_nonnull(strstr(r.last_request, ";transport=tcp>;reg-id=1;+sip.instance=\"<urn:uuid:"));
+    ck_assert_ptr_nonnull(strstr(r.last_request, "Supported: outbound, path"));
+
+    /* Pings every second, answered: the flow stays. */
+    run_tcp(ctx, &r, 3500);
+    ck_assert_uint_ge(r.n_ping, 2);
+    ck_assert_uint_eq(r.n_conn, 1);
+    ck_assert_uint_eq(r.n_register, 1);
+    ck_assert_int_eq(sipnat_registration_get_state(reg), SIPNAT_REGISTRATION_REGISTERED);
+
+    /* Reset: registered again over a new connection. */
+    tcp_registrar_reset(&r);
+    run_tcp_registered(ctx, &r, &l, 2, 5000);
+    ck_assert_uint_eq(r.n_conn, 2);
+    ck_assert_uint_eq(r.n_register, 2);
+    ck_assert_int_eq(l.state[l.n - 2], SIPNAT_REGISTRATION_REGISTERING);
+    ck_assert_msg(strstr(flow_phrase[l.n - 2], "failed (connection ") &&
+                      strstr(flow_phrase[l.n - 2], "registering over a new flow"),
+                  "%s", flow_phrase[l.n - 2]);
+
+    /* Silence: pings unanswered, the flow given up for a third. */
+    r.pong = false;
+    pings = r.n_ping;
+    run_tcp_registered(ctx, &r, &l, 3, 5000);
+    ck_assert_uint_gt(r.n_ping, pings);
+    ck_assert_uint_eq(r.n_conn, 3);
+    ck_assert_msg(strstr(flow_phrase[l.n - 2], "failed (no pong in 1 s)"), "%s",
+                  flow_phrase[l.n - 2]);
+
+    sipnat_registration_unref(reg);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    tcp_registrar_close(&r);
+}
+END_TEST
+
 START_TEST(test_registration_invalid)
 {
     sipnat_registration_cfg *cfg;
@@ -390,6 +680,21 @@ START_TEST(test_registration_invalid)
     ck_assert_int_eq(sipnat_registration_cfg_set_auth_rejection_permanent(cfg, 2), -EINVAL);
     ck_assert_ok(sipnat_registration_cfg_set_auth_rejection_permanent(cfg, 0));
     ck_assert_int_eq(sipnat_registration_cfg_set_line(cfg, -1), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_outbound(cfg, 2), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_outbound(NULL, 1), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_reg_id(cfg, 0), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_reg_id(cfg, 2147483648u), -EINVAL);
+    ck_assert_ok(sipnat_registration_cfg_set_reg_id(cfg, 2147483647u));
+    ck_assert_int_eq(sipnat_registration_cfg_set_instance_id(cfg, "urn:uuid:1234"), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_instance_id(
+                         cfg, "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf\""), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_instance_id(
+                         cfg, "urn:uuid:f81d4fae+7dec-11d0-a765-00a0c91e6bf6"), -EINVAL);
+    ck_assert_int_eq(sipnat_registration_cfg_set_instance_id(
+                         cfg, "urn:xyz:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"), -EINVAL);
+    ck_assert_ok(sipnat_registration_cfg_set_instance_id(
+        cfg, "URN:UUID:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6"));
+    ck_assert_ok(sipnat_registration_cfg_set_instance_id(cfg, NULL));
 
     ck_assert_ok(sipnat_ctx_new(&ctx));
     sipnat_transport *t = udp_transport(ctx);
@@ -427,6 +732,8 @@ Suite *registration_suite(void)
     tcase_add_test(tc, test_register_retries);
     tcase_add_test(tc, test_register_learned_once);
     tcase_add_test(tc, test_shutdown_unregisters);
+    tcase_add_test(tc, test_outbound_contact);
+    tcase_add_test(tc, test_outbound_tcp_flow);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -246,6 +247,30 @@ int run_pull(sipnat_ctx *ctx, mock_peer *peer, const int *done, int timeout_ms)
         wakes++;
     }
     return wakes;
+}
+
+sipnat_transport *tcp_loopback_transport(sipnat_ctx *ctx)
+{
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_protocol(cfg, SIPNAT_PROTOCOL_TCP));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg);
+    return t;
+}
+
+void sip_answer_200(const char *req, const char *extra, char *out, size_t size)
+{
+    static const char *const names[] = {"Via", "From", "To", "Call-ID", "CSeq", "Contact"};
+
+    snprintf(out, size, "SIP/2.0 200 OK\r\n");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        copy_header(req, names[i], out, size, "");
+    snprintf(out + strlen(out), size - strlen(out), "%sContent-Length: 0\r\n\r\n",
+             extra ? extra : "");
 }
 
 int count_fds(void)

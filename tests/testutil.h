@@ -62,6 +62,13 @@ void record_event(const sipnat_event *ev, void *user_data);
 int run_pull(sipnat_ctx *ctx, mock_peer *peer, const int *done,
              int timeout_ms);
 
+/* A TCP transport on 127.0.0.1, port 0. */
+sipnat_transport *tcp_loopback_transport(sipnat_ctx *ctx);
+
+/* A 200 to the request `req` (text, through its blank line): its Via,
+ * From, To, Call-ID, CSeq and Contact, then `extra` header lines. */
+void sip_answer_200(const char *req, const char *extra, char *out, size_t size);
+
 /* Open fds of this process; threads of this process. */
 int count_fds(void);
 int count_threads(void);

@@ -70,6 +70,23 @@ SIPNAT_API int sipnat_registration_cfg_set_line(sipnat_registration_cfg *cfg,
  * registered: keeps a UDP NAT binding open and notices a lost one. */
 SIPNAT_API int sipnat_registration_cfg_set_keepalive(
     sipnat_registration_cfg *cfg, unsigned seconds);
+/* SIP Outbound (RFC 5626): the Contact carries ;reg-id and
+ * ;+sip.instance, REGISTER says Supported: outbound, path; over TCP the
+ * registration keeps its connection (its flow) with CRLF pings, over UDP
+ * (to a registrar that says Require: outbound) with STUN Binding
+ * requests, and repairs a failed flow by registering again over a new
+ * one. Off by default. */
+SIPNAT_API int sipnat_registration_cfg_set_outbound(sipnat_registration_cfg *cfg,
+                                                    int enable);
+/* The instance, "urn:uuid:" and an RFC 4122 UUID; keep it across
+ * restarts. NULL (the default): one the ctx makes for all its
+ * registrations. */
+SIPNAT_API int sipnat_registration_cfg_set_instance_id(sipnat_registration_cfg *cfg,
+                                                       const char *urn);
+/* The flow's reg-id, 1 (the default) to 2147483647: distinct per
+ * registrar (or per outbound proxy) of one instance. */
+SIPNAT_API int sipnat_registration_cfg_set_reg_id(sipnat_registration_cfg *cfg,
+                                                  unsigned reg_id);
 
 /* `func` receives SIPNAT_EVENT_REGISTRATION events (state, status,
  * expires, retry_after); it may be NULL. */

@@ -79,6 +79,18 @@ static bool get_uint(apply_ctx *a, sipnat_config_type type, const char *name,
     return sipnat_config_get_uint(a->cfg, type, name, key, out) >= 0;
 }
 
+/* [global] keep_alive_interval: Asterisk's keep-alive on
+ * connection-oriented transports (90 s when no section says). */
+static unsigned global_keepalive(apply_ctx *a)
+{
+    const char *g = NULL;
+    unsigned ka = 90;
+
+    if (sipnat_config_get_name(a->cfg, SIPNAT_CONFIG_GLOBAL, 0, &g) == 0)
+        get_uint(a, SIPNAT_CONFIG_GLOBAL, g, "keep_alive_interval", &ka);
+    return ka;
+}
+
 static int get_bool(apply_ctx *a, sipnat_config_type type, const char *name,
                     const char *key, int dflt)
 {
@@ -172,15 +184,9 @@ static int apply_transport(apply_ctx *a, const char *name)
     if ((r = sipnat_transport_cfg_new(&tc)) < 0)
         return r;
     if (proto && strcmp(proto, "tcp") == 0) {
-        /* [global] keep_alive_interval: Asterisk's keep-alive on
-         * connection-oriented transports (90 s when no section says). */
-        const char *g = NULL;
-        unsigned ka = 90;
-        if (sipnat_config_get_name(a->cfg, SIPNAT_CONFIG_GLOBAL, 0, &g) == 0)
-            get_uint(a, SIPNAT_CONFIG_GLOBAL, g, "keep_alive_interval", &ka);
         r = sipnat_transport_cfg_set_protocol(tc, SIPNAT_PROTOCOL_TCP);
         if (r == 0)
-            r = sipnat_transport_cfg_set_keepalive(tc, ka);
+            r = sipnat_transport_cfg_set_keepalive(tc, global_keepalive(a));
     }
     else if (proto && strcmp(proto, "tls") == 0) {
         diag(a, SIPNAT_CONFIG_TRANSPORT, name, "protocol",
@@ -419,8 +425,16 @@ static int apply_registration(apply_ctx *a, const char *name)
     if (r == 0)
         r = sipnat_registration_cfg_set_line(
             rc, get_bool(a, SIPNAT_CONFIG_REGISTRATION, name, "line", 0));
-    if (r == 0 && a->hooks && a->hooks->keepalive)
+    if (r == 0)
+        r = sipnat_registration_cfg_set_outbound(
+            rc, get_bool(a, SIPNAT_CONFIG_REGISTRATION, name, "support_outbound", 0));
+    if (r == 0 && a->hooks && a->hooks->keepalive) {
         r = sipnat_registration_cfg_set_keepalive(rc, a->hooks->keepalive);
+    } else if (r == 0 &&
+               get_bool(a, SIPNAT_CONFIG_REGISTRATION, name, "support_outbound", 0)) {
+        /* The flow's keep-alive: as the connections' own. */
+        r = sipnat_registration_cfg_set_keepalive(rc, global_keepalive(a));
+    }
     if (r == 0)
         r = sipnat_registration_new(&reg, t, rc, a->hooks ? a->hooks->events : NULL,
                                     a->hooks ? a->hooks->user_data : NULL);

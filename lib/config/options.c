@@ -148,6 +148,7 @@ static const cf_option_def registration_opts[] = {
     {"auth_rejection_permanent", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "yes"},
     {"max_random_initial_delay", CF_UINT, 0, 0, DAY, NULL, NULL, 0, "10"},
     {"line", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "no"},
+    {"support_outbound", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "no"},
     {"endpoint", CF_REF, 0, 0, 0, NULL, NULL, SIPNAT_CONFIG_ENDPOINT, NULL},
     END};
 

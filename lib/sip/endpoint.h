@@ -62,6 +62,11 @@ typedef struct sn_contact {
     int reachable;             /* -1 unknown */
     unsigned rtt_usec;
     bool qualifying;
+    /* SIP Outbound (RFC 5626): the binding is a flow, known by its
+     * instance (the +sip.instance value as sent) and reg-id; uri is then
+     * the flow's source, whatever the Contact says. NULL: none. */
+    char *instance;
+    unsigned reg_id;
 } sn_contact;
 
 /* A host name identify entry: the addresses its records gave last,

@@ -77,6 +77,7 @@ static void contact_free(sn_contact *c)
     free(c->registered);
     free(c->call_id);
     free(c->user_agent);
+    free(c->instance);
     free(c);
 }
 
@@ -427,6 +428,16 @@ static char *binding_uri(su_home_t *home, const url_t *registered,
     return url_as_string(home, u);
 }
 
+/* RFC 5626 6: the binding of this instance and reg-id, whatever its URI. */
+static sn_contact *find_flow(sipnat_endpoint *ep, const char *instance, unsigned reg_id)
+{
+    for (sn_contact *c = ep->contacts; c; c = c->next)
+        if (c->registered && c->instance && c->reg_id == reg_id &&
+            strcmp(c->instance, instance) == 0)
+            return c;
+    return NULL;
+}
+
 static sn_contact *find_binding(sipnat_endpoint *ep, const char *registered)
 {
     for (sn_contact *c = ep->contacts; c; c = c->next)
@@ -441,6 +452,8 @@ typedef struct want {
     char *uri;
     unsigned expires;
     sn_contact *existing;
+    char *instance;     /* an outbound flow's, or NULL */
+    unsigned reg_id;
 } want;
 
 static unsigned contact_expires(const sipnat_endpoint *ep, sip_t const *sip,
@@ -511,7 +524,14 @@ static int apply_bindings(sipnat_endpoint *ep, sip_t const *sip, want *w,
             c->registered = w[i].registered;
             w[i].registered = NULL;
             contact_append(ep, c);
-        } else if (strcmp(c->uri, w[i].uri) != 0) {
+        } else if (strcmp(c->registered, w[i].registered) != 0) {
+            /* The same instance and reg-id: the new Contact replaces the
+             * old binding (RFC 5626 6). */
+            free(c->registered);
+            c->registered = w[i].registered;
+            w[i].registered = NULL;
+        }
+        if (strcmp(c->uri, w[i].uri) != 0) {
             free(c->uri);
             c->uri = w[i].uri;
             w[i].uri = NULL;
@@ -525,10 +545,14 @@ static int apply_bindings(sipnat_endpoint *ep, sip_t const *sip, want *w,
         snprintf(c->source, sizeof c->source, "%s", src);
         c->source_port = src_port;
         c->expires_at = now + (uint64_t)w[i].expires * 1000000;
+        free(c->instance);
+        c->instance = w[i].instance;
+        w[i].instance = NULL;
+        c->reg_id = w[i].reg_id;
         sn_log(ep->t->ctx, SIPNAT_LOG_INFO, "registrar",
-               "%s: %s %s from %s:%d for %u s", ep->name,
+               "%s: %s %s from %s:%d for %u s%s", ep->name,
                added ? "added" : "refreshed", c->uri, src, src_port,
-               w[i].expires);
+               w[i].expires, c->instance ? " (an outbound flow)" : "");
         contact_event(ep, c, added ? SIPNAT_CONTACT_ADDED
                                    : SIPNAT_CONTACT_REFRESHED,
                       200, "OK");
@@ -548,16 +572,21 @@ static char *contact_list(sipnat_endpoint *ep)
 
     for (sn_contact *c = ep->contacts; c; c = c->next)
         if (c->registered)
-            len += strlen(c->registered) + 32;
+            len += strlen(c->registered) + (c->instance ? strlen(c->instance) : 0) + 64;
     if (len == 1 || !(out = malloc(len)))
         return NULL;
     p = out;
     *p = '\0';
     for (sn_contact *c = ep->contacts; c; c = c->next)
         if (c->registered)
+        {
             p += snprintf(p, len - (size_t)(p - out), "%s<%s>;expires=%u",
                           p == out ? "" : ", ", c->registered,
                           seconds_left(c, now));
+            if (c->instance)
+                p += snprintf(p, len - (size_t)(p - out), ";+sip.instance=%s;reg-id=%u",
+                              c->instance, c->reg_id);
+        }
     return out;
 }
 
@@ -567,6 +596,7 @@ typedef struct request {
     size_t n, n_new, n_gone;
     int status;
     const char *phrase;
+    bool outbound;      /* a flow registered: the 200 says Require: outbound */
 } request;
 
 static void refuse(request *q, int status, const char *phrase)
@@ -595,6 +625,34 @@ static bool wildcard(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
     return false;
 }
 
+/* RFC 5626 6: a Contact with +sip.instance and reg-id, in a REGISTER that
+ * says Supported: outbound, registers a flow. False when refused. */
+static bool read_flow(sip_t const *sip, sip_contact_t const *m, su_home_t *home,
+                      request *q, want *x)
+{
+    const char *inst = msg_params_find(m->m_params, "+sip.instance=");
+    const char *rid = msg_params_find(m->m_params, "reg-id=");
+    char *end = NULL;
+    unsigned long id;
+
+    if (!inst || !rid || !sip_has_feature(sip->sip_supported, "outbound"))
+        return true;
+    id = strtoul(rid, &end, 10);
+    if (!rid[0] || *end || id < 1 || id > 2147483647ul || strlen(inst) > 256 || !inst[0]) {
+        refuse(q, 400, "Bad reg-id or +sip.instance");
+        return false;
+    }
+    /* Not the first hop, and no edge proxy said it keeps the flow. */
+    if (sip->sip_via && sip->sip_via->v_next && !sip->sip_path) {
+        refuse(q, 439, "First Hop Lacks Outbound Support");
+        return false;
+    }
+    x->instance = su_strdup(home, inst);
+    x->reg_id = (unsigned)id;
+    q->outbound = true;
+    return x->instance != NULL;
+}
+
 /* One Contact of the request into q->w[q->n] (strings in home). */
 static void read_contact(sipnat_endpoint *ep, sip_t const *sip,
                          sip_contact_t const *m, su_home_t *home, request *q,
@@ -613,14 +671,22 @@ static void read_contact(sipnat_endpoint *ep, sip_t const *sip,
         return refuse(q, 423, "Interval Too Brief");
     if (x->expires > ep->cfg.exp_max)
         x->expires = ep->cfg.exp_max;
+    if (!read_flow(sip, m, home, q, x))
+        return;
     x->registered = url_as_string(home, m->m_url);
-    x->uri = binding_uri(home, m->m_url, ep->cfg.rewrite_contact, src, src_port);
+    /* A flow: requests go back where the REGISTER came from. */
+    x->uri = binding_uri(home, m->m_url, ep->cfg.rewrite_contact || x->instance, src,
+                         src_port);
     if (!x->registered || !x->uri)
         return refuse(q, 500, "Internal Server Error");
     for (size_t i = 0; i < q->n; i++)
-        if (strcmp(q->w[i].registered, x->registered) == 0)
+        if (strcmp(q->w[i].registered, x->registered) == 0 ||
+            (x->instance && q->w[i].instance && q->w[i].reg_id == x->reg_id &&
+             strcmp(q->w[i].instance, x->instance) == 0))
             return refuse(q, 400, "Duplicate Contact");
-    x->existing = find_binding(ep, x->registered);
+    x->existing = x->instance ? find_flow(ep, x->instance, x->reg_id) : NULL;
+    if (!x->existing)
+        x->existing = find_binding(ep, x->registered);
     if (x->existing && x->existing->call_id &&
         strcmp(x->existing->call_id, sip->sip_call_id->i_id) == 0 &&
         sip->sip_cseq->cs_seq <= x->existing->cseq)
@@ -644,9 +710,11 @@ static void read_contacts(sipnat_endpoint *ep, sip_t const *sip, request *q,
     if (q->status)
         q->n = 0;
     for (size_t i = 0; i < q->n; i++) {
+        bool inst = q->w[i].instance != NULL;
         q->w[i].registered = strdup(q->w[i].registered);
         q->w[i].uri = strdup(q->w[i].uri);
-        if (!q->w[i].registered || !q->w[i].uri)
+        q->w[i].instance = inst ? strdup(q->w[i].instance) : NULL;
+        if (!q->w[i].registered || !q->w[i].uri || (inst && !q->w[i].instance))
             refuse(q, 500, "Internal Server Error");
     }
     su_home_deinit(home);
@@ -694,7 +762,8 @@ static void answer_register(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
     arm_expiry(ep);
     list = contact_list(ep);
     nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
-                TAG_IF(list, SIPTAG_CONTACT_STR(list)), TAG_END());
+                TAG_IF(list, SIPTAG_CONTACT_STR(list)),
+                TAG_IF(q->outbound, SIPTAG_REQUIRE_STR("outbound")), TAG_END());
     free(list);
 }
 
@@ -712,6 +781,7 @@ static void register_aor(sipnat_endpoint *ep, nua_t *nua, nua_handle_t *nh,
     for (size_t i = 0; i < q.n; i++) {
         free(q.w[i].registered);
         free(q.w[i].uri);
+        free(q.w[i].instance);
     }
     answer_register(ep, nua, nh, &q);
 }

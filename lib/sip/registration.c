@@ -14,10 +14,13 @@
 #include "sip/sofia.h"
 #include "sip/regfsm.h"
 #include "sip/route.h"
+#include "sip/flow.h"
+#include "stun/stun.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #define SN_REG_EVENTS 8
@@ -33,6 +36,9 @@ struct sipnat_registration_cfg {
     sn_reg_cfg fsm;
     bool line;
     unsigned keepalive;
+    bool outbound;          /* RFC 5626 */
+    char *instance;         /* NULL: the ctx's */
+    unsigned reg_id;
 };
 
 struct queued_event {
@@ -73,6 +79,23 @@ struct sipnat_registration {
     char deferred_why[128];
     int last_error;        /* for the event being reported */
 
+    /* SIP Outbound (RFC 5626): the flow the registration went over. */
+    char instance[48];
+    sn_flow flow;
+    sn_timer flow_timer;   /* ping, pong deadline, or waiting for the close */
+    unsigned flow_interval; /* seconds between pings */
+    unsigned flow_timer_hdr; /* the registrar's Flow-Timer, 0: none */
+    bool flow_outbound;    /* the registrar said Require: outbound */
+    enum { SN_FLOW_IDLE, SN_FLOW_PING, SN_FLOW_PONG, SN_FLOW_CLOSING } flow_phase;
+    unsigned flow_waits;
+    uint64_t flow_failed_at; /* usec the last failure was seen, 0: none */
+    char flow_why[160];
+    char local[SIPNAT_ADDRSTRLEN]; /* our address toward dest */
+    int flow_udp_fd;        /* UDP: the SIP socket the flow leaves by, -1 */
+    sn_stun *flow_stun;     /* UDP: the registrar as a STUN server */
+    sn_stun_binding flow_binding; /* UDP: the keep-alive in flight */
+    uint64_t flow_ping_at;  /* UDP: when it went */
+
     struct queued_event queue[SN_REG_EVENTS];
     unsigned n_queued;
 
@@ -106,6 +129,7 @@ static void cfg_clear(sipnat_registration_cfg *c)
         explicit_bzero(c->password, strlen(c->password));
     free(c->password);
     free(c->realm);
+    free(c->instance);
 }
 
 SIPNAT_API int sipnat_registration_cfg_new(sipnat_registration_cfg **ret)
@@ -118,6 +142,7 @@ SIPNAT_API int sipnat_registration_cfg_new(sipnat_registration_cfg **ret)
     if (!c)
         return -ENOMEM;
     sn_reg_cfg_defaults(&c->fsm);
+    c->reg_id = 1;
     *ret = c;
     return 0;
 }
@@ -253,6 +278,30 @@ SIPNAT_API int sipnat_registration_cfg_set_line(sipnat_registration_cfg *cfg,
     return 0;
 }
 
+SIPNAT_API int sipnat_registration_cfg_set_outbound(sipnat_registration_cfg *cfg,
+                                                    int enable)
+{
+    SN_RETURN_IF(!cfg || (enable != 0 && enable != 1), -EINVAL);
+    cfg->outbound = enable;
+    return 0;
+}
+
+SIPNAT_API int sipnat_registration_cfg_set_instance_id(sipnat_registration_cfg *cfg,
+                                                       const char *urn)
+{
+    SN_RETURN_IF(!cfg || (urn && !sn_flow_instance_ok(urn)), -EINVAL);
+    return sn_replace_str(&cfg->instance, urn);
+}
+
+SIPNAT_API int sipnat_registration_cfg_set_reg_id(sipnat_registration_cfg *cfg,
+                                                  unsigned reg_id)
+{
+    /* RFC 5626 section 4.2: 1 to 2^31 - 1 */
+    SN_RETURN_IF(!cfg || reg_id < 1 || reg_id > 2147483647u, -EINVAL);
+    cfg->reg_id = reg_id;
+    return 0;
+}
+
 static int cfg_copy(sipnat_registration_cfg *dst,
                     const sipnat_registration_cfg *src)
 {
@@ -260,13 +309,16 @@ static int cfg_copy(sipnat_registration_cfg *dst,
     dst->fsm = src->fsm;
     dst->line = src->line;
     dst->keepalive = src->keepalive;
+    dst->outbound = src->outbound;
+    dst->reg_id = src->reg_id;
     if (sn_replace_str(&dst->server_uri, src->server_uri) < 0 ||
         sn_replace_str(&dst->client_uri, src->client_uri) < 0 ||
         sn_replace_str(&dst->contact_user, src->contact_user) < 0 ||
         sn_replace_str(&dst->outbound_proxy, src->outbound_proxy) < 0 ||
         sn_replace_str(&dst->username, src->username) < 0 ||
         sn_replace_str(&dst->password, src->password) < 0 ||
-        sn_replace_str(&dst->realm, src->realm) < 0) {
+        sn_replace_str(&dst->realm, src->realm) < 0 ||
+        sn_replace_str(&dst->instance, src->instance) < 0) {
         cfg_clear(dst);
         return -ENOMEM;
     }
@@ -405,10 +457,16 @@ static void register_contact(sipnat_registration *reg, const sn_route *route,
                  reg->registered_contact);
     } else {
         size_t n = strlen(route->contact);
+        char outbound[96] = "";
+        /* RFC 5626 4.2: the instance and the flow's number, as Contact
+         * header parameters. */
+        if (reg->cfg.outbound)
+            snprintf(outbound, sizeof outbound, ";reg-id=%u;+sip.instance=\"<%s>\"",
+                     reg->cfg.reg_id, reg->instance);
         /* route->contact is "<sip:...>": the line parameter goes inside. */
-        snprintf(reg->sent_contact, sizeof reg->sent_contact, "%.*s%s%s>",
+        snprintf(reg->sent_contact, sizeof reg->sent_contact, "%.*s%s%s>%s",
                  (int)(n - 1), route->contact, reg->line[0] ? ";line=" : "",
-                 reg->line);
+                 reg->line, outbound);
     }
 }
 
@@ -494,6 +552,7 @@ static void send_to_target(sipnat_registration *reg)
         return;
     }
     memcpy(reg->dest, route.dest, sizeof reg->dest);
+    memcpy(reg->local, route.local, sizeof reg->local);
     register_contact(reg, &route, unregister);
     /* Our address changed (a NAT remap, something learned): the binding
      * at the old one is dead, and the registrar would keep routing calls
@@ -527,6 +586,7 @@ static void send_to_target(sipnat_registration *reg)
                SIPTAG_TO_STR(reg->cfg.client_uri),
                NUTAG_PROXY(route.proxy), SIPTAG_VIA_STR(route.via),
                SIPTAG_CONTACT_STR(contact),
+               TAG_IF(reg->cfg.outbound, SIPTAG_SUPPORTED_STR("outbound, path")),
                SIPTAG_EXPIRES_STR(expires), TAG_END());
     sn_log_leave(prev);
     if (reg->hops.res && reg->hops.at + 1 < reg->hops.res->n)
@@ -597,6 +657,257 @@ static void keepalive_sent(const sipnat_event *ev, void *arg)
     sipnat_registration_unref(reg);
 }
 
+/* -- SIP Outbound flows (RFC 5626, flow.c) ----------------------------------- */
+
+/* Outbound over a connection: CRLF keep-alives on the flow replace the
+ * OPTIONS ones. */
+static bool flow_stream(const sipnat_registration *reg)
+{
+    return reg->t->protocol == SIPNAT_PROTOCOL_TCP || reg->t->protocol == SIPNAT_PROTOCOL_TLS;
+}
+
+/* Over UDP only when the registrar said Require: outbound: RFC 5626
+ * 4.4 keeps STUN for registrars that take part (a plain SIP server
+ * would never answer). */
+static bool flow_kept(const sipnat_registration *reg)
+{
+    return reg->cfg.outbound && (flow_stream(reg) || reg->flow_outbound);
+}
+
+/* RFC 5626 4.4.1: no pong in 10 s and the flow has failed. Half the
+ * keep-alive interval when that is shorter: a failure is then found
+ * within one and a half intervals however it came. */
+#define SN_FLOW_POLL_USEC 250000u
+
+static unsigned pong_wait(const sipnat_registration *reg)
+{
+    unsigned half = reg->flow_interval / 2;
+
+    return half < 1 ? 1 : half > 10 ? 10 : half;
+}
+
+static void flow_stop(sipnat_registration *reg)
+{
+    if (reg->t->ctx)
+        sn_ctx_timer_stop(reg->t->ctx, &reg->flow_timer);
+    sn_stun_binding_stop(&reg->flow_binding);
+    reg->flow_phase = SN_FLOW_IDLE;
+}
+
+static void flow_arm(sipnat_registration *reg, uint64_t usec)
+{
+    sn_ctx_timer_arm(reg->t->ctx, &reg->flow_timer, usec);
+}
+
+/* UDP: the flow is our SIP socket and the registrar's address; its
+ * keep-alive a STUN Binding request to that address (RFC 5626 4.4.2). */
+static bool flow_find_udp(sipnat_registration *reg, const sn_dns_target *tg)
+{
+    sn_stack *stack = sn_stack_of(reg->t->ctx);
+
+    sn_flow_init(&reg->flow);
+    reg->flow_udp_fd = sn_flow_udp_socket(stack, reg->local, reg->t->port);
+    if (reg->flow_udp_fd < 0)
+        return false;
+    snprintf(reg->flow.local, sizeof reg->flow.local,
+             strchr(reg->local, ':') ? "[%s]:%d" : "%s:%d", reg->local, reg->t->port);
+    snprintf(reg->flow.peer, sizeof reg->flow.peer,
+             strchr(tg->addr, ':') ? "[%s]:%d" : "%s:%d", tg->addr, tg->port);
+    if (reg->flow_stun && strcmp(sn_stun_server_name(reg->flow_stun), reg->flow.peer) != 0)
+        reg->flow_stun = (sn_stun_unref(reg->flow_stun), NULL);
+    return reg->flow_stun ||
+           sn_stun_new_fp(&reg->flow_stun, reg->t->ctx, tg->addr, tg->port, false) == 0;
+}
+
+/* Registered: find the connection the 2xx came over and keep it. False:
+ * no flow to keep (the OPTIONS keep-alive then). */
+static bool flow_start(sipnat_registration *reg)
+{
+    const sn_dns_target *tg = sn_hops_target(&reg->hops);
+    uint32_t random = 0;
+
+    flow_stop(reg);
+    if (!tg || (flow_stream(reg)
+                    ? sn_flow_find(&reg->flow, sn_stack_of(reg->t->ctx), tg->addr, tg->port,
+                                   reg->t->protocol == SIPNAT_PROTOCOL_TLS) < 0
+                    : !flow_find_udp(reg, tg))) {
+        sn_log(reg->t->ctx, SIPNAT_LOG_WARNING, "registration",
+               "%s: outbound: no flow to the registrar to keep", reg->cfg.client_uri);
+        return false;
+    }
+    /* The keep-alive interval: the host's, else the registrar's
+     * Flow-Timer, else RFC 5626 4.4.1's 95 to 120 s. */
+    if (getrandom(&random, sizeof random, 0) != sizeof random)
+        random = (uint32_t)sn_now_usec();
+    reg->flow_interval = reg->cfg.keepalive    ? reg->cfg.keepalive
+                         : reg->flow_timer_hdr ? reg->flow_timer_hdr
+                                               : 95 + random % 26;
+    if (reg->flow_failed_at)
+        sn_log(reg->t->ctx, SIPNAT_LOG_NOTICE, "registration",
+               "%s: outbound: registered over a new flow %s -> %s, %llu ms after the "
+               "old one was found dead",
+               reg->cfg.client_uri, reg->flow.local, reg->flow.peer,
+               (unsigned long long)((sn_now_usec() - reg->flow_failed_at) / 1000u));
+    sn_log(reg->t->ctx, SIPNAT_LOG_INFO, "registration",
+           "%s: outbound: flow %s -> %s, %s every %u s (the registrar %s outbound)",
+           reg->cfg.client_uri, reg->flow.local, reg->flow.peer,
+           !flow_stream(reg) ? "STUN Binding" : reg->flow.tls ? "TCP keep-alive probes"
+                                                                : "CRLF ping",
+           reg->flow_interval,
+           reg->flow_outbound ? "requires" : "does not require");
+    reg->flow_failed_at = 0;
+    reg->flow_phase = SN_FLOW_PING;
+    flow_arm(reg, (uint64_t)reg->flow_interval * 1000000u);
+    return true;
+}
+
+/* The flow is dead: close it, and register again over a new one once
+ * sofia has let go of the old connection. */
+static void flow_failed(sipnat_registration *reg, const char *why)
+{
+    sn_log(reg->t->ctx, SIPNAT_LOG_WARNING, "registration",
+           "%s: outbound: flow %s -> %s failed: %s", reg->cfg.client_uri,
+           reg->flow.local, reg->flow.peer, why);
+    snprintf(reg->flow_why, sizeof reg->flow_why,
+             "flow %s -> %s failed (%s): registering over a new flow", reg->flow.local,
+             reg->flow.peer, why);
+    reg->flow_failed_at = sn_now_usec();
+    if (!flow_stream(reg)) {
+        /* Nothing to close: the next REGISTER is the new flow. */
+        sn_stun_binding_stop(&reg->flow_binding);
+        reg->flow_phase = SN_FLOW_IDLE;
+        apply(reg, sn_reg_refresh_now(&reg->fsm, reg->flow_why), 0);
+        return;
+    }
+    sn_flow_shutdown(&reg->flow);
+    reg->flow_phase = SN_FLOW_CLOSING;
+    reg->flow_waits = 0;
+    flow_arm(reg, 0);
+}
+
+/* The STUN keep-alive's outcome (its retransmissions are sn_stun's). */
+static void flow_stun_done(sn_stun_binding *b, bool ok, void *arg)
+{
+    sipnat_registration *reg = arg;
+    uint64_t waited = sn_now_usec() - reg->flow_ping_at,
+             interval = (uint64_t)reg->flow_interval * 1000000u;
+
+    (void)b;
+    if (reg->fsm.state != SN_REG_REGISTERED || reg->flow_phase != SN_FLOW_PONG)
+        return;
+    if (!ok) {
+        char none[48];
+        snprintf(none, sizeof none, "no STUN answer in %u ms", SN_STUN_GIVEUP_MS);
+        flow_failed(reg, none);
+        return;
+    }
+    /* Answered: nothing more until the next keep-alive (sn_stun would
+     * refresh on its own schedule). */
+    sn_stun_binding_stop(&reg->flow_binding);
+    reg->flow_phase = SN_FLOW_PING;
+    flow_arm(reg, interval > waited ? interval - waited : 0);
+}
+
+static void flow_tick(sn_timer *timer, void *arg)
+{
+    sipnat_registration *reg = arg;
+    const char *why;
+    int r;
+
+    (void)timer;
+    if (reg->fsm.state != SN_REG_REGISTERED) {
+        reg->flow_phase = SN_FLOW_IDLE;
+        return;
+    }
+    switch (reg->flow_phase) {
+    case SN_FLOW_IDLE:
+        return;
+    case SN_FLOW_CLOSING:
+        /* Up to 1 s for sofia to read the end of the old connection:
+         * until then it would send the REGISTER into it. */
+        if (!sn_flow_closed(&reg->flow, sn_stack_of(reg->t->ctx)) && ++reg->flow_waits < 50) {
+            flow_arm(reg, 20000);
+            return;
+        }
+        reg->flow_phase = SN_FLOW_IDLE;
+        sn_flow_init(&reg->flow);
+        apply(reg, sn_reg_refresh_now(&reg->fsm, reg->flow_why), 0);
+        return;
+    case SN_FLOW_PONG: {
+        /* Looked at every SN_FLOW_POLL_USEC: a reset is found at once,
+         * a missing pong at the deadline. */
+        uint64_t waited = sn_now_usec() - reg->flow.ping_at,
+                 deadline = (uint64_t)pong_wait(reg) * 1000000u;
+        bool answered = sn_flow_answered(&reg->flow);
+        if ((why = sn_flow_broken(&reg->flow)) != NULL) {
+            flow_failed(reg, why);
+            return;
+        }
+        if (!answered && waited < deadline) {
+            flow_arm(reg, deadline - waited < SN_FLOW_POLL_USEC ? deadline - waited
+                                                                : SN_FLOW_POLL_USEC);
+            return;
+        }
+        if (!answered) {
+            char none[48];
+            snprintf(none, sizeof none, "no pong in %u s", pong_wait(reg));
+            flow_failed(reg, none);
+            return;
+        }
+        reg->flow_phase = SN_FLOW_PING;
+        if ((uint64_t)reg->flow_interval * 1000000u > waited) {
+            flow_arm(reg, (uint64_t)reg->flow_interval * 1000000u - waited);
+            return;
+        }
+        /* the next ping is due now */
+        __attribute__((fallthrough));
+    }
+    case SN_FLOW_PING:
+        if (!flow_stream(reg)) {
+            reg->flow_ping_at = sn_now_usec();
+            reg->flow_phase = SN_FLOW_PONG;
+            r = sn_stun_binding_start(&reg->flow_binding, reg->flow_stun, reg->flow_udp_fd,
+                                      flow_stun_done, reg);
+            if (r < 0)
+                flow_failed(reg, sipnat_strerror(r));
+            return;
+        }
+        if ((why = sn_flow_broken(&reg->flow)) != NULL) {
+            flow_failed(reg, why);
+            return;
+        }
+        r = sn_flow_ping(&reg->flow, reg->flow_interval);
+        if (r == -EAGAIN && sn_flow_stalled(&reg->flow, pong_wait(reg))) {
+            char none[64];
+            snprintf(none, sizeof none, "nothing acknowledged in %u s", pong_wait(reg));
+            flow_failed(reg, none);
+        } else if (r == -EAGAIN) {
+            /* Bytes in flight: the ping waits until they are through. */
+            flow_arm(reg, SN_FLOW_POLL_USEC);
+        } else if (r < 0) {
+            flow_failed(reg, sipnat_strerror(r));
+        } else if (reg->flow.tls) {
+            flow_arm(reg, (uint64_t)reg->flow_interval * 1000000u);
+        } else {
+            reg->flow_phase = SN_FLOW_PONG;
+            flow_arm(reg, (uint64_t)pong_wait(reg) * 1000000u);
+        }
+        return;
+    }
+}
+
+/* What a 2xx says of outbound: Require: outbound, Flow-Timer. */
+static void flow_response(sipnat_registration *reg, sip_t const *sip)
+{
+    reg->flow_outbound = sip_has_feature(sip->sip_require, "outbound") != 0;
+    reg->flow_timer_hdr = 0;
+    for (sip_unknown_t const *u = sip->sip_unknown; u; u = u->un_next)
+        if (u->un_name && u->un_value && strcasecmp(u->un_name, "Flow-Timer") == 0) {
+            unsigned long v = strtoul(u->un_value, NULL, 10);
+            reg->flow_timer_hdr = v >= 1 && v <= 3600 ? (unsigned)v : 0;
+        }
+}
+
 static void on_timer(sn_timer *timer, void *arg)
 {
     sipnat_registration *reg = arg;
@@ -627,6 +938,7 @@ static void apply(sipnat_registration *reg, sn_reg_step step, int status)
     switch (step.action) {
     case SN_REG_SEND:
         sn_ctx_timer_stop(ctx, &reg->ka_timer);
+        flow_stop(reg);
         if (reg->reported != (sipnat_registration_state)st)
             report(reg, status, step.why, 0);
         if (step.delay_ms) {
@@ -650,11 +962,12 @@ static void apply(sipnat_registration *reg, sn_reg_step step, int status)
         sn_ctx_timer_arm(ctx, &reg->timer, (uint64_t)step.delay_ms * 1000u);
         if (st == SN_REG_REGISTERED) {
             report(reg, status, step.why, 0);
-            if (reg->cfg.keepalive)
+            if (!(flow_kept(reg) && flow_start(reg)) && reg->cfg.keepalive)
                 sn_ctx_timer_arm(ctx, &reg->ka_timer,
                                  (uint64_t)reg->cfg.keepalive * 1000000u);
         } else {
             sn_ctx_timer_stop(ctx, &reg->ka_timer);
+            flow_stop(reg);
             report(reg, status, step.why, (unsigned)(step.delay_ms / 1000u));
         }
         break;
@@ -662,6 +975,7 @@ static void apply(sipnat_registration *reg, sn_reg_step step, int status)
         if (st == SN_REG_FAILED || st == SN_REG_UNREGISTERED) {
             sn_ctx_timer_stop(ctx, &reg->timer);
             sn_ctx_timer_stop(ctx, &reg->ka_timer);
+            flow_stop(reg);
             if (reg->reported != (sipnat_registration_state)st)
                 report(reg, status, step.why, 0);
             if (reg->t->state == SN_T_CLOSING)
@@ -761,6 +1075,8 @@ void sn_registration_nua_event(sipnat_registration *reg, nua_event_t event,
             snprintf(reg->registered_contact, sizeof reg->registered_contact,
                      "%s", reg->sent_contact);
         sn_transport_learn(reg->t, reg->dest, sip);
+        if (reg->cfg.outbound)
+            flow_response(reg, sip);
     }
     sn_reg_state before = reg->fsm.state;
     apply(reg, sn_reg_on_response(&reg->fsm, status, got, min_expires, can_auth),
@@ -805,6 +1121,12 @@ SIPNAT_API int sipnat_registration_new(sipnat_registration **ret,
     sn_timer_init(&reg->ka_timer, keepalive, reg);
     sn_timer_init(&reg->flush_timer, flush_events, reg);
     sn_timer_init(&reg->attempt_timer, attempt_timeout, reg);
+    sn_timer_init(&reg->flow_timer, flow_tick, reg);
+    sn_flow_init(&reg->flow);
+    reg->flow_udp_fd = -1;
+    if (reg->cfg.outbound)
+        snprintf(reg->instance, sizeof reg->instance, "%s",
+                 reg->cfg.instance ? reg->cfg.instance : sn_stack_instance(sn_stack_of(t->ctx)));
     {
         uint64_t id[2] = {0, 0};
         if (getrandom(id, sizeof id, 0) != sizeof id)
@@ -852,6 +1174,7 @@ static void stop_timers(sipnat_registration *reg)
     sn_ctx_timer_stop(reg->t->ctx, &reg->ka_timer);
     sn_ctx_timer_stop(reg->t->ctx, &reg->flush_timer);
     sn_ctx_timer_stop(reg->t->ctx, &reg->attempt_timer);
+    sn_ctx_timer_stop(reg->t->ctx, &reg->flow_timer);
 }
 
 SIPNAT_API sipnat_registration *
@@ -871,6 +1194,8 @@ sipnat_registration_unref(sipnat_registration *reg)
         sn_log_leave(prev);
     }
     sn_hops_clear(&reg->hops);
+    sn_stun_binding_stop(&reg->flow_binding);
+    sn_stun_unref(reg->flow_stun);
     sipnat_transport_unref(reg->t);
     cfg_clear(&reg->cfg);
     free(reg);
@@ -944,6 +1269,8 @@ void sn_registrations_abort_all(sipnat_transport *t)
         sn_ctx_timer_stop(t->ctx, &reg->timer);
         sn_ctx_timer_stop(t->ctx, &reg->ka_timer);
         sn_ctx_timer_stop(t->ctx, &reg->attempt_timer);
+        sn_ctx_timer_stop(t->ctx, &reg->flow_timer);
+        sn_stun_binding_stop(&reg->flow_binding);
         sn_dns_cancel(&reg->hops.req);
         if (reg->fsm.state != SN_REG_IDLE && reg->fsm.state != SN_REG_FAILED &&
             reg->fsm.state != SN_REG_UNREGISTERED) {
@@ -952,4 +1279,26 @@ void sn_registrations_abort_all(sipnat_transport *t)
         }
         unlink_reg(reg);
     }
+}
+
+bool sn_registrations_stun_wanted(sipnat_transport *transports, int fd)
+{
+    for (sipnat_transport *t = transports; t; t = t->next)
+        for (sipnat_registration *reg = t->registrations; reg; reg = reg->next)
+            if (reg->flow_binding.stun && reg->flow_binding.pending &&
+                reg->flow_binding.fd == fd)
+                return true;
+    return false;
+}
+
+int sn_registrations_take_stun(sipnat_transport *transports, int fd, const uint8_t *buf,
+                               size_t len, const struct sockaddr *from)
+{
+    for (sipnat_transport *t = transports; t; t = t->next)
+        for (sipnat_registration *reg = t->registrations; reg; reg = reg->next)
+            if (reg->flow_binding.stun && reg->flow_binding.pending &&
+                reg->flow_binding.fd == fd &&
+                sn_stun_binding_take(&reg->flow_binding, buf, len, from) == 1)
+                return 1;
+    return 0;
 }

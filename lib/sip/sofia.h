@@ -38,6 +38,9 @@ void sn_stack_refresh(sn_stack *stack);
 void sn_stack_wait(sn_stack *stack, int timeout_ms);
 /* Every transport of the ctx, open or shutting down. */
 struct sipnat_transport **sn_stack_transports(sn_stack *stack);
+/* The ctx's SIP Outbound instance ("urn:uuid:...", RFC 5626 4.1), made
+ * once per ctx when a registration without one of its own asks. */
+const char *sn_stack_instance(sn_stack *stack);
 /* Snapshot of the stack's fds, to find the sockets a new NUA bound. */
 size_t sn_stack_fds(sn_stack *stack, int *fds, size_t max);
 
@@ -120,6 +123,13 @@ void sn_registration_nua_event(struct sipnat_registration *reg,
                                nua_event_t event, int status,
                                char const *phrase, nua_handle_t *nh,
                                sip_t const *sip);
+/* SIP Outbound over UDP: is a STUN keep-alive of a registration waiting
+ * for its answer on fd? And give it one (a datagram stack.c read off the
+ * SIP socket before sofia, which would drop it): 1 taken, else 0. */
+bool sn_registrations_stun_wanted(sipnat_transport *transports, int fd);
+int sn_registrations_take_stun(sipnat_transport *transports, int fd,
+                               const uint8_t *buf, size_t len,
+                               const struct sockaddr *from);
 /* Unregister everything registered on t; true while any is still busy. */
 bool sn_registrations_unregister_all(sipnat_transport *t);
 /* The transport is going away: end every registration now. */

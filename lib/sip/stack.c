@@ -14,10 +14,13 @@
  * is here: a ctx is a core ctx with the stack as its first source.
  */
 #include "sip/sofia.h"
+#include "sip/flow.h"
+#include "stun/message.h"
 
 #include <sofia-sip/su_glib.h>
 #include <glib.h>
 
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +43,7 @@ struct sn_stack {
     gint n_fds;
     gint cap_fds;
     gint priority;
+    char instance[48];       /* the ctx's SIP Outbound instance URN */
 };
 
 /* -- process-global hooks, installed once ---------------------------- */
@@ -237,6 +241,43 @@ static void sync_fds(sn_stack *s)
     }
 }
 
+/* SIP Outbound's STUN keep-alives go out from the SIP socket and their
+ * answers come back to it, where sofia's UDP transport would read and
+ * drop them (without its STUN server it has no use for STUN): before
+ * sofia reads, the answers a registration awaits are taken off the
+ * socket (RFC 5626 8, RFC 7983: STUN and SIP told apart by their first
+ * byte). An fd left empty is not handed to sofia as readable. */
+static void take_stun(sn_stack *s)
+{
+    for (gint i = 0; i < s->n_fds; i++) {
+        GPollFD *p = &s->fds[i];
+
+        if (!(p->revents & G_IO_IN) || !sn_registrations_stun_wanted(s->transports, p->fd))
+            continue;
+        for (int k = 0; k < 8; k++) {
+            uint8_t buf[512];
+            struct sockaddr_storage from;
+            socklen_t fl = sizeof from;
+            ssize_t n = recvfrom(p->fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT,
+                                 (struct sockaddr *)&from, &fl);
+
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                p->revents &= (gushort)~G_IO_IN;
+                break;
+            }
+            /* STUN: the two top bits 0, and RFC 8489's magic cookie. */
+            if (n < SN_STUN_HDR || (buf[0] & 0xc0) != 0 || buf[4] != 0x21 || buf[5] != 0x12 ||
+                buf[6] != 0xa4 || buf[7] != 0x42)
+                break;
+            fl = sizeof from;
+            n = recvfrom(p->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+            if (n >= SN_STUN_HDR)
+                sn_registrations_take_stun(s->transports, p->fd, buf, (size_t)n,
+                                           (struct sockaddr *)&from);
+        }
+    }
+}
+
 static unsigned stack_run(sn_stack *s)
 {
     unsigned dispatched = 0;
@@ -244,8 +285,10 @@ static unsigned stack_run(sn_stack *s)
     for (int round = 0; round < SN_STACK_ROUNDS; round++) {
         gboolean ready;
 
-        if (s->n_fds > 0)
+        if (s->n_fds > 0) {
             poll((struct pollfd *)s->fds, (nfds_t)s->n_fds, 0);
+            take_stun(s);
+        }
         ready = g_main_context_check(s->gmc, s->priority, s->fds, s->n_fds);
         if (ready) {
             g_main_context_dispatch(s->gmc);
@@ -297,6 +340,13 @@ size_t sn_stack_fds(sn_stack *s, int *fds, size_t max)
     for (gint i = 0; i < s->n_fds && n < max; i++)
         fds[n++] = s->fds[i].fd;
     return n;
+}
+
+const char *sn_stack_instance(sn_stack *s)
+{
+    if (!s->instance[0])
+        sn_flow_new_instance(s->instance, sizeof s->instance);
+    return s->instance;
 }
 
 sn_stack *sn_stack_of(sipnat_ctx *ctx)

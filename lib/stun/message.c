@@ -40,6 +40,11 @@ int sn_stun_request(sn_stun_agent *a, const uint8_t *tid, uint8_t *buf,
 
 int sn_stun_agent_new(sn_stun_agent **ret)
 {
+    return sn_stun_agent_new_fp(ret, true);
+}
+
+int sn_stun_agent_new_fp(sn_stun_agent **ret, bool fingerprint)
+{
     sn_stun_agent *a = calloc(1, sizeof *a);
 
     *ret = NULL;
@@ -50,7 +55,7 @@ int sn_stun_agent_new(sn_stun_agent **ret)
     /* RFC 5389 is RFC 8489's wire format; no credentials on a Binding
      * to a server (RFC 8489 9: the server need not authenticate). */
     stun_agent_init(&a->agent, known_attributes, STUN_COMPATIBILITY_RFC5389,
-                    STUN_AGENT_USAGE_USE_FINGERPRINT |
+                    (fingerprint ? STUN_AGENT_USAGE_USE_FINGERPRINT : 0) |
                         STUN_AGENT_USAGE_IGNORE_CREDENTIALS);
     /* sofia-sip exports a stun_message_length() of its own, and libnice
      * calls its one through the PLT: whichever library comes first in the

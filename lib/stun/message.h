@@ -26,6 +26,11 @@ typedef struct sn_stun_agent sn_stun_agent;
  * shadows libnice's own: sofia-sip's, when it comes first in the
  * lookup order; libsipnat links libnice before sofia-sip). */
 int sn_stun_agent_new(sn_stun_agent **ret);
+/* The same, with FINGERPRINT (in requests, and demanded of responses) or
+ * without: a SIP server's STUN on its SIP port (Kamailio's, for RFC 5626
+ * keep-alives) answers without one, and the magic cookie already tells
+ * STUN from SIP there. */
+int sn_stun_agent_new_fp(sn_stun_agent **ret, bool fingerprint);
 void sn_stun_agent_free(sn_stun_agent *a);
 
 /* Build a Binding request into buf (at least 64 bytes) and file it in the

@@ -24,6 +24,12 @@ struct sn_stun {
 
 int sn_stun_new(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port)
 {
+    return sn_stun_new_fp(ret, ctx, address, port, true);
+}
+
+int sn_stun_new_fp(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port,
+                   bool fingerprint)
+{
     sn_addr a;
     sn_stun *s;
 
@@ -40,7 +46,7 @@ int sn_stun_new(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port)
     s->server_len = sn_addr_to_sockaddr(&a, port, &s->server_sa);
     snprintf(s->name, sizeof s->name, a.family == AF_INET6 ? "[%s]:%d" : "%s:%d",
              address, port);
-    int r = sn_stun_agent_new(&s->agent);
+    int r = sn_stun_agent_new_fp(&s->agent, fingerprint);
     if (r < 0) {
         free(s);
         return r;

@@ -75,6 +75,9 @@ struct sn_stun_binding {
 
 /* A client of the server at `address` (numeric) and `port`. */
 int sn_stun_new(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port);
+/* The same, with or without FINGERPRINT (sn_stun_agent_new_fp). */
+int sn_stun_new_fp(sn_stun **ret, sipnat_ctx *ctx, const char *address, int port,
+                   bool fingerprint);
 sn_stun *sn_stun_ref(sn_stun *s);
 void sn_stun_unref(sn_stun *s);
 /* "203.0.113.3:3478" */

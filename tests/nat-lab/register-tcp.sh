@@ -29,9 +29,7 @@ keep_alive_interval=$KA
 type=transport
 protocol=$1
 bind=0.0.0.0:$2
-local_net=192.0.2.0/24
-external_signaling_address=198.51.100.5
-external_media_address=198.51.100.5
+#include "$top/tests/nat-lab/seed-phone-nat.conf"
 
 [reg]
 type=registration
@@ -41,17 +39,6 @@ client_uri=sip:19998887777@gw1.example.com
 contact_user=19998887777
 max_random_initial_delay=0
 expiration=60
-
-[itsp]
-type=endpoint
-transport=t
-disallow=all
-allow=ulaw
-
-[itsp]
-type=identify
-endpoint=itsp
-match=203.0.113.1
 EOF
 }
 
