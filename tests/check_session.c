@@ -338,6 +338,119 @@ static sipnat_endpoint *sdes_endpoint(sipnat_transport *t, call_log *log)
     return ep;
 }
 
+/* The line of `msg` starting with `prefix` ("\r\nContact: "), or "". */
+static void line_of(const char *msg, const char *prefix, char *out, size_t size)
+{
+    const char *p = strstr(msg, prefix);
+
+    out[0] = '\0';
+    if (p)
+        snprintf(out, size, "%.*s", (int)strcspn(p + 2, "\r\n"), p + 2);
+}
+
+static void count_event(const sipnat_event *ev, void *ud)
+{
+    (void)ev;
+    (*(int *)ud)++;
+}
+
+/* Our address changes during an SRTP call (the learned policy hears a new
+ * received/rport in an OPTIONS answer): the call is re-INVITEd with the
+ * new Contact and c=, the same RTP port and the same SDES key (the SRTP
+ * streams go on, rollover counters and all); the same answer again sends
+ * nothing; a second change sends a second re-INVITE, and the BYE carries
+ * the newest Via. */
+START_TEST(test_rebind_reinvite)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {0};
+    sipnat_session *s;
+    sipnat_policy *pol;
+    sipnat_transport_cfg *tcfg;
+    sipnat_transport *t;
+    char uri[64], first[4096], line[512], was[512];
+    int done = 0, answered = 0;
+
+    mock_peer_open(&peer, 200);
+    snprintf(peer.sdp, sizeof peer.sdp,
+             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio 7000 RTP/SAVP 0\r\n"
+             "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+             "a=sendrecv\r\n");
+    snprintf(peer.received, sizeof peer.received, "198.51.100.5");
+    peer.rport = 41234;
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_policy_new(&pol, SIPNAT_POLICY_LEARNED));
+    ck_assert_ok(sipnat_transport_cfg_new(&tcfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(tcfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_rtp_ports(tcfg, 41000, 41999));
+    ck_assert_ok(sipnat_transport_cfg_set_policy(tcfg, pol));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, tcfg));
+    sipnat_transport_cfg_free(tcfg);
+    sipnat_endpoint *ep = sdes_endpoint(t, NULL);
+    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_session_call(&s, ep, uri, on_event, &log));
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_ESTABLISHED); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    ck_assert_uint_eq(peer.n_invite, 1);
+    memcpy(first, peer.last_invite, sizeof first);
+    ck_assert_ptr_nonnull(strstr(first, "c=IN IP4 127.0.0.1"));
+
+    /* The policy learns the NAT's address: one re-INVITE. */
+    snprintf(uri, sizeof uri, "sip:127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_transport_send_options(t, uri, count_event, &answered));
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_MEDIA_CHANGED); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_MEDIA_CHANGED));
+    ck_assert_uint_eq(peer.n_invite, 2);
+    line_of(peer.last_invite, "\r\nContact: ", line, sizeof line);
+    ck_assert_str_eq(line, "Contact: <sip:198.51.100.5:41234;transport=udp>");
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "\r\nc=IN IP4 198.51.100.5\r\n"));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "Via: SIP/2.0/UDP 198.51.100.5:41234;rport"));
+    line_of(first, "\r\nm=audio ", was, sizeof was);
+    line_of(peer.last_invite, "\r\nm=audio ", line, sizeof line);
+    ck_assert_str_eq(line, was);   /* the same anchor */
+    line_of(first, "\r\na=crypto:1 ", was, sizeof was);
+    line_of(peer.last_invite, "\r\na=crypto:1 ", line, sizeof line);
+    ck_assert_str_ne(was, "");
+    ck_assert_str_eq(line, was);   /* the same key: the SRTP streams go on */
+    ck_assert_int_eq(sipnat_session_get_state(s), SIPNAT_SESSION_ESTABLISHED);
+
+    /* The same answer again: nothing to tell the peer. */
+    int n = log.n;
+    ck_assert_ok(sipnat_transport_send_options(t, uri, count_event, &answered));
+    run_pull(ctx, &peer, &done, 400);
+    ck_assert_uint_eq(peer.n_invite, 2);
+    ck_assert_int_eq(log.n, n);
+
+    /* The NAT remaps us to another port: a second re-INVITE. */
+    peer.rport = 41999;
+    ck_assert_ok(sipnat_transport_send_options(t, uri, count_event, &answered));
+    for (int k = 0; k < 100 && peer.n_invite < 3; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_uint_eq(peer.n_invite, 3);
+    line_of(peer.last_invite, "\r\nContact: ", line, sizeof line);
+    ck_assert_str_eq(line, "Contact: <sip:198.51.100.5:41999;transport=udp>");
+    for (int k = 0; k < 20; k++)
+        run_pull(ctx, &peer, &done, 20);
+
+    ck_assert_ok(sipnat_session_hangup(s));
+    for (int k = 0; k < 100 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "BYE sip:"));
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Via: SIP/2.0/UDP 198.51.100.5:41999;rport"));
+    ck_assert_int_eq(answered, 3);
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_policy_unref(pol);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
 /* SRTP with a key that does not work: the call ends with a clear event
  * (488, "SRTP authentication failed"), not with noise in the audio. */
 START_TEST(test_srtp_wrong_key)
@@ -1177,6 +1290,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_rtp_timeout);
     tcase_add_test(tc, test_bridge_payload_types);
     tcase_add_test(tc, test_session_invalid);
+    tcase_add_test(tc, test_rebind_reinvite);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -78,11 +78,13 @@ static void on_binding(sn_stun_binding *b, bool ok, void *user_data)
         if (!rtcp)
             sn_policy_stun_learned(t->policy, sn_stun_server_name(b->stun),
                                    &mapped, b->learned_at);
-        sn_log(t->ctx, m->stun_wait ? SIPNAT_LOG_INFO : SIPNAT_LOG_NOTICE, "stun",
-               "%s port %d is %s:%d outside (STUN server %s)%s",
-               rtcp ? "RTCP" : "RTP", local, addr, port, sn_stun_server_name(b->stun),
-               m->stun_wait ? "" : ": the mapping changed; the peer keeps "
-                                   "the SDP's until the next offer");
+        sn_log(t->ctx, SIPNAT_LOG_INFO, "stun",
+               "%s port %d is %s:%d outside (STUN server %s)",
+               rtcp ? "RTCP" : "RTP", local, addr, port, sn_stun_server_name(b->stun));
+        /* A refresh: the session re-INVITEs if what the SDP would name
+         * now differs from what the peer has. */
+        if (!m->stun_wait && m->local && !rtcp)
+            sn_session_media_moved(m->s);
     } else if (m->stun_wait) {
         sn_log(t->ctx, SIPNAT_LOG_NOTICE, "stun",
                "%s port %d: no mapping from %s; the SDP names what the "
@@ -117,6 +119,23 @@ bool sn_media_stun_waiting(const sn_session_media *m)
     return m->stun_wait;
 }
 
+
+void sn_media_network_changed(sn_session_media *m)
+{
+    sipnat_transport *t = sn_session_endpoint(m->s)->t;
+
+    if (!t->stun || !m->stun_rtp.stun)
+        return;
+    sn_stun_binding_stop(&m->stun_rtp);
+    sn_stun_binding_stop(&m->stun_rtcp);
+    if (sn_stun_binding_start(&m->stun_rtp, t->stun, m->anchor->io.rtp.fd,
+                              on_binding, m) < 0 ||
+        sn_stun_binding_start(&m->stun_rtcp, t->stun, m->anchor->io.rtcp.fd,
+                              on_binding, m) < 0)
+        sn_log(t->ctx, SIPNAT_LOG_WARNING, "stun",
+               "cannot ask for the media mappings again");
+}
+
 /* The port a binding says the NAT shows for `addr`, or `local`. */
 static uint16_t mapped_port(const sn_stun_binding *b, const sn_addr *addr,
                             uint16_t local)
@@ -129,6 +148,18 @@ static uint16_t mapped_port(const sn_stun_binding *b, const sn_addr *addr,
         !sn_addr_equal(&a, addr))
         return local;
     return (uint16_t)port;
+}
+
+bool sn_media_moved(const sn_session_media *m, const char *addr)
+{
+    sn_addr a;
+
+    if (!m->local || sn_addr_parse(addr, &a) < 0)
+        return false;
+    return !sn_addr_equal(&a, &m->ours.addr) ||
+           mapped_port(&m->stun_rtp, &a, m->local_port) != m->ours.rtp_port ||
+           mapped_port(&m->stun_rtcp, &a, (uint16_t)(m->local_port + 1)) !=
+               m->ours.rtcp_port;
 }
 
 static void on_media_event(const sipnat_event *ev, void *user_data)
