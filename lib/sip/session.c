@@ -1105,6 +1105,7 @@ static void take_answer(sipnat_session *s, sip_t const *sip, bool reinvite)
                       "direct media with the bridged peer");
     } else if (reinvite && s->rebinding) {
         s->rebinding = false;
+        sn_media_relatch(s->media);
         session_event(s, SIPNAT_SESSION_MEDIA_CHANGED, 200,
                       "the peer follows our new address");
     } else if (reinvite) {
@@ -1218,14 +1219,17 @@ static void invite_answered(sipnat_session *s, int status, char const *phrase,
             s->answered = true;
             session_event(s, SIPNAT_SESSION_ESTABLISHED, status, phrase);
         }
-        if (s->rebind_due && !s->offer_out)
-            rebind(s);
+
     } else if ((status == 401 || status == 407) && authenticate(s, status, sip)) {
         ; /* the INVITE goes again, with credentials */
     } else if (sn_failover_status(status) && next_target(s, status, phrase)) {
         ; /* the call goes on to the next target */
     } else if (status >= 300) {
         s->offer_out = false;
+        if (s->rebinding)
+            sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
+                   "%s: the peer refused our new address (%d %s): it keeps "
+                   "sending to the old one", s->remote_uri, status, phrase);
         s->rebinding = false;
         if (s->answered)
             sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
@@ -1292,6 +1296,10 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
     default:
         break;
     }
+    /* An address change that came while an offer was out (ours, or the
+     * one in our 200 to an offerless re-INVITE): its turn now. */
+    if (s->rebind_due && !s->offer_out)
+        rebind(s);
     sipnat_session_unref(s);
 }
 

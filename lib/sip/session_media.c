@@ -40,6 +40,7 @@ struct sn_session_media {
     sn_stun_binding stun_rtcp;
     bool stun_wait;
     sn_timer stun_timer;
+    sn_timer moved_timer;       /* a refresh answered: the SDP still true? */
 };
 
 /* -- STUN -------------------------------------------------------------- */
@@ -51,6 +52,15 @@ static int on_anchor_stun(sipnat_anchor *a, bool rtcp, const uint8_t *buf,
     (void)a;
 
     return sn_stun_binding_take(rtcp ? &m->stun_rtcp : &m->stun_rtp, buf, len, &from->sa);
+}
+
+/* Outside the receive path, as stun_ready. */
+static void stun_moved(sn_timer *t, void *arg)
+{
+    sn_session_media *m = arg;
+    (void)t;
+
+    sn_session_media_moved(m->s);
 }
 
 static void stun_ready(sn_timer *t, void *arg)
@@ -82,9 +92,10 @@ static void on_binding(sn_stun_binding *b, bool ok, void *user_data)
                "%s port %d is %s:%d outside (STUN server %s)",
                rtcp ? "RTCP" : "RTP", local, addr, port, sn_stun_server_name(b->stun));
         /* A refresh: the session re-INVITEs if what the SDP would name
-         * now differs from what the peer has. */
-        if (!m->stun_wait && m->local && !rtcp)
-            sn_session_media_moved(m->s);
+         * now differs from what the peer has; the other socket's answer,
+         * asked at the same moment, is given time to come first. */
+        if (!m->stun_wait && m->local && !sn_timer_armed(&m->moved_timer))
+            sn_ctx_timer_arm(t->ctx, &m->moved_timer, 2 * SN_STUN_RTO_USEC);
     } else if (m->stun_wait) {
         sn_log(t->ctx, SIPNAT_LOG_NOTICE, "stun",
                "%s port %d: no mapping from %s; the SDP names what the "
@@ -102,6 +113,7 @@ static int stun_start(sn_session_media *m, sipnat_transport *t)
     int r;
 
     sn_timer_init(&m->stun_timer, stun_ready, m);
+    sn_timer_init(&m->moved_timer, stun_moved, m);
     if (!t->stun)
         return 0;
     sn_anchor_set_stun_func(m->anchor, on_anchor_stun, m);
@@ -119,6 +131,12 @@ bool sn_media_stun_waiting(const sn_session_media *m)
     return m->stun_wait;
 }
 
+
+void sn_media_relatch(sn_session_media *m)
+{
+    if (m->remote_port && !m->direct)
+        sn_anchor_relatch(m->anchor);
+}
 
 void sn_media_network_changed(sn_session_media *m)
 {
@@ -283,6 +301,7 @@ void sn_media_free(sn_session_media *m)
     sn_stun_binding_stop(&m->stun_rtcp);
     if (m->anchor) {
         sn_ctx_timer_stop(m->anchor->ctx, &m->stun_timer);
+        sn_ctx_timer_stop(m->anchor->ctx, &m->moved_timer);
         sn_anchor_set_stun_func(m->anchor, NULL, NULL);
     }
     sipnat_anchor_unref(m->anchor);

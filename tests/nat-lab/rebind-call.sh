@@ -14,8 +14,11 @@
 # The library at 192.0.2.10 (learned policy, no external address) registers
 # to Kamailio at 203.0.113.1 and bridges the ITSP's call (SIPp at
 # 203.0.113.2, tests/sipp/itsp-call-rebind.xml) to phone 6001 (SIPp at
-# 192.0.2.20). From the router's capture: each re-INVITE's Contact and SDP,
-# and the RTP after each re-INVITE's 200 in each direction (payloads with
+# 192.0.2.20). From the router's captures (its WAN side, and its LAN side
+# for the phone's media): each re-INVITE's Contact and SDP, and the RTP
+# after each re-INVITE's 200 in each direction, end to end (phone -> ITSP:
+# the phone's packets leaving the WAN side toward the ITSP; ITSP -> phone:
+# the ITSP's packets reaching the phone on the LAN side; payloads carry
 # each end's tag, rtpcheck.py), plus each end's own count.
 set -u
 source "$(dirname "$0")/testlib.sh" rebind-call
@@ -58,6 +61,8 @@ if ! call_ports caller.log ANSWER phone.log OFFER; then
 fi
 ok "call up: the ITSP's answer names c=198.51.100.5 port $aport, the phone's offer 192.0.2.10 port $oport"
 
+lab_capture_start router br-lan "$work/lan.pcap" udp port 7002 || bad "no LAN capture"
+lan_cap=$LAB_CAPTURE_PID
 t0=$(python3 -c 'import time; print(time.time() + 2)')
 lab_exec itsp python3 "$LAB_DIR/rtpcheck.py" --bind 203.0.113.2:7000 --start-at "$t0" \
     --to "198.51.100.5:$aport" --tag I --expect-tag P --count $N --linger 2 \
@@ -140,14 +145,19 @@ for end in caller phone; do
         bad "$end: $in of $N intact, $bad damaged"
 done
 
-# The router's capture: each re-INVITE (and its 200), RTP after each.
+# The router's captures: each re-INVITE (and its 200), RTP after each.
 lab_wire_check >/dev/null
-python3 - "$LAB_DIR" "$LAB_WIRE_DIR/$LAB_PREFIX.pcap" >"$work/wire.txt" <<'PY'
+lab_capture_stop "$lan_cap"
+python3 - "$LAB_DIR" "$LAB_WIRE_DIR/$LAB_PREFIX.pcap" "$work/lan.pcap" >"$work/wire.txt" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
 from pcapsip import packets
 reinv, ok200 = [], {}
 rtp = []   # (t, direction)
+for t, src, sport, dst, dport, p in packets(sys.argv[3]):
+    if len(p) == 172 and p[0] == 0x80 and dst == "192.0.2.20" and dport == 7002 \
+            and p[12:13] == b"I":
+        rtp.append((t, "to_phone"))
 for t, src, sport, dst, dport, p in packets(sys.argv[2]):
     text = p[:2000].decode("latin-1")
     if text.startswith("INVITE ") and src.startswith("198.51.100.") and dst == "203.0.113.2":
@@ -163,27 +173,25 @@ for t, src, sport, dst, dport, p in packets(sys.argv[2]):
                 ok200.setdefault(l, t)
     elif len(p) == 172 and p[0] == 0x80:
         if dst == "203.0.113.2" and dport == 7000 and p[12:13] == b"P":
-            rtp.append((t, "to"))
-        elif src == "203.0.113.2" and sport == 7000 and p[12:13] == b"I":
-            rtp.append((t, "from"))
+            rtp.append((t, "to_itsp"))
 for t, key, contact, c in reinv:
     at = ok200.get(key)
     if at is None:
         print("reinvite %s unanswered" % key)
         continue
-    to = sum(1 for x, d in rtp if x > at and d == "to")
-    fr = sum(1 for x, d in rtp if x > at and d == "from")
-    print("reinvite %s | %s | %s | rtp_to_itsp=%d rtp_from_itsp=%d" % (key, contact, c, to, fr))
+    to = sum(1 for x, d in rtp if x > at and d == "to_itsp")
+    fr = sum(1 for x, d in rtp if x > at and d == "to_phone")
+    print("reinvite %s | %s | %s | rtp_phone_to_itsp=%d rtp_itsp_to_phone=%d" % (key, contact, c, to, fr))
 PY
 sed 's/^/   /' "$work/wire.txt"
 n=$(grep -c '^reinvite' "$work/wire.txt")
 [ "$n" -ge 2 ] && ok "the capture holds $n re-INVITEs from the router's public side" || bad "$n re-INVITEs in the capture"
 while IFS= read -r l; do
-    to=${l#*rtp_to_itsp=}; to=${to%% *}; fr=${l#*rtp_from_itsp=}
+    to=${l#*rtp_phone_to_itsp=}; to=${to%% *}; fr=${l#*rtp_itsp_to_phone=}
     case "$l" in *unanswered*) bad "capture: $l"; continue ;; esac
     [ "$to" -ge $MIN ] && [ "$fr" -ge $MIN ] &&
-        ok "capture: after the 200 to ${l%% |*}: $to RTP packets to the ITSP, $fr from it" ||
-        bad "capture: after ${l%% |*}: $to to the ITSP, $fr from it (want $MIN each)"
+        ok "capture: after the 200 to ${l%% |*}: phone -> ITSP $to RTP packets, ITSP -> phone $fr" ||
+        bad "capture: after ${l%% |*}: phone -> ITSP $to, ITSP -> phone $fr (want $MIN each)"
 done < <(grep '^reinvite' "$work/wire.txt")
 grep '^reinvite' "$work/wire.txt" | grep -q 'c=IN IP4 198.51.100.6' &&
     ok "capture: a re-INVITE's SDP names c=IN IP4 198.51.100.6" || bad "capture: no SDP naming 198.51.100.6"
