@@ -495,6 +495,43 @@ START_TEST(test_network_changed)
 }
 END_TEST
 
+
+/* A registration waiting to retry (the registrar was unreachable from the
+ * old network) tries at once when the network changed, without a policy
+ * too; a registration not started is left alone. */
+START_TEST(test_network_changed_retrying)
+{
+    struct reg_fixture f;
+    mock_peer peer;
+
+    mock_peer_open(&peer, 200);
+    peer.statuses[0] = 503;
+    peer.statuses[1] = 200;
+    peer.n_statuses = 2;
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_cfg_set_retry_interval(cfg, 60));
+    reg_fixture_run(&f, &peer, cfg, SIPNAT_REGISTRATION_RETRYING);
+    ck_assert_uint_eq(peer.n_register, 1);
+    ck_assert_ok(sipnat_ctx_network_changed(f.ctx));
+    run_until_state(f.ctx, &peer, &f.l, SIPNAT_REGISTRATION_REGISTERED, 2000);
+    ck_assert_uint_eq(peer.n_register, 2);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
+
+    memset(&f, 0, sizeof f);
+    ck_assert_ok(sipnat_ctx_new(&f.ctx));
+    f.t = udp_transport(f.ctx);
+    mock_peer_open(&peer, 200);
+    cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_new(&f.reg, f.t, cfg, NULL, NULL));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_ctx_network_changed(f.ctx));
+    run_pull(f.ctx, &peer, NULL, 300);
+    ck_assert_uint_eq(peer.n_register, 0);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
+}
+END_TEST
 /* Shutting the transport down unregisters first (Expires: 0). */
 START_TEST(test_shutdown_unregisters)
 {
@@ -601,6 +638,7 @@ Suite *registration_suite(void)
     tcase_add_test(tc, test_register_challenge_rport);
     tcase_add_test(tc, test_register_two_servers);
     tcase_add_test(tc, test_network_changed);
+    tcase_add_test(tc, test_network_changed_retrying);
     tcase_add_test(tc, test_shutdown_unregisters);
     suite_add_tcase(s, tc);
     return s;
