@@ -13,6 +13,7 @@ dist_man3_MANS += \
 	man/sipnat_session.3 \
 	man/sipnat_anchor.3 \
 	man/sipnat_dns.3 \
+	man/sipnat_ctx_network_changed.3 \
 	man/sipnat_strerror.3 \
 	man/sipnat_addr_normalize.3 \
 	man/sipnat_cidr_normalize.3 \

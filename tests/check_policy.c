@@ -219,6 +219,82 @@ START_TEST(test_learned_flapping)
 }
 END_TEST
 
+/* DNS load balancing behind a symmetric NAT: each server of the name sees
+ * another public port. What server B saw never changes what server A is
+ * told, so a registration to A does not flap with every answer from B;
+ * a destination that reported nothing gets the newest report. */
+START_TEST(test_learned_per_server)
+{
+    sipnat_policy *p;
+    sipnat_advert a;
+
+    ck_assert_ok(sipnat_policy_new(&p, SIPNAT_POLICY_LEARNED));
+    ck_assert_ok(sipnat_policy_add_local_net(p, "192.0.2.0/24"));
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.1", "198.51.100.5", 40001), 1);
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.2", "198.51.100.5", 40999), 1);
+    /* A's answer again: nothing changed for A. */
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.1", "198.51.100.5", 40001), 0);
+    a = ask(p, "203.0.113.1", 0);
+    ck_assert_int_eq(a.signaling_port, 40001);
+    ck_assert_ptr_nonnull(strstr(a.explanation, "received/rport of 203.0.113.1"));
+    a = ask(p, "203.0.113.2", 0);
+    ck_assert_int_eq(a.signaling_port, 40999);
+    ck_assert_ptr_nonnull(strstr(a.explanation, "received/rport of 203.0.113.2"));
+    a = ask(p, "203.0.113.9", 0);
+    ck_assert_int_eq(a.signaling_port, 40999);
+    /* B flapping holds B's address only; A still learns. */
+    for (int i = 0; i < 8; i++)
+        sipnat_policy_learn(p, "203.0.113.2", "198.51.100.5", 41000 + i);
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.2", "198.51.100.5", 42000), -EAGAIN);
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.1", "198.51.100.5", 40002), 1);
+    a = ask(p, "203.0.113.1", 0);
+    ck_assert_int_eq(a.signaling_port, 40002);
+    /* More servers than entries: the least recently changed goes. */
+    for (int i = 0; i < 12; i++) {
+        char srv[32];
+        snprintf(srv, sizeof srv, "203.0.113.%d", 100 + i);
+        ck_assert_int_eq(sipnat_policy_learn(p, srv, "198.51.100.5", 43000 + i), 1);
+    }
+    a = ask(p, "203.0.113.111", 0);
+    ck_assert_int_eq(a.signaling_port, 43011);
+    sipnat_policy_unref(p);
+}
+END_TEST
+
+/* An ALG (or a broken server) reporting an address from behind the NAT:
+ * a private one from a public server, or one inside local_net from a
+ * server outside it. Never adopted; a LAN server's report of a LAN
+ * address is believed for the LAN, but never offered to the outside. */
+START_TEST(test_learned_alg)
+{
+    sipnat_policy *p;
+    sipnat_advert a;
+    char buf[SIPNAT_ADDRSTRLEN];
+
+    ck_assert_ok(sipnat_policy_new(&p, SIPNAT_POLICY_LEARNED));
+    ck_assert_ok(sipnat_policy_add_local_net(p, "192.0.2.0/24"));
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.1", "10.1.2.3", 5060), -EPERM);
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.1", "192.0.2.10", 5060), -EPERM);
+    /* Loopback and private servers are not "outside local_net" for the
+     * private check, but are for local_net. */
+    ck_assert_int_eq(sipnat_policy_learn(p, "127.0.0.1", "192.0.2.10", 5060), -EPERM);
+    ck_assert_int_eq(sipnat_policy_get_learned(p, buf, sizeof buf, NULL), -ENOENT);
+    a = ask(p, "203.0.113.1", 0);
+    ck_assert_ptr_nonnull(strstr(a.explanation, "nothing learned yet"));
+    /* A registrar on the LAN saw us at our LAN address: true, for it. */
+    ck_assert_int_eq(sipnat_policy_learn(p, "192.0.2.1", "192.0.2.10", 5062), 1);
+    a = ask(p, "192.0.2.1", 0);
+    ck_assert_int_eq(a.signaling_port, 5060); /* inside local_net: no rewrite */
+    a = ask(p, "203.0.113.1", 0);
+    ck_assert_ptr_nonnull(strstr(a.explanation, "nothing learned yet"));
+    ck_assert_int_eq(sipnat_policy_learn(p, "203.0.113.1", "198.51.100.5", 40001), 1);
+    a = ask(p, "203.0.113.7", 0);
+    ck_assert_str_eq(a.signaling_address, "198.51.100.5");
+    ck_assert_int_eq(a.signaling_port, 40001);
+    sipnat_policy_unref(p);
+}
+END_TEST
+
 struct cb_state {
     int calls;
     int destroyed;
@@ -293,6 +369,8 @@ Suite *policy_suite(void)
     tcase_add_test(tc, test_invalid);
     tcase_add_test(tc, test_learned);
     tcase_add_test(tc, test_learned_flapping);
+    tcase_add_test(tc, test_learned_per_server);
+    tcase_add_test(tc, test_learned_alg);
     tcase_add_test(tc, test_callback);
     suite_add_tcase(s, tc);
     return s;

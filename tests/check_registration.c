@@ -187,6 +187,9 @@ struct reg_fixture {
     sipnat_transport *t;
     sipnat_registration *reg;
     struct reg_log l;
+    sipnat_policy *pol;       /* learned_run: the transport's policy */
+    const char *needle;       /* learned_run: log lines counted */
+    int n_logged;
 };
 
 static void reg_fixture_run(struct reg_fixture *f, mock_peer *peer,
@@ -206,6 +209,7 @@ static void reg_fixture_end(struct reg_fixture *f)
 {
     sipnat_registration_unref(f->reg);
     sipnat_transport_unref(f->t);
+    sipnat_policy_unref(f->pol);
     sipnat_ctx_unref(f->ctx);
 }
 
@@ -286,48 +290,252 @@ START_TEST(test_register_retries)
 }
 END_TEST
 
+static void count_log(sipnat_ctx *ctx, int prio, const char *domain,
+                      const char *msg, void *ud)
+{
+    struct reg_fixture *f = ud;
+
+    (void)ctx;
+    (void)prio;
+    (void)domain;
+    if (strstr(msg, f->needle))
+        f->n_logged++;
+}
+
+/* reg_fixture_run with a learned policy (local_net, if not NULL) on the
+ * transport, keep-alives every `keepalive` s, and the log lines that hold
+ * `needle` (at notice and above, if not NULL) counted in f->n_logged. */
+static void learned_run(struct reg_fixture *f, mock_peer *peer, const char *local_net,
+                        unsigned keepalive, const char *needle)
+{
+    sipnat_transport_cfg *tcfg;
+    sipnat_registration_cfg *cfg = reg_cfg(peer->port);
+
+    memset(f, 0, sizeof *f);
+    ck_assert_ok(sipnat_ctx_new(&f->ctx));
+    if (needle) {
+        f->needle = needle;
+        ck_assert_ok(sipnat_ctx_set_log_func(f->ctx, count_log, f));
+        ck_assert_ok(sipnat_ctx_set_log_level(f->ctx, SIPNAT_LOG_NOTICE));
+    }
+    ck_assert_ok(sipnat_policy_new(&f->pol, SIPNAT_POLICY_LEARNED));
+    if (local_net)
+        ck_assert_ok(sipnat_policy_add_local_net(f->pol, local_net));
+    ck_assert_ok(sipnat_transport_cfg_new(&tcfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(tcfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_policy(tcfg, f->pol));
+    ck_assert_ok(sipnat_transport_new(&f->t, f->ctx, tcfg));
+    sipnat_transport_cfg_free(tcfg);
+    ck_assert_ok(sipnat_registration_cfg_set_keepalive(cfg, keepalive));
+    ck_assert_ok(sipnat_registration_new(&f->reg, f->t, cfg, on_reg, &f->l));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_registration_start(f->reg));
+    run_until_state(f->ctx, peer, &f->l, SIPNAT_REGISTRATION_REGISTERED, 5000);
+}
+
+/* A registrar that answers as a server behind a NAT sees us. */
+static void nat_registrar(mock_peer *peer, const char *received, int rport)
+{
+    mock_peer_open(peer, 200);
+    peer->contact_expires = 300;
+    snprintf(peer->received, sizeof peer->received, "%s", received);
+    peer->rport = rport;
+}
+
 /* With a learned policy, the registrar reports the NAT's address: exactly
  * one re-REGISTER with that Contact, and then quiet. */
 START_TEST(test_register_learned_once)
 {
+    struct reg_fixture f;
     mock_peer peer;
-    sipnat_ctx *ctx;
-    sipnat_policy *pol;
-    sipnat_transport_cfg *tcfg;
-    sipnat_transport *t;
-    sipnat_registration *reg;
-    struct reg_log l = {0};
 
-    mock_peer_open(&peer, 200);
-    peer.contact_expires = 300;
-    snprintf(peer.received, sizeof peer.received, "198.51.100.5");
-    peer.rport = 41234;
-    ck_assert_ok(sipnat_ctx_new(&ctx));
-    ck_assert_ok(sipnat_policy_new(&pol, SIPNAT_POLICY_LEARNED));
-    ck_assert_ok(sipnat_transport_cfg_new(&tcfg));
-    ck_assert_ok(sipnat_transport_cfg_set_bind(tcfg, "127.0.0.1", 0));
-    ck_assert_ok(sipnat_transport_cfg_set_policy(tcfg, pol));
-    ck_assert_ok(sipnat_transport_new(&t, ctx, tcfg));
-    sipnat_transport_cfg_free(tcfg);
-    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
-    ck_assert_ok(sipnat_registration_new(&reg, t, cfg, on_reg, &l));
-    sipnat_registration_cfg_free(cfg);
-    ck_assert_ok(sipnat_registration_start(reg));
-    run_until_state(ctx, &peer, &l, SIPNAT_REGISTRATION_REGISTERED, 5000);
-    run_pull(ctx, &peer, NULL, 1000); /* time for a loop to show */
+    nat_registrar(&peer, "198.51.100.5", 41234);
+    learned_run(&f, &peer, NULL, 0, NULL);
+    run_pull(f.ctx, &peer, NULL, 1000); /* time for a loop to show */
     ck_assert_uint_eq(peer.n_register, 2);
     ck_assert_ptr_nonnull(strstr(peer.last_request,
                                  "Contact: <sip:19998887777@198.51.100.5:41234;transport=udp>"));
-    ck_assert_int_eq(sipnat_registration_get_state(reg), SIPNAT_REGISTRATION_REGISTERED);
-    ck_assert_uint_eq(l.expires[l.n - 1], 300);
-    sipnat_registration_unref(reg);
-    sipnat_transport_unref(t);
-    sipnat_policy_unref(pol);
-    sipnat_ctx_unref(ctx);
+    ck_assert_int_eq(sipnat_registration_get_state(f.reg), SIPNAT_REGISTRATION_REGISTERED);
+    ck_assert_uint_eq(f.l.expires[f.l.n - 1], 300);
+    reg_fixture_end(&f);
     mock_peer_close(&peer);
 }
 END_TEST
 
+/* An ALG rewrites the Via: the registrar "saw" us at our LAN address.
+ * Nothing is adopted, the keep-alives bring the same story and no
+ * re-REGISTER, and the warning is logged once. */
+START_TEST(test_register_alg_lan_address)
+{
+    struct reg_fixture f;
+    mock_peer peer;
+    char buf[SIPNAT_ADDRSTRLEN];
+
+    nat_registrar(&peer, "192.0.2.10", 5060);
+    learned_run(&f, &peer, "192.0.2.0/24", 1, "ignoring the address");
+    run_pull(f.ctx, &peer, NULL, 2500); /* two keep-alives */
+    ck_assert_uint_eq(peer.n_register, 1);
+    ck_assert_uint_ge(peer.n_requests, 3); /* REGISTER and its keep-alives */
+    ck_assert_int_eq(sipnat_policy_get_learned(f.pol, buf, sizeof buf, NULL), -ENOENT);
+    ck_assert_int_eq(f.n_logged, 1);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+/* A registrar whose 401 and 200 carry different rport values (one of
+ * them made by an ALG or another socket): only the final 2xx of REGISTER
+ * is learned from, so every refresh, challenged again, does not move the
+ * Contact back and forth. */
+START_TEST(test_register_challenge_rport)
+{
+    struct reg_fixture f;
+    mock_peer peer;
+    /* Every REGISTER is challenged once. */
+    static const int seq[] = {401, 200, 401, 200, 401, 200, 401, 200};
+
+    nat_registrar(&peer, "198.51.100.5", 40002);
+    peer.challenge_rport = 40001;
+    memcpy(peer.statuses, seq, sizeof seq);
+    peer.n_statuses = 8;
+    snprintf(peer.extra, sizeof peer.extra,
+             "WWW-Authenticate: Digest realm=\"gw1.example.com\", nonce=\"n1\", algorithm=MD5\r\n");
+    learned_run(&f, &peer, NULL, 0, "sees us at");
+    run_pull(f.ctx, &peer, NULL, 1500); /* time for a loop to show */
+    /* 401, 200 (learned 40002), then the re-REGISTER: 401, 200. */
+    ck_assert_uint_eq(peer.n_register, 4);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "@198.51.100.5:40002;transport=udp>"));
+    ck_assert_ptr_null(strstr(peer.last_request, ":40001"));
+    /* One change of the learned address: the 200's; no 401 moved it. */
+    ck_assert_int_eq(f.n_logged, 1);
+    ck_assert_int_eq(sipnat_registration_get_state(f.reg), SIPNAT_REGISTRATION_REGISTERED);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+static void on_options_done(const sipnat_event *ev, void *ud)
+{
+    int *n = ud;
+
+    (void)ev;
+    (*n)++;
+}
+
+/* DNS load balancing behind a symmetric NAT: the name's other server (B,
+ * 127.0.0.2) sees another port than the registrar (A). What B says never
+ * touches A's registration: no re-REGISTER at A, its Contact stays. */
+START_TEST(test_register_two_servers)
+{
+    struct reg_fixture f;
+    mock_peer a, b;
+    char uri[64], why[512];
+    int answered = 0;
+
+    nat_registrar(&a, "198.51.100.5", 40001);
+    mock_peer_open_at(&b, 200, "127.0.0.2");
+    snprintf(b.received, sizeof b.received, "198.51.100.5");
+    b.rport = 40999;
+    learned_run(&f, &a, NULL, 1, NULL);
+    run_pull(f.ctx, &a, NULL, 500);
+    ck_assert_uint_eq(a.n_register, 2); /* the learned re-REGISTER */
+    snprintf(uri, sizeof uri, "sip:127.0.0.2:%d", b.port);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ok(sipnat_transport_send_options(f.t, uri, on_options_done, &answered));
+        for (int k = 0; k < 50 && answered <= i; k++) {
+            mock_peer_serve(&b);
+            run_pull(f.ctx, &a, NULL, 20);
+        }
+        b.rport++; /* B's mapping moves too */
+    }
+    ck_assert_int_eq(answered, 3);
+    run_pull(f.ctx, &a, NULL, 2200); /* A's keep-alives */
+    ck_assert_uint_eq(a.n_register, 2);
+    ck_assert_ptr_nonnull(strstr(a.last_request, "OPTIONS "));
+    ck_assert_int_ge(sipnat_transport_explain(f.t, "127.0.0.1", why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "198.51.100.5:40001"));
+    ck_assert_int_ge(sipnat_transport_explain(f.t, "127.0.0.2", why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "198.51.100.5:41001"));
+    reg_fixture_end(&f);
+    mock_peer_close(&a);
+    mock_peer_close(&b);
+}
+END_TEST
+
+/* The host says the network changed: what was learned is forgotten, the
+ * registration refreshes at once (removing the binding at the old
+ * address), and the new address its answer tells is registered. */
+START_TEST(test_network_changed)
+{
+    struct reg_fixture f;
+    mock_peer peer;
+    char buf[SIPNAT_ADDRSTRLEN];
+    int port = 0;
+
+    ck_assert_int_eq(sipnat_ctx_network_changed(NULL), -EINVAL);
+    nat_registrar(&peer, "198.51.100.5", 41234);
+    learned_run(&f, &peer, NULL, 0, NULL);
+    run_pull(f.ctx, &peer, NULL, 300);
+    ck_assert_uint_eq(peer.n_register, 2);
+
+    /* A new network: another public address and port. */
+    snprintf(peer.received, sizeof peer.received, "198.51.100.77");
+    peer.rport = 41999;
+    ck_assert_ok(sipnat_ctx_network_changed(f.ctx));
+    ck_assert_int_eq(sipnat_policy_get_learned(f.pol, buf, sizeof buf, NULL), -ENOENT);
+    run_pull(f.ctx, &peer, NULL, 1000);
+    /* The refresh (local Contact, old binding removed), then the learned
+     * address registered (the refresh's binding removed). */
+    ck_assert_uint_eq(peer.n_register, 4);
+    ck_assert_ptr_nonnull(strstr(peer.last_request,
+                                 "Contact: <sip:19998887777@198.51.100.77:41999;transport=udp>\r\n"));
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Contact: <sip:19998887777@127.0.0.1:"));
+    ck_assert_ptr_nonnull(strstr(peer.last_request, ";transport=udp>;expires=0\r\n"));
+    ck_assert_int_eq(sipnat_policy_get_learned(f.pol, buf, sizeof buf, &port), 13);
+    ck_assert_int_eq(port, 41999);
+    ck_assert_int_eq(sipnat_registration_get_state(f.reg), SIPNAT_REGISTRATION_REGISTERED);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
+}
+END_TEST
+
+
+/* A registration waiting to retry (the registrar was unreachable from the
+ * old network) tries at once when the network changed, without a policy
+ * too; a registration not started is left alone. */
+START_TEST(test_network_changed_retrying)
+{
+    struct reg_fixture f;
+    mock_peer peer;
+
+    mock_peer_open(&peer, 200);
+    peer.statuses[0] = 503;
+    peer.statuses[1] = 200;
+    peer.n_statuses = 2;
+    sipnat_registration_cfg *cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_cfg_set_retry_interval(cfg, 60));
+    reg_fixture_run(&f, &peer, cfg, SIPNAT_REGISTRATION_RETRYING);
+    ck_assert_uint_eq(peer.n_register, 1);
+    ck_assert_ok(sipnat_ctx_network_changed(f.ctx));
+    run_until_state(f.ctx, &peer, &f.l, SIPNAT_REGISTRATION_REGISTERED, 2000);
+    ck_assert_uint_eq(peer.n_register, 2);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
+
+    memset(&f, 0, sizeof f);
+    ck_assert_ok(sipnat_ctx_new(&f.ctx));
+    f.t = udp_transport(f.ctx);
+    mock_peer_open(&peer, 200);
+    cfg = reg_cfg(peer.port);
+    ck_assert_ok(sipnat_registration_new(&f.reg, f.t, cfg, NULL, NULL));
+    sipnat_registration_cfg_free(cfg);
+    ck_assert_ok(sipnat_ctx_network_changed(f.ctx));
+    run_pull(f.ctx, &peer, NULL, 300);
+    ck_assert_uint_eq(peer.n_register, 0);
+    reg_fixture_end(&f);
+    mock_peer_close(&peer);
+}
+END_TEST
 /* Shutting the transport down unregisters first (Expires: 0). */
 START_TEST(test_shutdown_unregisters)
 {
@@ -731,6 +939,11 @@ Suite *registration_suite(void)
     tcase_add_test(tc, test_register_other_realm);
     tcase_add_test(tc, test_register_retries);
     tcase_add_test(tc, test_register_learned_once);
+    tcase_add_test(tc, test_register_alg_lan_address);
+    tcase_add_test(tc, test_register_challenge_rport);
+    tcase_add_test(tc, test_register_two_servers);
+    tcase_add_test(tc, test_network_changed);
+    tcase_add_test(tc, test_network_changed_retrying);
     tcase_add_test(tc, test_shutdown_unregisters);
     tcase_add_test(tc, test_outbound_contact);
     tcase_add_test(tc, test_outbound_tcp_flow);

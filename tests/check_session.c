@@ -348,6 +348,135 @@ static sipnat_endpoint *sdes_endpoint(sipnat_transport *t, call_log *log)
     return ep;
 }
 
+/* The line of `msg` starting with `prefix` ("\r\nContact: "), or "". */
+static void line_of(const char *msg, const char *prefix, char *out, size_t size)
+{
+    const char *p = strstr(msg, prefix);
+
+    out[0] = '\0';
+    if (p)
+        snprintf(out, size, "%.*s", (int)strcspn(p + 2, "\r\n"), p + 2);
+}
+
+/* transport() with a learned policy (no local_net: all outside). */
+static sipnat_transport *learned_transport(sipnat_ctx *ctx, sipnat_policy **pol)
+{
+    sipnat_transport_cfg *cfg;
+    sipnat_transport *t;
+
+    ck_assert_ok(sipnat_policy_new(pol, SIPNAT_POLICY_LEARNED));
+    ck_assert_ok(sipnat_transport_cfg_new(&cfg));
+    ck_assert_ok(sipnat_transport_cfg_set_bind(cfg, "127.0.0.1", 0));
+    ck_assert_ok(sipnat_transport_cfg_set_rtp_ports(cfg, 41000, 41999));
+    ck_assert_ok(sipnat_transport_cfg_set_policy(cfg, *pol));
+    ck_assert_ok(sipnat_transport_new(&t, ctx, cfg));
+    sipnat_transport_cfg_free(cfg);
+    return t;
+}
+
+/* The end of a call on learned_transport(): the wire said what it had
+ * to; everything goes. */
+static void learned_end(sipnat_session *s, sipnat_endpoint *ep, sipnat_transport *t,
+                        sipnat_policy *pol, sipnat_ctx *ctx, mock_peer *peer)
+{
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_policy_unref(pol);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(peer);
+}
+
+static void count_event(const sipnat_event *ev, void *ud)
+{
+    (void)ev;
+    (*(int *)ud)++;
+}
+
+/* Our address changes during an SRTP call (the learned policy hears a new
+ * received/rport in an OPTIONS answer): the call is re-INVITEd with the
+ * new Contact and c=, the same RTP port and the same SDES key (the SRTP
+ * streams go on, rollover counters and all); the same answer again sends
+ * nothing; a second change sends a second re-INVITE, and the BYE carries
+ * the newest Via. */
+START_TEST(test_rebind_reinvite)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {0};
+    sipnat_session *s;
+    sipnat_policy *pol;
+    char uri[64], first[4096], line[512], was[512];
+    int done = 0, answered = 0;
+
+    mock_peer_open(&peer, 200);
+    snprintf(peer.sdp, sizeof peer.sdp,
+             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio 7000 RTP/SAVP 0\r\n"
+             "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+             "a=sendrecv\r\n");
+    snprintf(peer.received, sizeof peer.received, "198.51.100.5");
+    peer.rport = 41234;
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = learned_transport(ctx, &pol);
+    sipnat_endpoint *ep = sdes_endpoint(t, NULL);
+    snprintf(uri, sizeof uri, "sip:6001@127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_session_call(&s, ep, uri, on_event, &log));
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_ESTABLISHED); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
+    ck_assert_uint_eq(peer.n_invite, 1);
+    memcpy(first, peer.last_invite, sizeof first);
+    ck_assert_ptr_nonnull(strstr(first, "c=IN IP4 127.0.0.1"));
+
+    /* The policy learns the NAT's address: one re-INVITE. */
+    snprintf(uri, sizeof uri, "sip:127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_transport_send_options(t, uri, count_event, &answered));
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_MEDIA_CHANGED); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_MEDIA_CHANGED));
+    ck_assert_uint_eq(peer.n_invite, 2);
+    line_of(peer.last_invite, "\r\nContact: ", line, sizeof line);
+    ck_assert_str_eq(line, "Contact: <sip:198.51.100.5:41234;transport=udp>");
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "\r\nc=IN IP4 198.51.100.5\r\n"));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "Via: SIP/2.0/UDP 198.51.100.5:41234;rport"));
+    line_of(first, "\r\nm=audio ", was, sizeof was);
+    line_of(peer.last_invite, "\r\nm=audio ", line, sizeof line);
+    ck_assert_str_eq(line, was);   /* the same anchor */
+    line_of(first, "\r\na=crypto:1 ", was, sizeof was);
+    line_of(peer.last_invite, "\r\na=crypto:1 ", line, sizeof line);
+    ck_assert_str_ne(was, "");
+    ck_assert_str_eq(line, was);   /* the same key: the SRTP streams go on */
+    ck_assert_int_eq(sipnat_session_get_state(s), SIPNAT_SESSION_ESTABLISHED);
+
+    /* The same answer again: nothing to tell the peer. */
+    int n = log.n;
+    ck_assert_ok(sipnat_transport_send_options(t, uri, count_event, &answered));
+    run_pull(ctx, &peer, &done, 400);
+    ck_assert_uint_eq(peer.n_invite, 2);
+    ck_assert_int_eq(log.n, n);
+
+    /* The NAT remaps us to another port: a second re-INVITE. */
+    peer.rport = 41999;
+    ck_assert_ok(sipnat_transport_send_options(t, uri, count_event, &answered));
+    for (int k = 0; k < 100 && peer.n_invite < 3; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_uint_eq(peer.n_invite, 3);
+    line_of(peer.last_invite, "\r\nContact: ", line, sizeof line);
+    ck_assert_str_eq(line, "Contact: <sip:198.51.100.5:41999;transport=udp>");
+    for (int k = 0; k < 20; k++)
+        run_pull(ctx, &peer, &done, 20);
+
+    ck_assert_ok(sipnat_session_hangup(s));
+    for (int k = 0; k < 100 && log.last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "BYE sip:"));
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Via: SIP/2.0/UDP 198.51.100.5:41999;rport"));
+    ck_assert_int_eq(answered, 3);
+    learned_end(s, ep, t, pol, ctx, &peer);
+}
+END_TEST
+
 /* SRTP with a key that does not work: the call ends with a clear event
  * (488, "SRTP authentication failed"), not with noise in the audio. */
 START_TEST(test_srtp_wrong_key)
@@ -439,6 +568,33 @@ static void srtp_peer_recv(srtp_peer *p)
     }
 }
 
+/* The peer's SRTP call to us (its key, sp's port), answered by the host
+ * and ACKed; sp is keyed both ways. *aport: our anchor's RTP port; `offer`
+ * (512 bytes) keeps the peer's offer, `ours` (SN_CRYPTO_ATTR_MAX) our
+ * answer's crypto attribute. */
+static void srtp_call_in(sipnat_ctx *ctx, mock_peer *peer, int port, const char *call_id,
+                         srtp_peer *sp, int *aport, char *offer, char *ours)
+{
+    char tag[64], attr[SN_CRYPTO_ATTR_MAX];
+    sn_crypto_key kpeer, kours;
+
+    ck_assert_ok(sn_crypto_key_random(&kpeer, 1, SN_SRTP_AES_CM_128_HMAC_SHA1_80));
+    ck_assert_int_gt(sn_crypto_format_attr(&kpeer, attr, sizeof attr), 0);
+    snprintf(offer, 512,
+             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/SAVP 0\r\na=crypto:%s\r\na=sendrecv\r\n", sp->port, attr);
+    ck_assert_int_eq(invite(ctx, peer, port, call_id, 1, NULL, offer, 1), 200);
+    const char *c = strstr(peer->last_response, "a=crypto:");
+    ck_assert_ptr_nonnull(c);
+    snprintf(ours, SN_CRYPTO_ATTR_MAX, "%.*s", (int)strcspn(c + 9, "\r\n"), c + 9);
+    ck_assert_ok(sn_crypto_parse_attr(ours, &kours));
+    ck_assert_ok(sn_srtp_new(&sp->tx, &kpeer, false));
+    ck_assert_ok(sn_srtp_new(&sp->rx, &kours, true));
+    to_tag(peer->last_response, tag, sizeof tag);
+    *aport = atoi(strstr(strstr(peer->last_response, "\r\n\r\nv=0"), "m=audio ") + 8);
+    in_dialog(peer, port, "ACK", call_id, 1, tag);
+}
+
 /* Forged SRTP of the peer's stream (its SSRC, sequence numbers ahead,
  * a made-up tag) from a stranger on 127.0.0.2. */
 static void forge_from_stranger(int fd, int port, uint16_t seq0, int n)
@@ -456,6 +612,29 @@ static void forge_from_stranger(int fd, int port, uint16_t seq0, int n)
     }
 }
 
+/* n packets each way from sequence number seq0 (wrapping): the peer's
+ * SRTP to the anchor's port, the host's audio to the peer; with sfd >= 0
+ * a stranger forges 5 packets before each of the peer's. */
+static void srtp_exchange(sipnat_ctx *ctx, mock_peer *peer, srtp_peer *sp,
+                          sipnat_anchor *a, int aport, unsigned seq0, int n, int sfd)
+{
+    int16_t pcm[160] = {0};
+    int done = 0;
+
+    for (int i = 0; i < n; i++) {
+        uint16_t seq = (uint16_t)(seq0 + (unsigned)i);
+        if (sfd >= 0)
+            forge_from_stranger(sfd, aport, seq, 5);
+        srtp_peer_send(sp, aport, seq);
+        ck_assert_int_eq(sipnat_anchor_send_audio(a, pcm, 160), 1);
+        run_pull(ctx, peer, &done, 5);
+        srtp_peer_recv(sp);
+    }
+    for (int k = 0; k < 10; k++)
+        run_pull(ctx, peer, &done, 20);
+    srtp_peer_recv(sp);
+}
+
 /* A stranger spraying forged SRTP at the call's media port,
  * many times the 16 failures that end a call on a wrong key, before and
  * during the call: the call stays up, audio flows both ways, and none
@@ -465,13 +644,11 @@ START_TEST(test_srtp_stranger)
     sipnat_ctx *ctx;
     mock_peer peer;
     call_log log = {.answer = 1};
-    char tag[64], offer[512], attr[SN_CRYPTO_ATTR_MAX], answer_attr[SN_CRYPTO_ATTR_MAX];
+    char offer[512], answer_attr[SN_CRYPTO_ATTR_MAX];
     int done = 0, sfd;
     unsigned host_heard = 0;
-    sn_crypto_key kpeer, kours;
     srtp_peer sp = {0};
     struct sockaddr_in sa = {.sin_family = AF_INET};
-    int16_t pcm[160] = {0};
 
     mock_peer_open(&peer, 200);
     ck_assert_ok(sipnat_ctx_new(&ctx));
@@ -483,36 +660,14 @@ START_TEST(test_srtp_stranger)
     ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.2", &sa.sin_addr), 1);
     ck_assert_int_eq(bind(sfd, (struct sockaddr *)&sa, sizeof sa), 0);
 
-    ck_assert_ok(sn_crypto_key_random(&kpeer, 1, SN_SRTP_AES_CM_128_HMAC_SHA1_80));
-    ck_assert_int_gt(sn_crypto_format_attr(&kpeer, attr, sizeof attr), 0);
-    snprintf(offer, sizeof offer,
-             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-             "m=audio %d RTP/SAVP 0\r\na=crypto:%s\r\na=sendrecv\r\n", sp.port, attr);
-    ck_assert_int_eq(invite(ctx, &peer, port, "srtp-s", 1, NULL, offer, 1), 200);
-    const char *c = strstr(peer.last_response, "a=crypto:");
-    ck_assert_ptr_nonnull(c);
-    snprintf(answer_attr, sizeof answer_attr, "%.*s", (int)strcspn(c + 9, "\r\n"), c + 9);
-    ck_assert_ok(sn_crypto_parse_attr(answer_attr, &kours));
-    ck_assert_ok(sn_srtp_new(&sp.tx, &kpeer, false));
-    ck_assert_ok(sn_srtp_new(&sp.rx, &kours, true));
-    to_tag(peer.last_response, tag, sizeof tag);
-    int aport = atoi(strstr(strstr(peer.last_response, "\r\n\r\nv=0"), "m=audio ") + 8);
-    in_dialog(&peer, port, "ACK", "srtp-s", 1, tag);
+    int aport;
+    srtp_call_in(ctx, &peer, port, "srtp-s", &sp, &aport, offer, answer_attr);
     sipnat_anchor *a = sipnat_session_get_anchor(log.incoming);
     ck_assert_ok(sipnat_anchor_set_audio_func(a, count_audio, &host_heard));
 
     /* Before the peer's first packet, then between its packets. */
     forge_from_stranger(sfd, aport, 0, 50);
-    for (uint16_t seq = 0; seq < 40; seq++) {
-        forge_from_stranger(sfd, aport, seq, 5);
-        srtp_peer_send(&sp, aport, seq);
-        ck_assert_int_eq(sipnat_anchor_send_audio(a, pcm, 160), 1);
-        run_pull(ctx, &peer, &done, 5);
-        srtp_peer_recv(&sp);
-    }
-    for (int k = 0; k < 10; k++)
-        run_pull(ctx, &peer, &done, 20);
-    srtp_peer_recv(&sp);
+    srtp_exchange(ctx, &peer, &sp, a, aport, 0, 40, sfd);
 
     ck_assert(!saw(&log, SIPNAT_SESSION_TERMINATED));
     sipnat_anchor_stats st = {.size = sizeof st};
@@ -539,6 +694,87 @@ START_TEST(test_srtp_stranger)
     sipnat_transport_unref(t);
     sipnat_ctx_unref(ctx);
     mock_peer_close(&peer);
+}
+END_TEST
+
+/* SRTP across a re-INVITE for our address change: the peer's call (its
+ * key, its port) carries audio both ways, the learned address changes
+ * (an OPTIONS answer), the library re-INVITEs with the same key and port,
+ * and the same SRTP contexts at both ends go on: every packet after the
+ * re-INVITE authenticates, both ways (no new key, no reset counters). */
+START_TEST(test_rebind_srtp)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    sipnat_policy *pol;
+    call_log log = {.answer = 1};
+    char offer[512], answer_attr[SN_CRYPTO_ATTR_MAX];
+    char uri[64], was[512], line[512];
+    int done = 0, answered = 0;
+    unsigned host_heard = 0;
+    srtp_peer sp = {0};
+
+    mock_peer_open(&peer, 200);
+    snprintf(peer.received, sizeof peer.received, "198.51.100.5");
+    peer.rport = 41234;
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = learned_transport(ctx, &pol);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = sdes_endpoint(t, &log);
+    sp.fd = rtp_socket(&sp.port);
+    int aport;
+    srtp_call_in(ctx, &peer, port, "srtp-r", &sp, &aport, offer, answer_attr);
+    sipnat_anchor *a = sipnat_session_get_anchor(log.incoming);
+    ck_assert_ok(sipnat_anchor_set_audio_func(a, count_audio, &host_heard));
+    /* The peer's sequence numbers wrap before the re-INVITE: its SRTP
+     * rollover counter is 1 from then on, which a receiver made anew
+     * would not know (and would drop every packet as unauthentic). */
+    srtp_exchange(ctx, &peer, &sp, a, aport, 65516, 40, -1);
+    ck_assert_uint_eq(host_heard, 40 - 3); /* all but the probation */
+    ck_assert_uint_eq(sp.heard, 40);
+
+    /* The NAT's address is learned: our re-INVITE, the peer's answer
+     * keeps its key and port. */
+    snprintf(peer.sdp, sizeof peer.sdp, "%s", strstr(offer, "v=0"));
+    snprintf(uri, sizeof uri, "sip:127.0.0.1:%d", peer.port);
+    ck_assert_ok(sipnat_transport_send_options(t, uri, count_event, &answered));
+    for (int k = 0; k < 100 && !saw(&log, SIPNAT_SESSION_MEDIA_CHANGED); k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert(saw(&log, SIPNAT_SESSION_MEDIA_CHANGED));
+    ck_assert_uint_eq(peer.n_invite, 1); /* the mock counts what it received */
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "INVITE sip:2025550100@127.0.0.1"));
+    ck_assert_ptr_nonnull(strstr(peer.last_invite, "\r\nc=IN IP4 198.51.100.5\r\n"));
+    line_of(peer.last_invite, "\r\na=crypto:", line, sizeof line);
+    snprintf(was, sizeof was, "a=crypto:%s", answer_attr);
+    ck_assert_str_eq(line, was);
+
+    /* The NATs remapped the peer's media too: it now comes from another
+     * port. The answered re-INVITE opened a learning window: after the
+     * probation the anchor latches there, and the same SRTP streams go
+     * on, both ways (every packet authenticates: no new key, no reset
+     * rollover counter). */
+    int old_fd = sp.fd, moved_port;
+    sp.fd = rtp_socket(&moved_port);
+    close(old_fd);
+    sp.heard = 0;
+    srtp_exchange(ctx, &peer, &sp, a, aport, 65516 + 40, 40, -1);
+    sipnat_anchor_stats st = {.size = sizeof st};
+    ck_assert_ok(sipnat_anchor_get_stats(a, &st));
+    ck_assert_uint_eq(st.dropped_srtp_auth, 0);
+    ck_assert_int_eq(st.latched_port, moved_port);
+    ck_assert_uint_ge(host_heard, 80 - 3 - 4); /* a probation at the new port */
+    ck_assert_uint_ge(sp.heard, 30);            /* sent there once latched */
+    ck_assert(!saw(&log, SIPNAT_SESSION_TERMINATED));
+
+    sipnat_session_hangup(log.incoming);
+    for (int k = 0; k < 20; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "BYE sip:"));
+    ck_assert_ptr_nonnull(strstr(peer.last_request, "Via: SIP/2.0/UDP 198.51.100.5:41234;rport"));
+    sn_srtp_free(sp.tx);
+    sn_srtp_free(sp.rx);
+    close(sp.fd);
+    learned_end(log.incoming, ep, t, pol, ctx, &peer);
 }
 END_TEST
 
@@ -1361,6 +1597,8 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_rtp_timeout);
     tcase_add_test(tc, test_bridge_payload_types);
     tcase_add_test(tc, test_session_invalid);
+    tcase_add_test(tc, test_rebind_reinvite);
+    tcase_add_test(tc, test_rebind_srtp);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -428,11 +428,13 @@ START_TEST(test_stun_incoming)
 END_TEST
 
 /* While the call lasts each socket asks again (every 20 s): the mapping is
- * kept fresh, and a moved one is logged. */
+ * kept fresh, and a moved one reaches the peer in one re-INVITE naming the
+ * new ports (the same refresh again sends nothing more). */
 START_TEST(test_stun_refresh)
 {
     rig r;
     call_log log = {0};
+    char want[96];
 
     rig_open(&r, NULL);
     r.st.shift_after = 2;
@@ -440,16 +442,20 @@ START_TEST(test_stun_refresh)
     pump(&r, &log.established, 3000);
     ck_assert(log.established);
     ck_assert_uint_eq(r.st.requests, 2);
-    unsigned invites = r.peer.n_requests;
+    ck_assert_uint_eq(r.peer.n_invite, 1);
+    int local = local_port(s);
+    ck_assert_int_eq(m_port(r.peer.last_invite), local + 10000);
     pump(&r, NULL, 21000);
     ck_assert_uint_eq(r.st.requests, 4);
-    ck_assert_msg(strstr(log_lines, "the mapping changed") != NULL, "%s", log_lines);
+    ck_assert_msg(strstr(log_lines, "our address changed: re-INVITE") != NULL, "%s", log_lines);
     sipnat_anchor_stats st = {.size = sizeof st};
     ck_assert_ok(sipnat_anchor_get_stats(sipnat_session_get_anchor(s), &st));
     ck_assert_uint_eq(st.rx_stun, 4);
     ck_assert_uint_eq(st.dropped_stun, 0);
-    /* No new offer for it (yet): the peer got nothing more. */
-    ck_assert_uint_eq(r.peer.n_requests, invites);
+    ck_assert_uint_eq(r.peer.n_invite, 2);
+    ck_assert_int_eq(m_port(r.peer.last_invite), local + 10100);
+    snprintf(want, sizeof want, "a=rtcp:%d IN IP4 198.51.100.9", local + 1 + 10106);
+    ck_assert_msg(strstr(r.peer.last_invite, want) != NULL, "%s", r.peer.last_invite);
     end_and_close(&r, s);
 }
 END_TEST

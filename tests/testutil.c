@@ -23,6 +23,11 @@ static long long now_ms(void)
 
 void mock_peer_open(mock_peer *peer, int status)
 {
+    mock_peer_open_at(peer, status, "127.0.0.1");
+}
+
+void mock_peer_open_at(mock_peer *peer, int status, const char *address)
+{
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t len = sizeof a;
 
@@ -30,7 +35,7 @@ void mock_peer_open(mock_peer *peer, int status)
     peer->status = status;
     peer->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(peer->fd, 0);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(inet_pton(AF_INET, address, &a.sin_addr), 1);
     ck_assert_int_eq(bind(peer->fd, (struct sockaddr *)&a, sizeof a), 0);
     ck_assert_int_eq(getsockname(peer->fd, (struct sockaddr *)&a, &len), 0);
     peer->port = ntohs(a.sin_port);
@@ -112,8 +117,10 @@ int mock_peer_serve(mock_peer *peer)
         if (strncmp(buf, "REGISTER ", 9) == 0)
             peer->n_register++;
         memcpy(peer->last_request, buf, (size_t)n + 1);
-        if (strncmp(buf, "INVITE ", 7) == 0)
+        if (strncmp(buf, "INVITE ", 7) == 0) {
+            peer->n_invite++;
             memcpy(peer->last_invite, buf, (size_t)n + 1);
+        }
         if (strncmp(buf, "ACK ", 4) == 0)
             continue; /* never answered */
         int status = peer->status;
@@ -127,7 +134,10 @@ int mock_peer_serve(mock_peer *peer)
                  status == 200 ? "OK" : "Test Status");
         copy_header(buf, "Via", resp, sizeof resp, "");
         if (peer->received[0])
-            via_mark_received(resp, sizeof resp, peer->received, peer->rport);
+            via_mark_received(resp, sizeof resp, peer->received,
+                              peer->challenge_rport && (status == 401 || status == 407)
+                                  ? peer->challenge_rport
+                                  : peer->rport);
         copy_header(buf, "From", resp, sizeof resp, "");
         copy_header(buf, "To", resp, sizeof resp, ";tag=mock1");
         copy_header(buf, "Call-ID", resp, sizeof resp, "");

@@ -14,11 +14,13 @@ typedef struct mock_peer {
     int status;              /* status to answer with; 0: never answer */
     char received[48];       /* answers say received=this;rport=rport */
     int rport;
+    int challenge_rport;     /* non-zero: the rport of its 401/407 answers */
     int statuses[8];         /* answer the n-th request with statuses[n] */
     unsigned n_statuses;     /* (the last one repeats); 0: use status */
     char extra[512];         /* header lines added to every answer */
     int contact_expires;     /* > 0: echo the Contact with ;expires= */
     unsigned n_register;     /* REGISTER requests seen */
+    unsigned n_invite;       /* INVITE requests seen (re-INVITEs too) */
     char via_sent_by[64];    /* sent-by of requests it sends; "" = itself */
     unsigned n_requests;
     unsigned n_responses;
@@ -32,6 +34,8 @@ typedef struct mock_peer {
 } mock_peer;
 
 void mock_peer_open(mock_peer *peer, int status);
+/* The same on another loopback address ("127.0.0.2"): another server. */
+void mock_peer_open_at(mock_peer *peer, int status, const char *address);
 void mock_peer_close(mock_peer *peer);
 /* Read and answer every datagram waiting; returns how many. */
 int mock_peer_serve(mock_peer *peer);

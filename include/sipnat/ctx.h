@@ -63,6 +63,13 @@ SIPNAT_API int sipnat_ctx_process_fd(sipnat_ctx *ctx, int fd,
                                      unsigned revents);
 SIPNAT_API int sipnat_ctx_process_timeout(sipnat_ctx *ctx);
 
+/* The host's interfaces or addresses changed (a new network, a new
+ * lease): every transport forgets the public addresses it learned and
+ * its STUN mappings, every registration refreshes (removing the stale
+ * binding), and established calls are re-INVITEd once the new address
+ * is known. Not from inside a library callback (-EBUSY). */
+SIPNAT_API int sipnat_ctx_network_changed(sipnat_ctx *ctx);
+
 SIPNAT_END_DECLS
 
 #endif /* SIPNAT_CTX_H */

@@ -544,6 +544,14 @@ SIPNAT_API int sipnat_anchor_set_remote(sipnat_anchor *a, const char *address,
     return 0;
 }
 
+void sn_anchor_relatch(sipnat_anchor *a)
+{
+    if (!a->have_remote)
+        return;
+    sn_latch_open(&a->latch, sn_now_usec());
+    publish(a->ctx);
+}
+
 SIPNAT_API int sipnat_anchor_set_direction(sipnat_anchor *a, int send, int recv)
 {
     SN_RETURN_IF(!a || (send != 0 && send != 1) || (recv != 0 && recv != 1), -EINVAL);

@@ -145,6 +145,11 @@ void sn_anchor_set_stun_func(sipnat_anchor *a, sn_anchor_stun_func func,
  * after we sent to it, and a peer packet that comes first takes the
  * mapping STUN reported. 0 or a negative errno. */
 int sn_anchor_open_path(sipnat_anchor *a);
+/* Open a learning window at the signalled peer's address again, as a new
+ * remote address does (after an offer/answer for our own address change:
+ * the NATs on the way may now show the peer's media from another source).
+ * Probation, SRTP authentication and the allowed hosts apply as ever. */
+void sn_anchor_relatch(sipnat_anchor *a);
 /* Key the anchor: tx protects what it sends, rx checks what it receives;
  * both NULL: plain RTP. The same keys again keep the running sessions
  * (their rollover counters and replay windows). 0, -EINVAL (only one),

@@ -4,7 +4,10 @@
  * static:   sn_static_decide() with the configured external addresses.
  * learned:  the same rules with the address responses reported (Via
  *           received/rport) standing in for the external ones, guarded
- *           against ALGs and flapping (see sipnat_policy_learn).
+ *           against ALGs and flapping (see sipnat_policy_learn), and kept
+ *           per server: behind a symmetric NAT every destination sees
+ *           another port, so what server B saw never changes what we
+ *           tell server A (DNS load balancing would flap otherwise).
  * callback: the host's function, its answer checked before use.
  */
 #include "core/internal.h"
@@ -28,18 +31,30 @@
 #define SN_FLAP_CHANGES 4
 #define SN_FLAP_WINDOW_USEC (60u * 1000000u)
 
+/* Servers whose view of us is kept; the least recently changed one
+ * makes room for a new one. */
+#define SN_LEARNED_MAX 8
+
+/* What one server (next hop) reported. */
+typedef struct sn_learned {
+    sn_addr server;
+    sn_addr addr;
+    int port;                            /* 0: keep the local port */
+    uint64_t at;                         /* when it last changed */
+    uint64_t change_at[SN_FLAP_CHANGES]; /* ring of recent change times */
+    unsigned n_changes;
+} sn_learned;
+
 struct sipnat_policy {
     unsigned n_ref;
     sipnat_policy_type type;
     sn_static_cfg cfg;
 
-    /* learned */
-    bool have_learned;
-    sn_addr learned;
-    int learned_port; /* 0: keep the local port */
-    sn_addr learned_from;
-    uint64_t change_at[SN_FLAP_CHANGES]; /* ring of recent change times */
-    unsigned n_changes;
+    /* learned: per server; a destination that reported nothing gets the
+     * newest entry (the best guess for a cone NAT) */
+    sn_learned learned[SN_LEARNED_MAX];
+    size_t n_learned;
+    int newest;                          /* index, or -1 */
 
     /* STUN: what the transport's server reported for a media socket */
     bool have_stun;
@@ -60,6 +75,7 @@ static int policy_alloc(sipnat_policy **ret, sipnat_policy_type type)
         return -ENOMEM;
     p->n_ref = 1;
     p->type = type;
+    p->newest = -1;
     *ret = p;
     return 0;
 }
@@ -148,13 +164,67 @@ SIPNAT_API int sipnat_policy_set_external_media_address(sipnat_policy *p,
     return 0;
 }
 
-static bool flapping(const sipnat_policy *p, uint64_t now)
+static bool flapping(const sn_learned *e, uint64_t now)
 {
     /* The oldest of the last SN_FLAP_CHANGES changes is recent. */
-    if (p->n_changes < SN_FLAP_CHANGES)
+    if (e->n_changes < SN_FLAP_CHANGES)
         return false;
-    uint64_t oldest = p->change_at[p->n_changes % SN_FLAP_CHANGES];
+    uint64_t oldest = e->change_at[e->n_changes % SN_FLAP_CHANGES];
     return now - oldest < SN_FLAP_WINDOW_USEC;
+}
+
+static bool inside(const sn_static_cfg *cfg, const sn_addr *a)
+{
+    for (size_t i = 0; i < cfg->n_local_net; i++)
+        if (sn_cidr_contains(&cfg->local_net[i], a))
+            return true;
+    return false;
+}
+
+/* The entry of `server`, or NULL. */
+static sn_learned *learned_of(sipnat_policy *p, const sn_addr *server)
+{
+    for (size_t i = 0; i < p->n_learned; i++)
+        if (sn_addr_equal(&p->learned[i].server, server))
+            return &p->learned[i];
+    return NULL;
+}
+
+/* What to advertise to `dest`: its own server's report, else the newest
+ * one it could use (an address from behind the NAT, which a LAN server
+ * reported, is no answer for a destination outside). */
+static const sn_learned *learned_for(const sipnat_policy *p, const sn_addr *dest)
+{
+    const sn_learned *best = NULL;
+    bool outside = !inside(&p->cfg, dest) && !sn_addr_is_private(dest);
+
+    for (size_t i = 0; i < p->n_learned; i++) {
+        const sn_learned *e = &p->learned[i];
+        if (sn_addr_equal(&e->server, dest))
+            return e;
+        if (outside && (inside(&p->cfg, &e->addr) || sn_addr_is_private(&e->addr)))
+            continue;
+        if (!best || e->at > best->at)
+            best = e;
+    }
+    return best;
+}
+
+/* A new entry for `server`: a free one, else the least recently changed. */
+static sn_learned *learned_add(sipnat_policy *p, const sn_addr *server)
+{
+    sn_learned *e = &p->learned[0];
+
+    if (p->n_learned < SN_LEARNED_MAX) {
+        e = &p->learned[p->n_learned++];
+    } else {
+        for (size_t i = 1; i < SN_LEARNED_MAX; i++)
+            if (p->learned[i].at < e->at)
+                e = &p->learned[i];
+    }
+    memset(e, 0, sizeof *e);
+    e->server = *server;
+    return e;
 }
 
 SIPNAT_API int sipnat_policy_learn(sipnat_policy *p, const char *server,
@@ -168,25 +238,38 @@ SIPNAT_API int sipnat_policy_learn(sipnat_policy *p, const char *server,
     SN_RETURN_IF(p->type != SIPNAT_POLICY_LEARNED, -EOPNOTSUPP);
     SN_RETURN_IF(sn_addr_parse(server, &srv) < 0, -EINVAL);
     SN_RETURN_IF(sn_addr_parse(received, &rcv) < 0, -EINVAL);
-    /* A public server cannot have seen us at a private address: an ALG
-     * rewrote the Via on the way. Believing it would advertise an
-     * address nobody outside can reach. */
+    /* A public server cannot have seen us at a private address, nor a
+     * server outside local_net at an address inside it: an ALG rewrote
+     * the Via on the way. Believing it would advertise an address nobody
+     * outside can reach. */
     SN_RETURN_IF(sn_addr_is_private(&rcv) && !sn_addr_is_private(&srv),
                  -EPERM);
+    SN_RETURN_IF(inside(&p->cfg, &rcv) && !inside(&p->cfg, &srv), -EPERM);
     port = rport;
-    if (p->have_learned && sn_addr_equal(&p->learned, &rcv) &&
-        p->learned_port == port)
+    sn_learned *e = learned_of(p, &srv);
+    if (e && sn_addr_equal(&e->addr, &rcv) && e->port == port)
         return 0;
 
     uint64_t now = sn_now_usec();
-    SN_RETURN_IF(flapping(p, now), -EAGAIN);
-    p->change_at[p->n_changes % SN_FLAP_CHANGES] = now;
-    p->n_changes++;
-    p->have_learned = true;
-    p->learned = rcv;
-    p->learned_port = port;
-    p->learned_from = srv;
+    SN_RETURN_IF(e && flapping(e, now), -EAGAIN);
+    if (!e)
+        e = learned_add(p, &srv);
+    e->change_at[e->n_changes % SN_FLAP_CHANGES] = now;
+    e->n_changes++;
+    e->addr = rcv;
+    e->port = port;
+    e->at = now;
+    p->newest = (int)(e - p->learned);
     return 1;
+}
+
+void sn_policy_forget(sipnat_policy *p)
+{
+    if (!p || p->type == SIPNAT_POLICY_CALLBACK)
+        return;
+    p->n_learned = 0;
+    p->newest = -1;
+    p->have_stun = false;
 }
 
 void sn_policy_stun_learned(sipnat_policy *p, const char *server,
@@ -207,10 +290,10 @@ SIPNAT_API int sipnat_policy_get_learned(const sipnat_policy *p, char *buf,
 
     SN_RETURN_IF(!p || !buf, -EINVAL);
     SN_RETURN_IF(p->type != SIPNAT_POLICY_LEARNED, -EOPNOTSUPP);
-    SN_RETURN_IF(!p->have_learned, -ENOENT);
-    r = sn_addr_format(&p->learned, buf, size);
+    SN_RETURN_IF(p->newest < 0, -ENOENT);
+    r = sn_addr_format(&p->learned[p->newest].addr, buf, size);
     if (r >= 0 && port)
-        *port = p->learned_port;
+        *port = p->learned[p->newest].port;
     return r;
 }
 
@@ -265,8 +348,8 @@ static int advertise_callback(sipnat_policy *p, const sipnat_advert_query *q,
  * 203.0.113.3:3478 at 2026-12-03 09:20:11 UTC)": which of the two STUN
  * gave, and when. */
 static int explain_stun(const sipnat_policy *p, const sipnat_advert_query *q,
-                        const sn_decision *d, bool stun_media, bool stun_sig,
-                        sipnat_advert *a)
+                        const sn_learned *lrn, const sn_decision *d,
+                        bool stun_media, bool stun_sig, sipnat_advert *a)
 {
     char hp[SIPNAT_ADDRSTRLEN + 8], at[32], learned[SIPNAT_ADDRSTRLEN] = "";
     struct tm tm;
@@ -276,8 +359,8 @@ static int explain_stun(const sipnat_policy *p, const sipnat_advert_query *q,
     if (!gmtime_r(&p->stun_at, &tm) ||
         strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
         snprintf(at, sizeof at, "%lld", (long long)p->stun_at);
-    if (p->type == SIPNAT_POLICY_LEARNED && p->have_learned)
-        sn_addr_format(&p->learned_from, learned, sizeof learned);
+    if (lrn)
+        sn_addr_format(&lrn->server, learned, sizeof learned);
     char line[512];
     snprintf(line, sizeof line,
              "to %s: signalling %s, media %s (%s; %s%s%s learned by STUN "
@@ -326,10 +409,11 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
     /* STUN stands in where nothing configured or learned applies. */
     sn_static_cfg cfg = p->cfg;
     bool stun_media = false, stun_sig = false;
-    if (p->type == SIPNAT_POLICY_LEARNED && p->have_learned) {
-        cfg.ext_signaling = p->learned;
-        cfg.ext_signaling_port = p->learned_port;
-        cfg.ext_media = p->learned;
+    const sn_learned *lrn = NULL;
+    if (p->type == SIPNAT_POLICY_LEARNED && (lrn = learned_for(p, &dest))) {
+        cfg.ext_signaling = lrn->addr;
+        cfg.ext_signaling_port = lrn->port;
+        cfg.ext_media = lrn->addr;
     }
     if (p->have_stun && !p->cfg.ext_media.family) {
         cfg.ext_media = p->stun;
@@ -348,7 +432,7 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
         return r;
     if ((stun_media && d.media_reason == SN_REASON_EXTERNAL) ||
         (stun_sig && d.sig_reason == SN_REASON_EXTERNAL))
-        return explain_stun(p, q, &d, stun_media, stun_sig, a);
+        return explain_stun(p, q, lrn, &d, stun_media, stun_sig, a);
     if (p->type == SIPNAT_POLICY_STATIC) {
         sn_decision_explain(&cfg, &dest, &d, a->explanation,
                             sizeof a->explanation);
@@ -360,8 +444,9 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
     const char *outside = cfg.n_local_net ? "outside local_net"
                                           : "no local_net (all outside)";
     if (d.sig_reason == SN_REASON_EXTERNAL) {
-        char from[SIPNAT_ADDRSTRLEN];
-        sn_addr_format(&p->learned_from, from, sizeof from);
+        char from[SIPNAT_ADDRSTRLEN] = "?";
+        if (lrn)
+            sn_addr_format(&lrn->server, from, sizeof from);
         snprintf(a->explanation, sizeof a->explanation,
                  "to %s: signalling %s, media %s (%s; "
                  "learned from the Via received/rport of %s)",
@@ -380,14 +465,6 @@ SIPNAT_API int sipnat_policy_advertise(sipnat_policy *p,
                             sizeof a->explanation);
     }
     return 0;
-}
-
-static bool inside(const sn_static_cfg *cfg, const sn_addr *a)
-{
-    for (size_t i = 0; i < cfg->n_local_net; i++)
-        if (sn_cidr_contains(&cfg->local_net[i], a))
-            return true;
-    return false;
 }
 
 bool sn_policy_exposes(const sipnat_policy *p, const char *destination,

@@ -74,5 +74,8 @@ bool sn_policy_exposes(const struct sipnat_policy *p, const char *destination,
  * external_signaling_address nor a learned address does. */
 void sn_policy_stun_learned(struct sipnat_policy *p, const char *server,
                             const sn_addr *mapped, time_t at);
+/* The network changed (sipnat_ctx_network_changed): forget every address
+ * learned (Via received/rport, STUN); the next responses tell anew. */
+void sn_policy_forget(struct sipnat_policy *p);
 
 #endif

@@ -1257,6 +1257,17 @@ bool sn_registrations_unregister_all(sipnat_transport *t)
     return busy;
 }
 
+/* The network changed: what the registrar has is in doubt. A refresh
+ * now, from what the policy says now (the old Contact removed in the same
+ * REGISTER when it differs); its answer tells the new address. One
+ * waiting to retry tries now: the failure may have been the old network. */
+void sn_registrations_network_changed(sipnat_transport *t)
+{
+    for (sipnat_registration *reg = t->registrations; reg; reg = reg->next)
+        if (reg->fsm.state == SN_REG_REGISTERED || reg->fsm.state == SN_REG_RETRYING)
+            apply(reg, sn_reg_refresh_now(&reg->fsm, "the network changed"), 0);
+}
+
 void sn_registrations_abort_all(sipnat_transport *t)
 {
     sipnat_registration *reg;

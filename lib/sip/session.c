@@ -11,6 +11,7 @@
  * host holds the others.
  */
 #include "sip/session.h"
+#include "nat/policy.h"
 
 #include <sofia-sip/su_string.h>
 
@@ -49,6 +50,11 @@ struct sipnat_session {
     bool invite_waits;        /* our INVITE is not sent yet */
     bool answer_waits;        /* the host answered; the 200 is not sent yet */
     char *offer_text;         /* the INVITE's offer, answered again then */
+    /* Our address changed (NAT rebinding, the network): a re-INVITE
+     * names the new one; another change during it is sent after it. */
+    bool rebinding;           /* the re-INVITE out is such a one */
+    bool rebind_due;          /* a change came while an offer was out */
+    sipnat_session *t_next;   /* the transport's list (t->sessions) */
 };
 
 /* -- events ----------------------------------------------------------- */
@@ -135,6 +141,11 @@ static void unbridge(sipnat_session *s)
 
 static void session_free(sipnat_session *s)
 {
+    for (sipnat_session **p = &s->t->sessions; *p; p = &(*p)->t_next)
+        if (*p == s) {
+            *p = s->t_next;
+            break;
+        }
     sn_hops_clear(&s->hops);
     if (s->t->ctx)
         sn_ctx_timer_stop(s->t->ctx, &s->attempt_timer);
@@ -179,6 +190,8 @@ static sipnat_session *session_new(sipnat_endpoint *ep, const char *uri)
     s->n_ref = 1;
     s->ep = sipnat_endpoint_ref(ep);
     s->t = ep->t;
+    s->t_next = s->t->sessions;
+    s->t->sessions = s;
     sn_timer_init(&s->attempt_timer, NULL, s);
     return s;
 }
@@ -1097,6 +1110,11 @@ static void take_answer(sipnat_session *s, sip_t const *sip, bool reinvite)
     if (reinvite && s->direct) {
         session_event(s, SIPNAT_SESSION_MEDIA_CHANGED, 200,
                       "direct media with the bridged peer");
+    } else if (reinvite && s->rebinding) {
+        s->rebinding = false;
+        sn_media_relatch(s->media);
+        session_event(s, SIPNAT_SESSION_MEDIA_CHANGED, 200,
+                      "the peer follows our new address");
     } else if (reinvite) {
         if (s->local_hold)
             session_event(s, SIPNAT_SESSION_HELD, 200, "held");
@@ -1106,6 +1124,8 @@ static void take_answer(sipnat_session *s, sip_t const *sip, bool reinvite)
         s->remote_hold = chg.remote_hold;
     }
 }
+
+static void rebind(sipnat_session *s);
 
 static void incoming_reoffer(sipnat_session *s, sip_t const *sip)
 {
@@ -1206,12 +1226,18 @@ static void invite_answered(sipnat_session *s, int status, char const *phrase,
             s->answered = true;
             session_event(s, SIPNAT_SESSION_ESTABLISHED, status, phrase);
         }
+
     } else if ((status == 401 || status == 407) && authenticate(s, status, sip)) {
         ; /* the INVITE goes again, with credentials */
     } else if (sn_failover_status(status) && next_target(s, status, phrase)) {
         ; /* the call goes on to the next target */
     } else if (status >= 300) {
         s->offer_out = false;
+        if (s->rebinding)
+            sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
+                   "%s: the peer refused our new address (%d %s): it keeps "
+                   "sending to the old one", s->remote_uri, status, phrase);
+        s->rebinding = false;
         if (s->answered)
             sn_log(s->t->ctx, SIPNAT_LOG_WARNING, "session",
                    "%s: re-INVITE refused: %d %s", s->remote_uri, status,
@@ -1277,6 +1303,82 @@ void sn_session_nua_event(sipnat_session *s, nua_event_t event, int status,
     default:
         break;
     }
+    /* An address change that came while an offer was out (ours, or the
+     * one in our 200 to an offerless re-INVITE): its turn now. */
+    if (s->rebind_due && !s->offer_out)
+        rebind(s);
+    sipnat_session_unref(s);
+}
+
+/* -- address changes ------------------------------------------------ */
+
+/* Our address toward the peer may have changed (something learned, the
+ * network changed, a STUN mapping moved): when the Contact or the media
+ * address the policy gives now differ from what the peer has, a
+ * re-INVITE tells it (RFC 3261 target refresh; the SDP keeps the anchor
+ * and its SRTP keys, so the streams go on with their rollover counters).
+ * Nothing is sent while the policy knows no address the peer could use
+ * (right after the network changed): the next learned one brings it. */
+static void rebind(sipnat_session *s)
+{
+    sn_route was = s->route, now;
+    char media_was[SIPNAT_ADDRSTRLEN];
+
+    if (!s->nh || !s->answered || s->state == SIPNAT_SESSION_TERMINATED ||
+        s->direct || !s->t->ctx || s->t->state != SN_T_OPEN)
+        return;
+    if (s->offer_out) {
+        s->rebind_due = true;
+        return;
+    }
+    if (sn_route_for_addr(s->t, was.dest, was.dest_port,
+                          s->incoming ? NULL : s->ep->cfg.from_user, &now) < 0 ||
+        now.hidden)
+        return;
+    snprintf(media_was, sizeof media_was, "%s", s->media_addr);
+    s->route = now;
+    if (choose_media_addr(s) < 0 ||
+        (s->t->policy && sn_policy_exposes(s->t->policy, now.dest, s->media_addr))) {
+        s->route = was;
+        snprintf(s->media_addr, sizeof s->media_addr, "%s", media_was);
+        return;
+    }
+    if (strcmp(was.contact, now.contact) == 0 &&
+        strcmp(was.via, now.via) == 0 && strcmp(media_was, s->media_addr) == 0 &&
+        !sn_media_moved(s->media, s->media_addr))
+        return;
+    s->rebind_due = false;
+    sn_log(s->t->ctx, SIPNAT_LOG_NOTICE, "session",
+           "%s: our address changed: re-INVITE with Contact %s, media %s (%s)",
+           s->remote_uri, now.contact, s->media_addr, now.explanation);
+    if (reinvite(s, s->local_hold) == 0)
+        s->rebinding = true;
+}
+
+void sn_sessions_address_changed(sipnat_transport *t)
+{
+    sipnat_session *next;
+
+    for (sipnat_session *s = t->sessions; s; s = next) {
+        sipnat_session_ref(s);
+        rebind(s);
+        next = s->t_next;
+        sipnat_session_unref(s);
+    }
+}
+
+void sn_sessions_network_changed(sipnat_transport *t)
+{
+    for (sipnat_session *s = t->sessions; s; s = s->t_next)
+        if (s->media && s->answered && s->state != SIPNAT_SESSION_TERMINATED)
+            sn_media_network_changed(s->media);
+    sn_sessions_address_changed(t);
+}
+
+void sn_session_media_moved(sipnat_session *s)
+{
+    sipnat_session_ref(s);
+    rebind(s);
     sipnat_session_unref(s);
 }
 

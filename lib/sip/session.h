@@ -65,6 +65,16 @@ sipnat_endpoint *sn_session_endpoint(struct sipnat_session *s);
 /* STUN: the media's first answers are in (or given up); the session
  * sends what waited for them (the INVITE, or the 200 answering one). */
 bool sn_media_stun_waiting(const sn_session_media *m);
+/* Would an offer naming `addr` now show another address or port than
+ * our last description (a STUN mapping that moved)? */
+bool sn_media_moved(const sn_session_media *m, const char *addr);
+/* Our re-INVITE for an address change was answered: the peer's media
+ * may come from another source now (a new learning window, same peer). */
+void sn_media_relatch(sn_session_media *m);
+/* A media socket's STUN mapping changed: the peer hears of it. */
+void sn_session_media_moved(struct sipnat_session *s);
+/* The network changed: ask STUN for the media sockets' mappings anew. */
+void sn_media_network_changed(sn_session_media *m);
 void sn_session_stun_ready(struct sipnat_session *s);
 
 #endif /* SIPNAT_SIP_SESSION_H */

@@ -52,6 +52,7 @@ struct sn_session_media {
     bool ice_described;          /* our SDP carried ICE */
     sn_ice_state ice_state;
     sn_timer ice_timer;
+    sn_timer moved_timer;       /* a refresh answered: the SDP still true? */
 };
 
 /* -- STUN and ICE ------------------------------------------------------ */
@@ -306,6 +307,15 @@ bool sn_media_ice_selected(const sn_session_media *m)
     return m->ice && m->ice_state == SN_ICE_CONNECTED;
 }
 
+/* Outside the receive path, as stun_ready. */
+static void stun_moved(sn_timer *t, void *arg)
+{
+    sn_session_media *m = arg;
+    (void)t;
+
+    sn_session_media_moved(m->s);
+}
+
 static void stun_ready(sn_timer *t, void *arg)
 {
     sn_session_media *m = arg;
@@ -331,11 +341,14 @@ static void on_binding(sn_stun_binding *b, bool ok, void *user_data)
         if (!rtcp)
             sn_policy_stun_learned(t->policy, sn_stun_server_name(b->stun),
                                    &mapped, b->learned_at);
-        sn_log(t->ctx, m->stun_wait ? SIPNAT_LOG_INFO : SIPNAT_LOG_NOTICE, "stun",
-               "%s port %d is %s:%d outside (STUN server %s)%s",
-               rtcp ? "RTCP" : "RTP", local, addr, port, sn_stun_server_name(b->stun),
-               m->stun_wait ? "" : ": the mapping changed; the peer keeps "
-                                   "the SDP's until the next offer");
+        sn_log(t->ctx, SIPNAT_LOG_INFO, "stun",
+               "%s port %d is %s:%d outside (STUN server %s)",
+               rtcp ? "RTCP" : "RTP", local, addr, port, sn_stun_server_name(b->stun));
+        /* A refresh: the session re-INVITEs if what the SDP would name
+         * now differs from what the peer has; the other socket's answer,
+         * asked at the same moment, is given time to come first. */
+        if (!m->stun_wait && m->local && !sn_timer_armed(&m->moved_timer))
+            sn_ctx_timer_arm(t->ctx, &m->moved_timer, 2 * SN_STUN_RTO_USEC);
     } else if (m->stun_wait) {
         sn_log(t->ctx, SIPNAT_LOG_NOTICE, "stun",
                "%s port %d: no mapping from %s; the SDP names what the "
@@ -353,6 +366,7 @@ static int stun_start(sn_session_media *m, sipnat_transport *t)
     int r;
 
     sn_timer_init(&m->stun_timer, stun_ready, m);
+    sn_timer_init(&m->moved_timer, stun_moved, m);
     if (!t->stun)
         return 0;
     sn_anchor_set_stun_func(m->anchor, on_anchor_stun, m);
@@ -370,6 +384,29 @@ bool sn_media_stun_waiting(const sn_session_media *m)
     return m->stun_wait;
 }
 
+
+void sn_media_relatch(sn_session_media *m)
+{
+    if (m->remote_port && !m->direct)
+        sn_anchor_relatch(m->anchor);
+}
+
+void sn_media_network_changed(sn_session_media *m)
+{
+    sipnat_transport *t = sn_session_endpoint(m->s)->t;
+
+    if (!t->stun || !m->stun_rtp.stun)
+        return;
+    sn_stun_binding_stop(&m->stun_rtp);
+    sn_stun_binding_stop(&m->stun_rtcp);
+    if (sn_stun_binding_start(&m->stun_rtp, t->stun, m->anchor->io.rtp.fd,
+                              on_binding, m) < 0 ||
+        sn_stun_binding_start(&m->stun_rtcp, t->stun, m->anchor->io.rtcp.fd,
+                              on_binding, m) < 0)
+        sn_log(t->ctx, SIPNAT_LOG_WARNING, "stun",
+               "cannot ask for the media mappings again");
+}
+
 /* The port a binding says the NAT shows for `addr`, or `local`. */
 static uint16_t mapped_port(const sn_stun_binding *b, const sn_addr *addr,
                             uint16_t local)
@@ -382,6 +419,18 @@ static uint16_t mapped_port(const sn_stun_binding *b, const sn_addr *addr,
         !sn_addr_equal(&a, addr))
         return local;
     return (uint16_t)port;
+}
+
+bool sn_media_moved(const sn_session_media *m, const char *addr)
+{
+    sn_addr a;
+
+    if (!m->local || sn_addr_parse(addr, &a) < 0)
+        return false;
+    return !sn_addr_equal(&a, &m->ours.addr) ||
+           mapped_port(&m->stun_rtp, &a, m->local_port) != m->ours.rtp_port ||
+           mapped_port(&m->stun_rtcp, &a, (uint16_t)(m->local_port + 1)) !=
+               m->ours.rtcp_port;
 }
 
 static void on_media_event(const sipnat_event *ev, void *user_data)
@@ -513,6 +562,7 @@ void sn_media_free(sn_session_media *m)
     if (m->anchor) {
         sn_ctx_timer_stop(m->anchor->ctx, &m->stun_timer);
         sn_ctx_timer_stop(m->anchor->ctx, &m->ice_timer);
+        sn_ctx_timer_stop(m->anchor->ctx, &m->moved_timer);
         sn_anchor_set_stun_func(m->anchor, NULL, NULL);
     }
     sn_ice_agent_free(m->ice);

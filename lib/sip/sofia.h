@@ -97,6 +97,8 @@ struct sipnat_transport {
     sn_pending *pending;      /* requests waiting for a final response */
     struct sipnat_registration *registrations; /* started on this transport */
     struct sipnat_endpoint *endpoints;         /* identify order: newest first */
+    struct sipnat_session *sessions;           /* every session, any state */
+    char learn_refused[2 * SIPNAT_ADDRSTRLEN + 16]; /* logged once */
     sn_timer unregister_timer; /* bounds the unregistering before shutdown */
     sn_connlimit conn;
 };
@@ -118,6 +120,13 @@ struct sipnat_endpoint *sn_endpoint_identify(sipnat_transport *t,
 void sn_transport_learn(sipnat_transport *t, const char *server,
                         sip_t const *sip);
 
+/* lib/sip/session.c: the policy's answer may have changed; established
+ * calls whose Contact or media address moved are re-INVITEd. */
+void sn_sessions_address_changed(sipnat_transport *t);
+/* The network changed: STUN asked again, then as above (calls wait for
+ * an address the peer can use). */
+void sn_sessions_network_changed(sipnat_transport *t);
+
 /* lib/sip/registration.c */
 void sn_registration_nua_event(struct sipnat_registration *reg,
                                nua_event_t event, int status,
@@ -134,6 +143,8 @@ int sn_registrations_take_stun(sipnat_transport *transports, int fd,
 bool sn_registrations_unregister_all(sipnat_transport *t);
 /* The transport is going away: end every registration now. */
 void sn_registrations_abort_all(sipnat_transport *t);
+/* The network changed: every registration refreshes now. */
+void sn_registrations_network_changed(sipnat_transport *t);
 /* A registration finished unregistering: the transport may proceed. */
 void sn_transport_registration_done(sipnat_transport *t);
 

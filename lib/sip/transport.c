@@ -8,6 +8,7 @@
  * process call): sofia aborts the process otherwise.
  */
 #include "sip/session.h"
+#include "nat/policy.h"
 #include "sip/route.h"
 #include "core/addr.h"
 #include "stun/stun.h"
@@ -355,11 +356,14 @@ static bool invite_to_session(sipnat_transport *t, nua_t *nua, nua_handle_t *nh,
 }
 
 /* A learned policy takes the public address the server saw us at from the
- * top Via of its response. */
+ * top Via of its response. A change reaches every established call on a
+ * transport with that policy (registrations compare their Contact after
+ * each response and keep-alive). A refused report is logged once: an ALG
+ * says the same thing in every response. */
 void sn_transport_learn(sipnat_transport *t, const char *server,
                         sip_t const *sip)
 {
-    char received[SIPNAT_ADDRSTRLEN];
+    char received[SIPNAT_ADDRSTRLEN], seen[sizeof t->learn_refused];
     sip_via_t const *v = sip->sip_via;
     int r, rport = 0;
 
@@ -372,17 +376,60 @@ void sn_transport_learn(sipnat_transport *t, const char *server,
     if (v->v_rport && v->v_rport[0])
         rport = atoi(v->v_rport);
     r = sipnat_policy_learn(t->policy, server, received, rport);
-    if (r == 1)
+    if (r == 1) {
         sn_log(t->ctx, SIPNAT_LOG_NOTICE, "transport",
-               "%s sees us at %s:%d: advertising that from now on", server,
+               "%s sees us at %s:%d: advertising that to it from now on", server,
                received, rport ? rport : t->port);
-    else if (r < 0)
+        t->learn_refused[0] = '\0';
+        for (sipnat_transport *o = *transports(t->ctx); o; o = o->next)
+            if (o->policy == t->policy && o->state == SN_T_OPEN)
+                sn_sessions_address_changed(o);
+        return;
+    }
+    snprintf(seen, sizeof seen, "%s %s:%d", server, received, rport);
+    if (r < 0 && strcmp(seen, t->learn_refused) != 0) {
+        memcpy(t->learn_refused, seen, sizeof seen);
         sn_log(t->ctx, SIPNAT_LOG_WARNING, "transport",
                "ignoring the address %s reported (%s:%d): %s", server, received,
-               rport, r == -EPERM ? "a private address from a public server "
-                                    "(an ALG rewrote the Via?)"
+               rport, r == -EPERM ? "an address behind the NAT from a server "
+                                    "outside it (an ALG rewrote the Via?)"
                     : r == -EAGAIN ? "it changed too often"
                                    : sipnat_strerror(r));
+    }
+}
+
+/* Per ctx, not per transport: a host hears that its interfaces or
+ * addresses changed, not which transport they concern, and every
+ * transport's learned addresses and STUN mappings are equally in doubt.
+ * What is bound to the wildcard keeps working; sofia binds a wildcard
+ * transport once per interface address and media anchors bind the
+ * address toward their peer, so a host whose own address goes away needs
+ * new transports (sipnat_ctx_network_changed(3)). */
+SIPNAT_API int sipnat_ctx_network_changed(sipnat_ctx *ctx)
+{
+    unsigned n = 0;
+
+    SN_RETURN_IF(!ctx, -EINVAL);
+    SN_RETURN_IF(ctx->dying, -ESHUTDOWN);
+    SN_RETURN_IF(ctx->in_callback, -EBUSY);
+    for (sipnat_transport *t = *transports(ctx); t; t = t->next) {
+        if (t->state != SN_T_OPEN)
+            continue;
+        sn_policy_forget(t->policy);
+        t->learn_refused[0] = '\0';
+        n++;
+    }
+    sn_log(ctx, SIPNAT_LOG_NOTICE, "transport",
+           "the network changed: %u transport(s) forget what they learned, "
+           "registrations refresh, calls follow the new address", n);
+    for (sipnat_transport *t = *transports(ctx); t; t = t->next) {
+        if (t->state != SN_T_OPEN)
+            continue;
+        sn_sessions_network_changed(t);
+        sn_registrations_network_changed(t);
+    }
+    sn_stack_refresh(sn_stack_of(ctx));
+    return 0;
 }
 
 /* The answer to one of our OPTIONS requests (sipnat_transport_options). */

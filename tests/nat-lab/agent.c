@@ -34,6 +34,8 @@
  * "target=<host>/<address>:<port>" (the next hop that answered, or "-"),
  * and the last line is "loop longest_process_us=<n>": the longest single
  * sipnat_ctx_process() call of the run.
+ * SIGUSR1: the host's network changed (sipnat_ctx_network_changed); prints
+ * "network changed <result>".
  * --answer: the endpoint answers its calls itself (no bridge). --tls: the transport is
  * TLS with the certificates of CERT_DIR (agent.pem, cafile.pem), servers
  * verified.
@@ -44,6 +46,7 @@
 #include <sipnat/sipnat.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +217,15 @@ static double now(void)
 
 static double longest_process;
 
+/* SIGUSR1: the lab moved us (or our router) to another address. */
+static volatile sig_atomic_t network_changed;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    network_changed = 1;
+}
+
 /* --call: the host's own call, hung up once established. */
 static sipnat_session *own_call;
 static int own_call_over;
@@ -244,6 +256,11 @@ static void run(sipnat_ctx *ctx, double seconds, int (*done)(void))
         if (t < 0 || t > left)
             t = left;
         poll(&p, 1, t);
+        if (network_changed) {
+            network_changed = 0;
+            printf("network changed %d\n", sipnat_ctx_network_changed(ctx));
+            fflush(stdout);
+        }
         double a = now();
         sipnat_ctx_process(ctx);
         if (now() - a > longest_process)
@@ -324,6 +341,9 @@ int main(int argc, char **argv)
     sipnat_policy *pol = NULL;
     sipnat_transport_cfg *tcfg;
     sipnat_transport *t;
+    struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART: poll wakes */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
     check(sipnat_ctx_new(&ctx), "ctx");
     /* Notices (a rejected source, a learned address) always; -v: all. */
     sipnat_ctx_set_log_func(ctx, on_log, NULL);

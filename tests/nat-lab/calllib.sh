@@ -26,11 +26,12 @@ call_start() {
 }
 
 # call_sipp NS SCENARIO IP LOG [SIPP_ARGS...]: one SIPp call (tests/sipp/
-# SCENARIO) from IP:5060 in the background, its log lines in $work/LOG.
+# SCENARIO) from IP:5060 in the background, its log lines in $work/LOG;
+# it is given CALL_SIPP_TIMEOUT seconds (default 30).
 call_sipp() {
     local ns=$1 sf=$2 ip=$3 log=$4
     shift 4
-    (cd "$work" && lab_exec "$ns" timeout 30 sipp -sf "$top/tests/sipp/$sf" \
+    (cd "$work" && lab_exec "$ns" timeout "${CALL_SIPP_TIMEOUT:-30}" sipp -sf "$top/tests/sipp/$sf" \
         -i "$ip" -p 5060 "$@" -m 1 -nostdin -trace_logs -log_file "$work/$log" \
         >/dev/null 2>&1) &
     track $!
