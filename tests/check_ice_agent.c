@@ -410,6 +410,47 @@ START_TEST(test_no_path)
 }
 END_TEST
 
+/* A check whose USERNAME makes the reply larger than the buffer given
+ * is refused with -ENOSPC (libnice's reply builder would abort the
+ * process: found by fuzz-stun), and answered when the buffer is
+ * SN_ICE_REPLY_MAX, which holds the reply to any check RFC 8445 allows. */
+START_TEST(test_long_username)
+{
+    sn_ice_stun *a, *b;
+    uint8_t check[768], out[SN_ICE_REPLY_MAX], key[SN_STUN_KEY_LEN];
+    char user[520];
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(4000)};
+    sn_ice_request req;
+    bool controlling = false;
+    size_t out_len;
+    int n;
+
+    ck_assert_ok(sn_ice_stun_new(&a));
+    ck_assert_ok(sn_ice_stun_new(&b));
+    inet_pton(AF_INET, "192.0.2.9", &from.sin_addr);
+    /* "AAAA:" and 256 characters of the peer's fragment. */
+    memcpy(user, "AAAA:", 5);
+    memset(user + 5, 'z', 256);
+    user[261] = '\0';
+    n = sn_ice_stun_check(b, check, sizeof check, user, "aaaaaaaaaaaaaaaaaaaaaa", false, true,
+                          1, 9, key);
+    ck_assert_int_gt(n, 261);
+    out_len = 256;
+    ck_assert_int_eq(sn_ice_stun_answer(a, check, (size_t)n, "AAAA", "aaaaaaaaaaaaaaaaaaaaaa",
+                                        (struct sockaddr *)&from, &controlling, 7, out,
+                                        &out_len, &req),
+                     -ENOSPC);
+    out_len = sizeof out;
+    ck_assert_int_eq(sn_ice_stun_answer(a, check, (size_t)n, "AAAA", "aaaaaaaaaaaaaaaaaaaaaa",
+                                        (struct sockaddr *)&from, &controlling, 7, out,
+                                        &out_len, &req),
+                     0);
+    ck_assert_uint_gt(out_len, 261);
+    sn_ice_stun_free(a);
+    sn_ice_stun_free(b);
+}
+END_TEST
+
 /* The API refuses what it cannot use. */
 START_TEST(test_agent_refuses)
 {
@@ -441,6 +482,7 @@ void ice_agent_tests(Suite *s)
     tcase_add_test(tc, test_consent_lost);
     tcase_add_test(tc, test_no_path);
     tcase_add_test(tc, test_agent_refuses);
+    tcase_add_test(tc, test_long_username);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 }

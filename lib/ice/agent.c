@@ -509,7 +509,7 @@ static int answered(sn_ice_agent *a, int base, const struct sockaddr *from,
 static int asked(sn_ice_agent *a, int base, const struct sockaddr *from, const uint8_t *buf,
                  size_t len, uint64_t now)
 {
-    uint8_t out[256];
+    uint8_t out[SN_ICE_REPLY_MAX];
     size_t out_len = sizeof out;
     sn_ice_request req;
     bool controlling = a->controlling;

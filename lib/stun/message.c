@@ -375,6 +375,14 @@ int sn_ice_stun_answer(sn_ice_stun *a, const uint8_t *buf, size_t len,
     if (stun_message_get_class(&msg) != STUN_REQUEST ||
         stun_message_get_method(&msg) != STUN_BINDING)
         return -EBADMSG;
+    /* The reply echoes the USERNAME: it must fit out, or libnice's reply
+     * builder ends in an assertion (found by fuzz-stun: a 205-byte
+     * USERNAME and a 256-byte buffer aborted the process). Header,
+     * XOR-MAPPED-ADDRESS (IPv6), USERNAME, MESSAGE-INTEGRITY, FINGERPRINT. */
+    uint16_t ulen = 0;
+    stun_message_find(&msg, STUN_ATTRIBUTE_USERNAME, &ulen);
+    if (SN_STUN_HDR + 24 + 4 + (((size_t)ulen + 3) & ~(size_t)3) + 24 + 8 > *out_len)
+        return -ENOSPC;
     control = *controlling;
     struct sockaddr_storage src;
     memset(&src, 0, sizeof src);

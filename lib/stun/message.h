@@ -85,6 +85,10 @@ int sn_ice_stun_response(sn_ice_stun *a, const uint8_t *buf, size_t len,
                          struct sockaddr_storage *mapped);
 
 /* What a peer's check asked. */
+/* Room for the reply to any check RFC 8445 allows (a USERNAME of two
+ * 256-character fragments and a colon). */
+#define SN_ICE_REPLY_MAX 640
+
 typedef struct sn_ice_request {
     uint32_t priority;     /* PRIORITY */
     bool use_candidate;    /* USE-CANDIDATE */
@@ -98,8 +102,9 @@ typedef struct sn_ice_request {
  * what was asked; 1: the reply is a 487 Role Conflict (RFC 8445 7.3.1.1:
  * we keep our role), nothing else to do; -EACCES (wrong or no
  * credentials: no reply at all, so nothing leaks), -EBADMSG (not a
- * Binding request, malformed). *controlling is our role, switched on a
- * conflict we lose. */
+ * Binding request, malformed), -ENOSPC (the reply, which echoes the
+ * USERNAME, would not fit *out_len; SN_ICE_REPLY_MAX bytes always do).
+ * *controlling is our role, switched on a conflict we lose. */
 int sn_ice_stun_answer(sn_ice_stun *a, const uint8_t *buf, size_t len,
                        const char *ufrag, const char *pwd, const struct sockaddr *from,
                        bool *controlling, uint64_t tie, uint8_t *out, size_t *out_len,
