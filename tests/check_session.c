@@ -1207,28 +1207,31 @@ START_TEST(test_bad_offers)
 }
 END_TEST
 
-/* An offer with ICE (RFC 8839) from a peer: the candidates this library
- * cannot use (malformed, TCP, an mDNS name) are ignored with one log
- * line, and the call goes on as a plain RTP call (no ICE in the answer:
- * ice_support is off). */
-typedef struct ice_log {
-    unsigned lines;
-    char first[512];
-} ice_log;
+/* The log lines of one domain that hold `needle`: how many, the first two. */
+typedef struct log_grep {
+    const char *domain, *needle;
+    unsigned n;
+    char line[2][512];
+} log_grep;
 
 static void on_log(sipnat_ctx *ctx, int priority, const char *domain, const char *msg,
                    void *ud)
 {
-    ice_log *l = ud;
+    log_grep *g = ud;
 
     (void)ctx;
     (void)priority;
-    if (strcmp(domain, "session") == 0 && strstr(msg, "ICE attribute")) {
-        if (l->lines++ == 0)
-            snprintf(l->first, sizeof l->first, "%s", msg);
+    if (strcmp(domain, g->domain) == 0 && strstr(msg, g->needle)) {
+        if (g->n < 2)
+            snprintf(g->line[g->n], sizeof g->line[0], "%s", msg);
+        g->n++;
     }
 }
 
+/* An offer with ICE (RFC 8839) from a peer: the candidates this library
+ * cannot use (malformed, TCP, an mDNS name) are ignored with one log
+ * line, and the call goes on as a plain RTP call (no ICE in the answer:
+ * ice_support is off). */
 START_TEST(test_ice_offer_without_ice)
 {
     static const char offer[] =
@@ -1245,7 +1248,7 @@ START_TEST(test_ice_offer_without_ice)
     sipnat_ctx *ctx;
     mock_peer peer;
     call_log log = {.answer = 1};
-    ice_log il = {0};
+    log_grep il = {.domain = "session", .needle = "ICE attribute"};
 
     mock_peer_open(&peer, 0);
     ck_assert_ok(sipnat_ctx_new(&ctx));
@@ -1259,9 +1262,9 @@ START_TEST(test_ice_offer_without_ice)
     ck_assert_ptr_nonnull(log.incoming);
     ck_assert(saw(&log, SIPNAT_SESSION_ESTABLISHED));
     /* One line for the offer: four ignored, the first one's reason. */
-    ck_assert_uint_eq(il.lines, 1);
-    ck_assert_msg(strstr(il.first, "4 ICE attributes") && strstr(il.first, "TCP"), "%s",
-                  il.first);
+    ck_assert_uint_eq(il.n, 1);
+    ck_assert_msg(strstr(il.line[0], "4 ICE attributes") && strstr(il.line[0], "TCP"), "%s",
+                  il.line[0]);
     const char *body = strstr(peer.last_response, "\r\n\r\nv=0");
     ck_assert_ptr_nonnull(body);
     ck_assert_ptr_nonnull(strstr(body, "m=audio "));
@@ -1276,29 +1279,6 @@ START_TEST(test_ice_offer_without_ice)
     mock_peer_close(&peer);
 }
 END_TEST
-
-/* ICE between two libsipnat endpoints on loopback (ice_support on both):
- * each SDP carries credentials and host candidates, the checks select
- * the host pair on both sides (the caller controlling), and audio flows
- * both ways on it. */
-typedef struct ice_calls {
-    unsigned selected;
-    char line[2][256];
-} ice_calls;
-
-static void on_ice_log(sipnat_ctx *ctx, int priority, const char *domain, const char *msg,
-                       void *ud)
-{
-    ice_calls *c = ud;
-
-    (void)ctx;
-    (void)priority;
-    if (strcmp(domain, "ice") == 0 && strstr(msg, "selected pair")) {
-        if (c->selected < 2)
-            snprintf(c->line[c->selected], sizeof c->line[0], "%s", msg);
-        c->selected++;
-    }
-}
 
 static sipnat_endpoint *ice_endpoint(sipnat_transport *t, call_log *l)
 {
@@ -1317,28 +1297,32 @@ static sipnat_endpoint *ice_endpoint(sipnat_transport *t, call_log *l)
     return ep;
 }
 
+/* ICE between two libsipnat endpoints on loopback (ice_support on both):
+ * each SDP carries credentials and host candidates, the checks select
+ * the host pair on both sides (the caller controlling), and audio flows
+ * both ways on it. */
 START_TEST(test_ice_call)
 {
     sipnat_ctx *ctx;
     call_log la = {0}, lb = {.answer = 1};
-    ice_calls ic = {0};
+    log_grep ic = {.domain = "ice", .needle = "selected pair"};
     sipnat_session *sa;
     char uri[64];
     int16_t tone[160];
 
     ck_assert_ok(sipnat_ctx_new(&ctx));
-    ck_assert_ok(sipnat_ctx_set_log_func(ctx, on_ice_log, &ic));
+    ck_assert_ok(sipnat_ctx_set_log_func(ctx, on_log, &ic));
     ck_assert_ok(sipnat_ctx_set_log_level(ctx, SIPNAT_LOG_NOTICE));
     sipnat_transport *ta = transport(ctx), *tb = transport(ctx);
     sipnat_endpoint *ea = ice_endpoint(ta, NULL), *eb = ice_endpoint(tb, &lb);
     snprintf(uri, sizeof uri, "sip:b@127.0.0.1:%d", sipnat_transport_get_port(tb));
     ck_assert_ok(sipnat_session_call(&sa, ea, uri, on_event, &la));
-    for (int k = 0; k < 250 && !(saw(&la, SIPNAT_SESSION_ESTABLISHED) && ic.selected >= 2);
+    for (int k = 0; k < 250 && !(saw(&la, SIPNAT_SESSION_ESTABLISHED) && ic.n >= 2);
          k++)
         run_pull(ctx, NULL, NULL, 20);
     ck_assert(saw(&la, SIPNAT_SESSION_ESTABLISHED));
     ck_assert_ptr_nonnull(lb.incoming);
-    ck_assert_uint_eq(ic.selected, 2);
+    ck_assert_uint_eq(ic.n, 2);
     bool controlling = false, controlled = false;
     for (int i = 0; i < 2; i++) {
         ck_assert_msg(strstr(ic.line[i], "host 127.0.0.1:") &&

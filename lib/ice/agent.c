@@ -68,12 +68,6 @@ struct sn_ice_agent {
 
 /* -- helpers ------------------------------------------------------------ */
 
-static bool looks_like_stun(const uint8_t *p, size_t n)
-{
-    return n >= SN_STUN_HDR && p[0] < 4 && p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xA4 &&
-           p[7] == 0x42;
-}
-
 static unsigned random_below(sn_ice_agent *a, unsigned n)
 {
     a->rng ^= a->rng << 13;
@@ -301,11 +295,6 @@ static void check_failed(sn_ice_agent *a, pair *p)
     p->kind = C_NONE;
 }
 
-static void set_state(sn_ice_agent *a, sn_ice_state st)
-{
-    a->state = st;
-}
-
 /* Every component that has a pair has a selected one (a peer with
  * rtcp-mux offers no RTCP candidates: component 2 then has no pair). */
 static bool all_selected(const sn_ice_agent *a)
@@ -340,7 +329,7 @@ static void select_pair(sn_ice_agent *a, int i, uint64_t now)
     a->consent_next = now + SN_ICE_CONSENT_USEC * 4 / 5 +
                       random_below(a, SN_ICE_CONSENT_USEC * 2 / 5);
     if (all_selected(a))
-        set_state(a, SN_ICE_CONNECTED);
+        a->state = SN_ICE_CONNECTED;
 }
 
 /* The controlling side nominates the best valid pair of a component once
@@ -419,13 +408,13 @@ uint64_t sn_ice_tick(sn_ice_agent *a, uint64_t now)
         for (size_t i = 0; i < a->n_pairs; i++)
             alive |= a->pairs[i].st != P_FAILED || a->pairs[i].kind != C_NONE;
         if (!alive || now >= a->started_at + SN_ICE_TIMEOUT_USEC)
-            set_state(a, SN_ICE_FAILED);
+            a->state = SN_ICE_FAILED;
         if (a->next_check < next)
             next = a->next_check > now ? a->next_check : now + SN_ICE_TA_USEC;
     }
     if (a->state == SN_ICE_CONNECTED) {
         if (now >= a->consent_ok + SN_ICE_CONSENT_LOST_USEC) {
-            set_state(a, SN_ICE_DISCONNECTED);
+            a->state = SN_ICE_DISCONNECTED;
             return next;
         }
         if (now >= a->consent_next) {
@@ -584,7 +573,7 @@ int sn_ice_receive(sn_ice_agent *a, int base, const struct sockaddr *from,
 {
     if (!a || !from || !buf)
         return -EINVAL;
-    if (!looks_like_stun(buf, len))
+    if (!sn_stun_looks_like(buf, len))
         return 0;
     /* Class bits (RFC 8489 5): 0x0110 of the type. */
     unsigned cls = (unsigned)(buf[0] & 0x01) << 1 | (buf[1] & 0x10) >> 4;

@@ -48,7 +48,7 @@ struct sn_session_media {
     bool ice_on;
     char ice_ufrag[9], ice_pwd[25];
     sn_ice_agent *ice;
-    bool ice_started, ice_peer;  /* checks run; the peer's SDP had ICE */
+    bool ice_started;            /* checks run */
     bool ice_described;          /* our SDP carried ICE */
     sn_ice_state ice_state;
     sn_timer ice_timer;
@@ -111,7 +111,6 @@ static void random_ice_chars(char *out, size_t n)
  * STUN says the NAT shows for it (RTP component 1, RTCP component 2). */
 static int ice_create(sn_session_media *m, bool controlling)
 {
-    sipnat_transport *t = sn_session_endpoint(m->s)->t;
     sn_ice_cfg cfg = {.controlling = controlling,
                       .ufrag = m->ice_ufrag,
                       .pwd = m->ice_pwd,
@@ -153,7 +152,6 @@ static int ice_create(sn_session_media *m, bool controlling)
                 return r;
         }
     }
-    (void)t;
     return 0;
 }
 
@@ -211,22 +209,29 @@ static int ice_describe(sn_session_media *m, sn_sdesc *d)
     return 0;
 }
 
-/* The peer's credentials and candidates, from its description's audio
- * line (or its session level); checks start. */
+/* The peer's ICE: the audio line that has candidates and credentials (its
+ * own, else the session's), or NULL when the description does no ICE. */
+static const sn_mline *ice_of(const sn_sdesc *d, const char **ufrag, const char **pwd)
+{
+    for (size_t i = 0; i < d->n_media; i++) {
+        const sn_mline *ml = &d->m[i];
+        if (ml->type != SN_MT_AUDIO || !ml->port)
+            continue;
+        *ufrag = sn_sdesc_str(d, ml->ice_ufrag ? ml->ice_ufrag : d->ice_ufrag);
+        *pwd = sn_sdesc_str(d, ml->ice_pwd ? ml->ice_pwd : d->ice_pwd);
+        return (*ufrag)[0] && (*pwd)[0] && ml->n_cand ? ml : NULL;
+    }
+    return NULL;
+}
+
+/* The peer's credentials and candidates into the agent; checks start. */
 static void ice_take(sn_session_media *m, const sn_sdesc *d)
 {
     sipnat_ctx *ctx = m->anchor->ctx;
-    const sn_mline *ml = NULL;
+    const char *ufrag, *pwd;
+    const sn_mline *ml = ice_of(d, &ufrag, &pwd);
 
-    for (size_t i = 0; i < d->n_media && !ml; i++)
-        if (d->m[i].type == SN_MT_AUDIO && d->m[i].port)
-            ml = &d->m[i];
     if (!m->ice || !ml)
-        return;
-    const char *ufrag = ml->ice_ufrag ? sn_sdesc_str(d, ml->ice_ufrag)
-                                      : sn_sdesc_str(d, d->ice_ufrag);
-    const char *pwd = ml->ice_pwd ? sn_sdesc_str(d, ml->ice_pwd) : sn_sdesc_str(d, d->ice_pwd);
-    if (!ufrag[0] || !pwd[0] || ml->n_cand == 0)
         return; /* no ICE on the other side: the call goes on without */
     if (!m->ice_described)
         return; /* we showed no candidate: no checks either */
@@ -239,7 +244,6 @@ static void ice_take(sn_session_media *m, const sn_sdesc *d)
         if (sn_ice_cand_parse(sn_sdesc_str(d, ml->cand[k]), &c, NULL, 0) == 0)
             sn_ice_add_remote(m->ice, &c);
     }
-    m->ice_peer = true;
     if (sn_ice_start(m->ice, sn_now_usec()) < 0) {
         sn_log(ctx, SIPNAT_LOG_NOTICE, "ice", "%s: no candidate pair to check",
                sipnat_session_get_remote_uri(m->s));
@@ -782,23 +786,16 @@ int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
         return r;
     }
     r = sn_mdesc_result(&out, &in, &n);
-    /* ICE once the STUN mappings are in (the answer waits for them too:
-     * this runs again then), so that the server-reflexive candidates are
-     * there; in the answer only when the offer had ICE (RFC 8839 4.2). */
-    if (r == 0 && !m->stun_wait)
+    /* ICE in the answer only when the offer had it (RFC 8839 4.2), and
+     * once the STUN mappings are in (the answer waits for them too: this
+     * runs again then), so that the server-reflexive candidates are there. */
+    const char *ufrag, *pwd;
+    if (r == 0 && !m->stun_wait && ice_of(&in, &ufrag, &pwd)) {
         r = ice_create(m, false);
-    if (r == 0 && m->ice && !m->stun_wait) {
-        r = ice_describe(m, &out);
-        if (r == 0 && m->ice_described)
+        if (r == 0)
+            r = ice_describe(m, &out);
+        if (r == 0)
             ice_take(m, &in);
-        if (r == 0 && !m->ice_peer) {
-            /* The offer had no ICE: none in our answer either. */
-            for (size_t i = 0; i < out.n_media; i++) {
-                out.m[i].n_cand = 0;
-                out.m[i].ice_ufrag = out.m[i].ice_pwd = 0;
-            }
-            m->ice_described = false;
-        }
     }
     if (r == 0)
         r = apply(m, &n, change);

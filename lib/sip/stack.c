@@ -265,9 +265,7 @@ static void take_stun(sn_stack *s)
                 p->revents &= (gushort)~G_IO_IN;
                 break;
             }
-            /* STUN: the two top bits 0, and RFC 8489's magic cookie. */
-            if (n < SN_STUN_HDR || (buf[0] & 0xc0) != 0 || buf[4] != 0x21 || buf[5] != 0x12 ||
-                buf[6] != 0xa4 || buf[7] != 0x42)
+            if (n < 0 || !sn_stun_looks_like(buf, (size_t)n))
                 break;
             fl = sizeof from;
             n = recvfrom(p->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);

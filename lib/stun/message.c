@@ -97,12 +97,17 @@ int sn_stun_request(sn_stun_agent *a, const uint8_t *tid, uint8_t *buf,
     return (int)n;
 }
 
-void sn_stun_forget(sn_stun_agent *a, const uint8_t key[SN_STUN_KEY_LEN])
+static void forget(StunAgent *agent, const uint8_t key[SN_STUN_KEY_LEN])
 {
     StunTransactionId id;
 
     memcpy(id, key, sizeof id);
-    stun_agent_forget_transaction(&a->agent, id);
+    stun_agent_forget_transaction(agent, id);
+}
+
+void sn_stun_forget(sn_stun_agent *a, const uint8_t key[SN_STUN_KEY_LEN])
+{
+    forget(&a->agent, key);
 }
 
 int sn_stun_response(sn_stun_agent *a, const uint8_t *buf, size_t len,
@@ -261,10 +266,7 @@ int sn_ice_stun_check(sn_ice_stun *a, uint8_t *buf, size_t size, const char *use
 
 void sn_ice_stun_forget(sn_ice_stun *a, const uint8_t key[SN_STUN_KEY_LEN])
 {
-    StunTransactionId id;
-
-    memcpy(id, key, sizeof id);
-    stun_agent_forget_transaction(&a->checks, id);
+    forget(&a->checks, key);
 }
 
 /* Whether the message (already length-checked by the caller's

@@ -20,6 +20,15 @@
 
 typedef struct sn_stun_agent sn_stun_agent;
 
+/* RFC 7983's demultiplexing: a first byte of 0-3 and RFC 8489's magic
+ * cookie (lib/media keeps its own, sn_rtp_is_stun: it may not use this
+ * layer). */
+static inline bool sn_stun_looks_like(const uint8_t *p, size_t n)
+{
+    return n >= SN_STUN_HDR && p[0] < 4 && p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xA4 &&
+           p[7] == 0x42;
+}
+
 /* An agent for Binding requests to a server (FINGERPRINT on, no
  * credentials). 0, -ENOMEM, or -ELIBBAD when libnice cannot build a
  * message in this process (another library's stun_message_length()
