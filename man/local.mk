@@ -65,6 +65,7 @@ dist_man3_MANS += \
 	man/sipnat_transport_cfg_set_keepalive.3 \
 	man/sipnat_transport_cfg_set_tcp_limits.3 \
 	man/sipnat_transport_cfg_set_stun_server.3 \
+	man/sipnat_transport_cfg_set_turn_server.3 \
 	man/sipnat_transport_cfg_set_tls.3 \
 	man/sipnat_transport_explain.3 \
 	man/sipnat_registration_cfg_new.3 \

@@ -508,6 +508,29 @@ START_TEST(test_stunaddr)
 }
 END_TEST
 
+/* rtp.conf's turnaddr with its credentials; without them, refused at
+ * turnaddr's line. */
+START_TEST(test_turnaddr)
+{
+    sipnat_config *cfg;
+    diags ds;
+
+    ck_assert_int_eq(LOAD_TEXT("[t]\ntype=transport\nturnaddr=203.0.113.3:3478\n"
+                               "turnusername=sipnat\nturnpassword=relay-secret\n",
+                               &cfg, &ds), 0);
+    ck_value(cfg, T_TRANSPORT, "t", "turnaddr", 0, "203.0.113.3:3478");
+    ck_value(cfg, T_TRANSPORT, "t", "turnusername", 0, "sipnat");
+    ck_assert_uint_eq(ds.warnings, 0);
+    sipnat_config_unref(cfg);
+    ck_assert_int_lt(LOAD_TEXT("[t]\ntype=transport\nbind=0.0.0.0\nturnaddr=203.0.113.3\n"
+                               "turnusername=sipnat\n", &cfg, &ds), 0);
+    ck_assert(has_diag(&ds, SIPNAT_LOG_ERR, "test.conf", 4, "turnpassword"));
+    ck_assert_int_lt(LOAD_TEXT("[t]\ntype=transport\nturnaddr=turn.example.com\n"
+                               "turnusername=a\nturnpassword=b\n", &cfg, &ds), 0);
+    ck_assert(has_diag(&ds, SIPNAT_LOG_ERR, "test.conf", 3, "turnaddr"));
+}
+END_TEST
+
 START_TEST(test_syntax_corners)
 {
     sipnat_config *cfg;
@@ -897,6 +920,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_crlf_and_more_types);
     tcase_add_test(tc, test_syntax_corners);
     tcase_add_test(tc, test_stunaddr);
+    tcase_add_test(tc, test_turnaddr);
     tcase_add_test(tc, test_allow_list_grows_options);
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_damaged_seed);

@@ -234,6 +234,8 @@ START_TEST(test_agent_slots)
 }
 END_TEST
 
+TCase *turn_msg_tcase(void); /* check_turn_msg.c */
+
 static Suite *stun_suite(void)
 {
     Suite *s = suite_create("stun");
@@ -247,6 +249,7 @@ static Suite *stun_suite(void)
     tcase_add_test(tc, test_looks_like);
     tcase_add_test(tc, test_agent_slots);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, turn_msg_tcase());
     return s;
 }
 

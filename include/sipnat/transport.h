@@ -74,6 +74,17 @@ SIPNAT_API int sipnat_transport_cfg_set_stun_server(sipnat_transport_cfg *cfg,
                                                     const char *address,
                                                     int port);
 
+/* A TURN server (RFC 8656; Asterisk's rtp.conf turnaddr, turnusername,
+ * turnpassword) for the calls of endpoints with ICE: every media socket
+ * allocates a relayed address there, offered as a relayed candidate, so
+ * that ICE finds a path when both sides are behind NATs that map per
+ * destination. UDP to the server, long-term credentials. Numeric
+ * address; port 0: 3478. NULL address: none (the default). */
+SIPNAT_API int sipnat_transport_cfg_set_turn_server(sipnat_transport_cfg *cfg,
+                                                    const char *address, int port,
+                                                    const char *username,
+                                                    const char *password);
+
 SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                                     const sipnat_transport_cfg *cfg);
 SIPNAT_API sipnat_transport *sipnat_transport_ref(sipnat_transport *t);

@@ -201,6 +201,12 @@ static int apply_transport(apply_ctx *a, const char *name)
         r = sipnat_transport_cfg_set_bind(tc, addr, port ? port : 5060);
     if (r == 0 && stun && split_bind(stun, addr, sizeof addr, &port) == 0)
         r = sipnat_transport_cfg_set_stun_server(tc, addr, port);
+    const char *turn = get(a, SIPNAT_CONFIG_TRANSPORT, name, "turnaddr");
+    const char *tuser = get(a, SIPNAT_CONFIG_TRANSPORT, name, "turnusername");
+    const char *tpass = get(a, SIPNAT_CONFIG_TRANSPORT, name, "turnpassword");
+    /* The loader refused a turnaddr without credentials. */
+    if (r == 0 && turn && tuser && tpass && split_bind(turn, addr, sizeof addr, &port) == 0)
+        r = sipnat_transport_cfg_set_turn_server(tc, addr, port, tuser, tpass);
     /* STUN's address reaches the SDP through the policy, as Asterisk's
      * stunaddr does for every destination outside local_net. */
     if (r == 0 && (n_nets > 0 || sig || med || stun)) {

@@ -80,6 +80,10 @@ static const cf_option_def transport_opts[] = {
     {"verify_server", CF_BOOL, 0, 0, 0, NULL, NULL, 0, "no"},
     /* Asterisk's rtp.conf stunaddr, per transport here. */
     {"stunaddr", CF_BIND, 0, 0, 0, NULL, NULL, 0, NULL},
+    /* rtp.conf's turnaddr, turnusername, turnpassword: ICE's relay. */
+    {"turnaddr", CF_BIND, 0, 0, 0, NULL, NULL, 0, NULL},
+    {"turnusername", CF_STRING, 0, 0, 0, NULL, NULL, 0, NULL},
+    {"turnpassword", CF_STRING, CF_EMPTY_OK, 0, 0, NULL, NULL, 0, NULL},
     END};
 
 static const cf_option_def endpoint_opts[] = {

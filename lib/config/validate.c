@@ -265,6 +265,13 @@ static int check_section(cf_section *s, cf_diag *d)
             cf_warn(d, s->file, s->line,
                     "transport [%s]: external_signaling_port without "
                     "external_signaling_address has no effect", s->name);
+        if (is_set(s, "turnaddr") && (!is_set(s, "turnusername") || !cf_opt_find(s, "turnpassword"))) {
+            const cf_opt *o = cf_opt_find(s, "turnaddr");
+            cf_error(d, o->v[0].file, o->v[0].line,
+                     "transport [%s]: turnaddr needs turnusername and turnpassword "
+                     "(TURN's long-term credentials)",
+                     s->name);
+        }
         break;
     default:
         break;

@@ -214,9 +214,7 @@ static int send_own(sipnat_anchor *a, uint8_t *p, size_t len)
         a->st.tx_srtp_failed++;
         return -EIO;
     }
-    do
-        r = sendto(a->io.rtp.fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
-    while (r < 0 && errno == EINTR);
+    r = sn_anchor_sendto(a, false, p, len, dst);
     a->seq++;
     a->last_tx = sn_now_usec();
     if (r < 0) {
@@ -290,9 +288,7 @@ static int send_empty_rr(sipnat_anchor *a)
     p[7] = (uint8_t)a->ssrc;
     if (a->srtp_tx && sn_srtp_protect(a->srtp_tx, p, &len, true) < 0)
         return -EIO;
-    do
-        r = sendto(a->io.rtcp.fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
-    while (r < 0 && errno == EINTR);
+    r = sn_anchor_sendto(a, true, p, len, dst);
     return r < 0 ? -errno : 0;
 }
 
@@ -305,6 +301,58 @@ int sn_anchor_open_path(sipnat_anchor *a)
 
     send_empty_rr(a);
     return r;
+}
+
+ssize_t sn_anchor_sendto(sipnat_anchor *a, bool rtcp, const void *p, size_t len,
+                         const sn_sockaddr *dst)
+{
+    const sn_anchor_channel *c = &a->chan[rtcp];
+    int fd = rtcp ? a->io.rtcp.fd : a->io.rtp.fd;
+    ssize_t r;
+
+    if (!c->on) {
+        do
+            r = sendto(fd, p, len, 0, &dst->sa, sn_sockaddr_len(dst));
+        while (r < 0 && errno == EINTR);
+        return r;
+    }
+    uint8_t hdr[4] = {(uint8_t)(c->number >> 8), (uint8_t)c->number, (uint8_t)(len >> 8),
+                      (uint8_t)len};
+    struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)p, len}};
+    struct msghdr m = {.msg_name = (void *)&c->server,
+                       .msg_namelen = sn_sockaddr_len(&c->server),
+                       .msg_iov = iov,
+                       .msg_iovlen = 2};
+    do
+        r = sendmsg(fd, &m, 0);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+static void set_sockaddr(sn_sockaddr *out, const struct sockaddr *sa)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out, sa, sa->sa_family == AF_INET6 ? sizeof out->in6 : sizeof out->in);
+}
+
+int sn_anchor_set_channel(sipnat_anchor *a, bool rtcp, const struct sockaddr *server,
+                          uint16_t number, const struct sockaddr *peer)
+{
+    sn_anchor_channel *c = &a->chan[rtcp];
+
+    if (!number) {
+        memset(c, 0, sizeof *c);
+        return 0;
+    }
+    SN_RETURN_IF(!server || !peer || number < 0x4000 || number > 0x4FFF, -EINVAL);
+    SN_RETURN_IF((server->sa_family != AF_INET && server->sa_family != AF_INET6) ||
+                     (peer->sa_family != AF_INET && peer->sa_family != AF_INET6),
+                 -EINVAL);
+    set_sockaddr(&c->server, server);
+    set_sockaddr(&c->peer, peer);
+    c->number = number;
+    c->on = true;
+    return 0;
 }
 
 void sn_anchor_set_stun_func(sipnat_anchor *a, sn_anchor_stun_func func,

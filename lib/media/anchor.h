@@ -41,11 +41,22 @@ struct sipnat_anchor_cfg {
 };
 
 /* A STUN datagram (RFC 7983 demultiplexing) arrived on the anchor's RTP
- * (rtcp false) or RTCP socket: 1 taken, negative refused. Must not free
- * the anchor. */
-typedef int (*sn_anchor_stun_func)(sipnat_anchor *a, bool rtcp,
+ * (rtcp false) or RTCP socket, straight from `from` or (relayed) from the
+ * peer `from` through the socket's TURN channel: 1 taken, negative
+ * refused. Must not free the anchor. */
+typedef int (*sn_anchor_stun_func)(sipnat_anchor *a, bool rtcp, bool relayed,
                                    const uint8_t *buf, size_t len,
                                    const sn_sockaddr *from, void *user_data);
+
+/* A TURN channel (RFC 8656 12) of one socket: everything for the peer
+ * leaves framed as ChannelData to the server, and ChannelData from the
+ * server on this channel is the peer's, as if it came from it. */
+typedef struct sn_anchor_channel {
+    bool on;
+    uint16_t number;
+    sn_sockaddr server;
+    sn_sockaddr peer;
+} sn_anchor_channel;
 
 struct sipnat_anchor {
     unsigned n_ref;
@@ -112,6 +123,7 @@ struct sipnat_anchor {
      * lib/stun); NULL: STUN-looking datagrams are malformed RTP. */
     sn_anchor_stun_func stun_func;
     void *stun_user_data;
+    sn_anchor_channel chan[2];     /* RTP's, RTCP's */
 
     sn_timer timeout_timer;
     sn_timer keepalive_timer;
@@ -139,6 +151,15 @@ void sn_anchor_emit(sipnat_anchor *a, sipnat_media_state state, char digit,
 /* Hand STUN datagrams to func (NULL: stop). */
 void sn_anchor_set_stun_func(sipnat_anchor *a, sn_anchor_stun_func func,
                              void *user_data);
+/* Relay the RTP (rtcp false) or RTCP socket's traffic with the peer
+ * through TURN channel `number` on `server` (number 0: straight again).
+ * 0 or -EINVAL. */
+int sn_anchor_set_channel(sipnat_anchor *a, bool rtcp, const struct sockaddr *server,
+                          uint16_t number, const struct sockaddr *peer);
+/* Send from the RTP or RTCP socket to dst, through the socket's channel
+ * when one is on. */
+ssize_t sn_anchor_sendto(sipnat_anchor *a, bool rtcp, const void *p, size_t len,
+                         const sn_sockaddr *dst);
 /* Open the NAT's filter toward the signalled peer at once: one comfort
  * noise packet (RFC 6263 4.2) to its RTP address. A NAT that filters by
  * address and port (Linux's, most home routers) lets the peer in only

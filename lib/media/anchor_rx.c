@@ -145,10 +145,11 @@ static int srtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp, p
 }
 
 /* Queue the accepted datagrams of `fwd` for the peer, protected in place
- * when it speaks SRTP. */
+ * when it speaks SRTP, framed for its TURN channel when it has one. */
 static unsigned queue_fwd(sn_relay_batch *b, sipnat_anchor *peer, uint32_t fwd, bool rtcp,
                           const sn_sockaddr *dst)
 {
+    const sn_anchor_channel *c = &peer->chan[rtcp];
     unsigned ntx = 0;
 
     for (unsigned i = 0; fwd && i < SN_MEDIA_BATCH; i++) {
@@ -159,7 +160,10 @@ static unsigned queue_fwd(sn_relay_batch *b, sipnat_anchor *peer, uint32_t fwd, 
             peer->st.tx_srtp_failed++;
             continue;
         }
-        sn_relay_queue(b, &ntx, i, len, dst);
+        if (c->on)
+            sn_relay_queue_channel(b, &ntx, i, len, &c->server, c->number);
+        else
+            sn_relay_queue(b, &ntx, i, len, dst);
     }
     return ntx;
 }
@@ -234,14 +238,41 @@ static bool relay_pt(sipnat_anchor *a, uint8_t *pkt, const sn_rtp *rtp, pending 
     return true;
 }
 
+/* Datagram i came from the TURN server of the socket's channel: the
+ * peer's ChannelData is unwrapped in place, as if the peer had sent it
+ * (*relayed); the server's own STUN stays as it is. False: dropped. */
+static bool unchannel(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp,
+                      bool *relayed)
+{
+    const sn_anchor_channel *c = &a->chan[rtcp];
+    uint8_t *p = b->buf[i];
+    size_t n = b->rx[i].msg_len, len;
+
+    *relayed = false;
+    if (!sn_sockaddr_equal(&b->rx_addr[i], &c->server) || n < 1 || p[0] < 0x40 ||
+        p[0] > 0x4F)
+        return true;
+    len = (size_t)p[2] << 8 | p[3];
+    if (n < 4 || (uint16_t)(p[0] << 8 | p[1]) != c->number || len > n - 4 ||
+        (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+        a->st.dropped_malformed++;
+        return false;
+    }
+    memmove(p, p + 4, len);
+    b->rx[i].msg_len = (unsigned)len;
+    b->rx_addr[i] = c->peer;
+    *relayed = true;
+    return true;
+}
+
 /* Datagram i is STUN for whoever asked a server through this socket:
  * true when it was taken out of the media path (taken or refused). */
-static bool stun_in(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp)
+static bool stun_in(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp, bool relayed)
 {
     if (!a->stun_func || !sn_rtp_is_stun(b->buf[i], b->rx[i].msg_len) ||
         (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC))
         return false;
-    if (a->stun_func(a, rtcp, b->buf[i], b->rx[i].msg_len, &b->rx_addr[i],
+    if (a->stun_func(a, rtcp, relayed, b->buf[i], b->rx[i].msg_len, &b->rx_addr[i],
                      a->stun_user_data) > 0)
         a->st.rx_stun++;
     else
@@ -260,8 +291,11 @@ static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now
 
     for (unsigned i = 0; i < n; i++) {
         sn_rtp rtp;
+        bool relayed = false;
 
-        if (stun_in(b, a, i, false) || !rtp_accept(b, a, i, now, arrival, &rtp, &p))
+        if (a->chan[0].on && !unchannel(b, a, i, false, &relayed))
+            continue;
+        if (stun_in(b, a, i, false, relayed) || !rtp_accept(b, a, i, now, arrival, &rtp, &p))
             continue;
         if (!a->recv) {
             a->st.dropped_direction++;
@@ -308,8 +342,12 @@ static void rtcp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n)
         sn_rtcp_report rr;
         bool has_rr;
         uint32_t ssrc;
+        bool relayed = false;
 
-        if (stun_in(b, a, i, true))
+        if (a->chan[1].on && !unchannel(b, a, i, true, &relayed))
+            continue;
+        len = b->rx[i].msg_len;
+        if (stun_in(b, a, i, true, relayed))
             continue;
         if (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
             a->st.dropped_malformed++;

@@ -86,6 +86,23 @@ static int bind_port(int fd, const sn_addr *addr, int port)
     return bind(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
 }
 
+void sn_relay_queue_channel(sn_relay_batch *b, unsigned *ntx, unsigned i, size_t len,
+                            const sn_sockaddr *server, uint16_t channel)
+{
+    unsigned k = *ntx;
+    uint8_t *h = b->tx_chan[k];
+
+    sn_relay_queue(b, ntx, i, len, server);
+    h[0] = (uint8_t)(channel >> 8);
+    h[1] = (uint8_t)channel;
+    h[2] = (uint8_t)(len >> 8);
+    h[3] = (uint8_t)len;
+    b->tx_iov[k][1] = b->tx_iov[k][0];
+    b->tx_iov[k][0].iov_base = h;
+    b->tx_iov[k][0].iov_len = 4;
+    b->tx[k].msg_hdr.msg_iovlen = 2;
+}
+
 static void sock_ready(sipnat_ctx *ctx, int fd, unsigned revents, void *arg);
 
 static int watch(sn_relay *m, sn_relay_sock *s)
@@ -171,7 +188,8 @@ unsigned sn_relay_flush(sn_relay_batch *b, int fd, unsigned n, uint64_t *bytes)
     }
     *bytes = 0;
     for (unsigned i = 0; i < sent; i++)
-        *bytes += b->tx_iov[i].iov_len;
+        for (size_t k = 0; k < b->tx[i].msg_hdr.msg_iovlen; k++)
+            *bytes += b->tx_iov[i][k].iov_len;
     return sent;
 }
 
@@ -180,11 +198,11 @@ void sn_relay_queue(sn_relay_batch *b, unsigned *ntx, unsigned i, size_t len,
 {
     struct msghdr *h = &b->tx[*ntx].msg_hdr;
 
-    b->tx_iov[*ntx].iov_base = b->buf[i];
-    b->tx_iov[*ntx].iov_len = len;
+    b->tx_iov[*ntx][0].iov_base = b->buf[i];
+    b->tx_iov[*ntx][0].iov_len = len;
     h->msg_name = (void *)dst;
     h->msg_namelen = sn_sockaddr_len(dst);
-    h->msg_iov = &b->tx_iov[*ntx];
+    h->msg_iov = b->tx_iov[*ntx];
     h->msg_iovlen = 1;
     h->msg_control = NULL;
     h->msg_controllen = 0;

@@ -37,7 +37,8 @@ typedef struct sn_relay_batch {
     struct iovec rx_iov[SN_MEDIA_BATCH];
     sn_sockaddr rx_addr[SN_MEDIA_BATCH];
     struct mmsghdr tx[SN_MEDIA_BATCH];
-    struct iovec tx_iov[SN_MEDIA_BATCH];
+    struct iovec tx_iov[SN_MEDIA_BATCH][2]; /* [0] a TURN channel's header, or the datagram */
+    uint8_t tx_chan[SN_MEDIA_BATCH][4];
     uint8_t buf[SN_MEDIA_BATCH][SN_MEDIA_BUF];
 } sn_relay_batch;
 
@@ -81,6 +82,10 @@ bool sn_relay_defer(sn_relay *r, sn_relay_pair *p);
  * dst as the next of *ntx; dst must stay valid until the flush. */
 void sn_relay_queue(sn_relay_batch *b, unsigned *ntx, unsigned i, size_t len,
                     const sn_sockaddr *dst);
+/* The same, framed as TURN ChannelData (RFC 8656 12.4) on `channel`, to
+ * the TURN server `server`. */
+void sn_relay_queue_channel(sn_relay_batch *b, unsigned *ntx, unsigned i, size_t len,
+                            const sn_sockaddr *server, uint16_t channel);
 /* Send the first ntx queued datagrams from fd; returns how many left,
  * and their bytes in *bytes. A datagram the kernel refuses is dropped,
  * the rest still go. */

@@ -12,6 +12,7 @@
 #include "media/mdesc.h"
 #include "nat/policy.h"
 #include "stun/stun.h"
+#include "stun/turn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,30 +54,68 @@ struct sn_session_media {
     sn_ice_state ice_state;
     sn_timer ice_timer;
     sn_timer moved_timer;       /* a refresh answered: the SDP still true? */
+
+    /* TURN (the transport's server): a relayed address per socket, for
+     * relayed candidates; the first SDP waits for them as for STUN. The
+     * selected pair, when relayed, takes the media once its channel is
+     * bound (ice_apply). */
+    sn_turn_alloc turn_rtp;
+    sn_turn_alloc turn_rtcp;
+    bool relay_selected;
 };
 
 /* -- STUN and ICE ------------------------------------------------------ */
 
 static void ice_run(sn_session_media *m);
+static bool discovery_settled(const sn_session_media *m);
 
-static int on_anchor_stun(sipnat_anchor *a, bool rtcp, const uint8_t *buf,
+static void ice_kick(sn_session_media *m)
+{
+    /* What it changed is looked at from the timer, never here inside the
+     * receive path. */
+    if (!sn_timer_armed(&m->ice_timer))
+        sn_ctx_timer_arm(m->anchor->ctx, &m->ice_timer, 0);
+}
+
+/* Bases of the agent: 0 RTP's socket, 1 RTCP's; 2 and 3 the same
+ * sockets' TURN relays. */
+static int on_anchor_stun(sipnat_anchor *a, bool rtcp, bool relayed, const uint8_t *buf,
                           size_t len, const sn_sockaddr *from, void *user_data)
 {
     sn_session_media *m = user_data;
+    sn_turn_alloc *ta = rtcp ? &m->turn_rtcp : &m->turn_rtp;
+    int base = (rtcp ? 1 : 0) + (relayed ? 2 : 0);
     (void)a;
 
+    if (!relayed && ta->turn) {
+        struct sockaddr_storage peer;
+        const uint8_t *data;
+        size_t dlen;
+        int r = sn_turn_alloc_take(ta, buf, len, &from->sa, &peer, &data, &dlen);
+        if (r == 2) {
+            /* A peer's datagram in a Data indication: its checks (media
+             * waits for the channel). */
+            if (!m->ice || !m->ice_started || !sn_stun_looks_like(data, dlen))
+                return -EPROTO;
+            r = sn_ice_receive(m->ice, base + 2, (const struct sockaddr *)&peer, data, dlen,
+                               sn_now_usec());
+            ice_kick(m);
+            return r > 0 ? 1 : r < 0 ? r : -EBADMSG;
+        }
+        if (r != -ESRCH)
+            return r;
+    }
     if (m->ice && m->ice_started) {
-        int r = sn_ice_receive(m->ice, rtcp ? 1 : 0, &from->sa, buf, len, sn_now_usec());
+        int r = sn_ice_receive(m->ice, base, &from->sa, buf, len, sn_now_usec());
         /* An answer to no check of the agent's may be the STUN server's
          * to the client below. */
         if (r != 0 && r != -ESRCH) {
-            /* What it changed is looked at from the timer, never here
-             * inside the receive path. */
-            if (!sn_timer_armed(&m->ice_timer))
-                sn_ctx_timer_arm(m->anchor->ctx, &m->ice_timer, 0);
+            ice_kick(m);
             return r > 0 ? 1 : r;
         }
     }
+    if (relayed)
+        return -ESRCH;
     return sn_stun_binding_take(rtcp ? &m->stun_rtcp : &m->stun_rtp, buf, len, &from->sa);
 }
 
@@ -88,6 +127,10 @@ static void ice_send(int base, const struct sockaddr *to, const uint8_t *buf, si
     sn_session_media *m = user_data;
     int fd = base == 1 ? m->anchor->io.rtcp.fd : m->anchor->io.rtp.fd;
 
+    if (base >= 2) {
+        (void)sn_turn_alloc_send(base == 3 ? &m->turn_rtcp : &m->turn_rtp, to, buf, len);
+        return;
+    }
     (void)sendto(fd, buf, len, MSG_DONTWAIT, to,
                  to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                            : sizeof(struct sockaddr_in));
@@ -105,6 +148,29 @@ static void random_ice_chars(char *out, size_t n)
     for (size_t i = 0; i < n; i++)
         out[i] = set[rnd[i] % 64];
     out[n] = '\0';
+}
+
+/* A candidate of `type` at `at`, derived from `host` (related address:
+ * `rel`, or the host's own). */
+static int derived(const sn_ice_cand *host, sn_ice_ctype type, const char *foundation,
+                   const struct sockaddr_storage *at, const struct sockaddr_storage *rel,
+                   sn_ice_cand *out)
+{
+    int port, rport;
+
+    *out = *host;
+    if (sn_addr_from_sockaddr((const struct sockaddr *)at, &out->addr, &port) < 0)
+        return -EINVAL;
+    snprintf(out->foundation, sizeof out->foundation, "%s", foundation);
+    out->port = (uint16_t)port;
+    out->type = type;
+    out->priority = sn_ice_priority(sn_ice_type_pref(type), 65535, host->component);
+    out->has_related = true;
+    out->raddr = host->addr;
+    out->rport = host->port;
+    if (rel && sn_addr_from_sockaddr((const struct sockaddr *)rel, &out->raddr, &rport) == 0)
+        out->rport = (uint16_t)rport;
+    return 0;
 }
 
 /* The agent, with our candidates: each socket's host address, and what
@@ -135,22 +201,23 @@ static int ice_create(sn_session_media *m, bool controlling)
         if ((r = sn_addr_parse(addr, &host.addr)) < 0 ||
             (r = sn_ice_add_local(m->ice, &host, (int)comp - 1)) < 0)
             return r;
-        int mport;
-        sn_ice_cand srflx = host;
+        /* What STUN says the NAT shows for the socket, unless that is the
+         * socket itself (no NAT). */
+        sn_ice_cand srflx;
         if (b->have_mapped &&
-            sn_addr_from_sockaddr((const struct sockaddr *)&b->mapped, &srflx.addr,
-                                  &mport) == 0 &&
-            !(sn_addr_equal(&srflx.addr, &host.addr) && mport == host.port)) {
-            snprintf(srflx.foundation, sizeof srflx.foundation, "2");
-            srflx.port = (uint16_t)mport;
-            srflx.type = SN_ICE_SRFLX;
-            srflx.priority = sn_ice_priority(sn_ice_type_pref(SN_ICE_SRFLX), 65535, comp);
-            srflx.has_related = true;
-            srflx.raddr = host.addr;
-            srflx.rport = host.port;
-            if ((r = sn_ice_add_local(m->ice, &srflx, (int)comp - 1)) < 0)
-                return r;
-        }
+            derived(&host, SN_ICE_SRFLX, "2", &b->mapped, NULL, &srflx) == 0 &&
+            !(sn_addr_equal(&srflx.addr, &host.addr) && srflx.port == host.port) &&
+            (r = sn_ice_add_local(m->ice, &srflx, (int)comp - 1)) < 0)
+            return r;
+        /* The relayed address (RFC 8445 5.1.1.2): base 2 or 3, its
+         * related address the mapping the TURN server saw. */
+        const sn_turn_alloc *ta = comp == 1 ? &m->turn_rtp : &m->turn_rtcp;
+        sn_ice_cand relay;
+        if (ta->state == SN_TURN_READY &&
+            derived(&host, SN_ICE_RELAY, "3", &ta->relayed,
+                    ta->have_mapped ? &ta->mapped : NULL, &relay) == 0 &&
+            (r = sn_ice_add_local(m->ice, &relay, (int)comp + 1)) < 0)
+            return r;
     }
     return 0;
 }
@@ -241,8 +308,16 @@ static void ice_take(sn_session_media *m, const sn_sdesc *d)
         return;
     for (size_t k = 0; k < ml->n_cand; k++) {
         sn_ice_cand c;
-        if (sn_ice_cand_parse(sn_sdesc_str(d, ml->cand[k]), &c, NULL, 0) == 0)
-            sn_ice_add_remote(m->ice, &c);
+        if (sn_ice_cand_parse(sn_sdesc_str(d, ml->cand[k]), &c, NULL, 0) < 0)
+            continue;
+        sn_ice_add_remote(m->ice, &c);
+        /* The relays let the peer's candidates in (RFC 8656 9). */
+        struct sockaddr_storage ss;
+        sn_addr_to_sockaddr(&c.addr, c.port, &ss);
+        if (m->turn_rtp.state == SN_TURN_READY)
+            sn_turn_alloc_permit(&m->turn_rtp, (const struct sockaddr *)&ss);
+        if (m->turn_rtcp.state == SN_TURN_READY)
+            sn_turn_alloc_permit(&m->turn_rtcp, (const struct sockaddr *)&ss);
     }
     if (sn_ice_start(m->ice, sn_now_usec()) < 0) {
         sn_log(ctx, SIPNAT_LOG_NOTICE, "ice", "%s: no candidate pair to check",
@@ -252,6 +327,31 @@ static void ice_take(sn_session_media *m, const sn_sdesc *d)
     m->ice_started = true;
     m->ice_state = SN_ICE_CHECKING;
     sn_ctx_timer_arm(ctx, &m->ice_timer, 0);
+}
+
+/* The selected pair takes the media: the anchor sends to it and takes
+ * media from it only; later SDP no longer moves it. */
+static void ice_apply(sn_session_media *m)
+{
+    struct sockaddr_storage rtp, rtcp;
+    sn_addr ra;
+    char a[SIPNAT_ADDRSTRLEN];
+    int rport = 0, rtcp_port;
+
+    if (sn_ice_selected(m->ice, 1, NULL, &rtp, NULL, NULL) < 0)
+        return;
+    sn_addr_from_sockaddr((struct sockaddr *)&rtp, &ra, &rport);
+    sn_addr_format(&ra, a, sizeof a);
+    rtcp_port = rport + 1;
+    if (sn_ice_selected(m->ice, 2, NULL, &rtcp, NULL, NULL) == 0) {
+        sn_addr rca;
+        sn_addr_from_sockaddr((struct sockaddr *)&rtcp, &rca, &rtcp_port);
+    }
+    if (sipnat_anchor_set_remote(m->anchor, a, rport, rtcp_port) == 0 &&
+        sipnat_anchor_restrict_sources(m->anchor, a) == 0) {
+        snprintf(m->remote, sizeof m->remote, "%s", a);
+        m->remote_port = rport;
+    }
 }
 
 static void ice_run(sn_session_media *m)
@@ -268,26 +368,26 @@ static void ice_run(sn_session_media *m)
             sn_ice_cand lc, rc;
             sn_addr ra;
             char a[SIPNAT_ADDRSTRLEN], la[SIPNAT_ADDRSTRLEN];
-            int rport = 0, rtcp_port;
+            int rport = 0;
             sn_ice_selected(m->ice, 1, NULL, &rtp, &lc, &rc);
             sn_addr_from_sockaddr((struct sockaddr *)&rtp, &ra, &rport);
             sn_addr_format(&ra, a, sizeof a);
             sn_addr_format(&lc.addr, la, sizeof la);
-            rtcp_port = rport + 1;
-            if (sn_ice_selected(m->ice, 2, NULL, &rtcp, NULL, NULL) == 0) {
-                sn_addr rca;
-                sn_addr_from_sockaddr((struct sockaddr *)&rtcp, &rca, &rtcp_port);
-            }
-            /* Media from the selected pair only. */
-            if (sipnat_anchor_set_remote(m->anchor, a, rport, rtcp_port) == 0 &&
-                sipnat_anchor_restrict_sources(m->anchor, a) == 0) {
-                snprintf(m->remote, sizeof m->remote, "%s", a);
-                m->remote_port = rport;
-            }
             sn_log(ctx, SIPNAT_LOG_NOTICE, "ice",
                    "%s: selected pair %s %s:%u -> %s %s:%d (%s)", who,
                    sn_ice_ctype_name(lc.type), la, lc.port, sn_ice_ctype_name(rc.type), a,
                    rport, sn_ice_is_controlling(m->ice) ? "controlling" : "controlled");
+            if (lc.type == SN_ICE_RELAY) {
+                /* Through the relay: the media moves once the server has
+                 * bound the channel (on_turn). */
+                m->relay_selected = true;
+                sn_turn_alloc_bind(&m->turn_rtp, (const struct sockaddr *)&rtp);
+                if (sn_ice_selected(m->ice, 2, NULL, &rtcp, &lc, NULL) == 0 &&
+                    lc.type == SN_ICE_RELAY)
+                    sn_turn_alloc_bind(&m->turn_rtcp, (const struct sockaddr *)&rtcp);
+            } else {
+                ice_apply(m);
+            }
         } else if (st == SN_ICE_FAILED) {
             sn_log(ctx, SIPNAT_LOG_WARNING, "ice",
                    "%s: no candidate pair works; media stays on the SDP's addresses", who);
@@ -359,9 +459,52 @@ static void on_binding(sn_stun_binding *b, bool ok, void *user_data)
                "policy advertises, with the local port",
                rtcp ? "RTCP" : "RTP", local, sn_stun_server_name(b->stun));
     }
-    if (m->stun_wait && m->stun_rtp.settled && m->stun_rtcp.settled &&
-        !sn_timer_armed(&m->stun_timer))
+    if (m->stun_wait && discovery_settled(m) && !sn_timer_armed(&m->stun_timer))
         sn_ctx_timer_arm(t->ctx, &m->stun_timer, 0);
+}
+
+/* Every socket's STUN and TURN questions answered (or given up). */
+static bool discovery_settled(const sn_session_media *m)
+{
+    return (!m->stun_rtp.stun || (m->stun_rtp.settled && m->stun_rtcp.settled)) &&
+           (!m->turn_rtp.turn || (m->turn_rtp.state != SN_TURN_ALLOCATING &&
+                                  m->turn_rtcp.state != SN_TURN_ALLOCATING));
+}
+
+static void on_turn(sn_turn_alloc *ta, sn_turn_event ev, void *user_data)
+{
+    sn_session_media *m = user_data;
+    sipnat_ctx *ctx = m->anchor->ctx;
+    bool rtcp = ta == &m->turn_rtcp;
+    char addr[SIPNAT_ADDRSTRLEN] = "?";
+    sn_addr x;
+    int port = 0;
+
+    switch (ev) {
+    case SN_TURN_EV_ALLOCATED:
+        if (sn_addr_from_sockaddr((const struct sockaddr *)&ta->relayed, &x, &port) == 0)
+            sn_addr_format(&x, addr, sizeof addr);
+        sn_log(ctx, SIPNAT_LOG_INFO, "turn", "%s port %d is relayed at %s:%d (TURN server %s)",
+               rtcp ? "RTCP" : "RTP", m->local_port + (rtcp ? 1 : 0), addr, port,
+               sn_turn_server_name(ta->turn));
+        break;
+    case SN_TURN_EV_FAILED:
+        if (rtcp)
+            sn_anchor_set_channel(m->anchor, true, NULL, 0, NULL);
+        else
+            sn_anchor_set_channel(m->anchor, false, NULL, 0, NULL);
+        break;
+    case SN_TURN_EV_CHANNEL:
+        sn_anchor_set_channel(m->anchor, rtcp, sn_turn_server_sa(ta->turn), SN_TURN_CHANNEL,
+                              (const struct sockaddr *)&ta->chan_peer);
+        if (!rtcp && m->relay_selected)
+            ice_apply(m);
+        sn_log(ctx, SIPNAT_LOG_INFO, "turn", "%s relayed through channel 0x%04x of %s",
+               rtcp ? "RTCP" : "RTP", SN_TURN_CHANNEL, sn_turn_server_name(ta->turn));
+        break;
+    }
+    if (m->stun_wait && discovery_settled(m) && !sn_timer_armed(&m->stun_timer))
+        sn_ctx_timer_arm(ctx, &m->stun_timer, 0);
 }
 
 /* Ask the transport's STUN server for both sockets' mappings. */
@@ -371,13 +514,22 @@ static int stun_start(sn_session_media *m, sipnat_transport *t)
 
     sn_timer_init(&m->stun_timer, stun_ready, m);
     sn_timer_init(&m->moved_timer, stun_moved, m);
-    if (!t->stun)
+    if (!t->stun && !(t->turn && m->ice_on))
         return 0;
     sn_anchor_set_stun_func(m->anchor, on_anchor_stun, m);
     m->stun_wait = true;
-    r = sn_stun_binding_start(&m->stun_rtp, t->stun, m->anchor->io.rtp.fd,
-                              on_binding, m);
-    if (r == 0)
+    r = 0;
+    /* Relayed candidates are for ICE only. */
+    if (t->turn && m->ice_on) {
+        r = sn_turn_alloc_start(&m->turn_rtp, t->turn, m->anchor->io.rtp.fd, on_turn, m);
+        if (r == 0)
+            r = sn_turn_alloc_start(&m->turn_rtcp, t->turn, m->anchor->io.rtcp.fd, on_turn,
+                                    m);
+    }
+    if (r == 0 && t->stun)
+        r = sn_stun_binding_start(&m->stun_rtp, t->stun, m->anchor->io.rtp.fd,
+                                  on_binding, m);
+    if (r == 0 && t->stun)
         r = sn_stun_binding_start(&m->stun_rtcp, t->stun, m->anchor->io.rtcp.fd,
                                   on_binding, m);
     return r;
@@ -425,16 +577,41 @@ static uint16_t mapped_port(const sn_stun_binding *b, const sn_addr *addr,
     return (uint16_t)port;
 }
 
+/* What our SDP names as the media's address (its "default candidate"):
+ * what the policy advertises at `addr`, with the ports the NAT shows when
+ * that address is the one STUN reported; once ICE has selected a relayed
+ * pair, the relayed address (RFC 8445 appendix B.9, RFC 8839 4.2.1.3: a
+ * peer that follows the SDP's address, as some do after a re-INVITE,
+ * then keeps using the path that works). */
+static void sdp_addr(const sn_session_media *m, const sn_addr *addr, sn_local_addr *out)
+{
+    sn_ice_cand lc, lc2;
+
+    out->addr = *addr;
+    out->rtp_port = mapped_port(&m->stun_rtp, addr, m->local_port);
+    out->rtcp_port = mapped_port(&m->stun_rtcp, addr, (uint16_t)(m->local_port + 1));
+    /* The agent's own word: a nomination may have arrived just before the
+     * peer's re-INVITE, before the timer has looked at the agent. */
+    if (m->ice && sn_ice_selected(m->ice, 1, NULL, NULL, &lc, NULL) == 0 &&
+        lc.type == SN_ICE_RELAY) {
+        out->addr = lc.addr;
+        out->rtp_port = lc.port;
+        out->rtcp_port = sn_ice_selected(m->ice, 2, NULL, NULL, &lc2, NULL) == 0
+                             ? lc2.port
+                             : (uint16_t)(lc.port + 1);
+    }
+}
+
 bool sn_media_moved(const sn_session_media *m, const char *addr)
 {
     sn_addr a;
+    sn_local_addr now;
 
     if (!m->local || sn_addr_parse(addr, &a) < 0)
         return false;
-    return !sn_addr_equal(&a, &m->ours.addr) ||
-           mapped_port(&m->stun_rtp, &a, m->local_port) != m->ours.rtp_port ||
-           mapped_port(&m->stun_rtcp, &a, (uint16_t)(m->local_port + 1)) !=
-               m->ours.rtcp_port;
+    sdp_addr(m, &a, &now);
+    return !sn_addr_equal(&now.addr, &m->ours.addr) || now.rtp_port != m->ours.rtp_port ||
+           now.rtcp_port != m->ours.rtcp_port;
 }
 
 static void on_media_event(const sipnat_event *ev, void *user_data)
@@ -563,6 +740,8 @@ void sn_media_free(sn_session_media *m)
         return;
     sn_stun_binding_stop(&m->stun_rtp);
     sn_stun_binding_stop(&m->stun_rtcp);
+    sn_turn_alloc_stop(&m->turn_rtp);
+    sn_turn_alloc_stop(&m->turn_rtcp);
     if (m->anchor) {
         sn_ctx_timer_stop(m->anchor->ctx, &m->stun_timer);
         sn_ctx_timer_stop(m->anchor->ctx, &m->ice_timer);
@@ -585,11 +764,11 @@ sipnat_anchor *sn_media_anchor(sn_session_media *m)
  * NAT shows when that address is the one STUN reported for them. */
 static int set_addr(sn_session_media *m, const char *addr)
 {
-    if (sn_addr_parse(addr, &m->ours.addr) < 0)
+    sn_addr a;
+
+    if (sn_addr_parse(addr, &a) < 0)
         return -EINVAL;
-    m->ours.rtp_port = mapped_port(&m->stun_rtp, &m->ours.addr, m->local_port);
-    m->ours.rtcp_port = mapped_port(&m->stun_rtcp, &m->ours.addr,
-                                    (uint16_t)(m->local_port + 1));
+    sdp_addr(m, &a, &m->ours);
     return 0;
 }
 

@@ -88,6 +88,7 @@ struct sipnat_transport {
     bool force_rport;
     int rtp_min, rtp_max;     /* media anchors' port range */
     struct sn_stun *stun;     /* STUN server of the media sockets, or NULL */
+    struct sn_turn *turn;     /* TURN server of ICE's relayed candidates, or NULL */
 
     enum { SN_T_OPEN, SN_T_CLOSING, SN_T_CLOSED } state;
     sipnat_event_func shutdown_func;

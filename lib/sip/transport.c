@@ -12,6 +12,7 @@
 #include "sip/route.h"
 #include "core/addr.h"
 #include "stun/stun.h"
+#include "stun/turn.h"
 
 #include <signal.h>
 #include <netinet/in.h>
@@ -37,6 +38,10 @@ struct sipnat_transport_cfg {
     unsigned max_connections, idle_timeout; /* TCP and TLS */
     char stun_addr[SIPNAT_ADDRSTRLEN]; /* "": no STUN server */
     int stun_port;
+    char turn_addr[SIPNAT_ADDRSTRLEN]; /* "": no TURN server */
+    int turn_port;
+    char turn_user[256];
+    char turn_pwd[256];
 };
 
 struct sn_pending {
@@ -82,6 +87,7 @@ sipnat_transport_cfg_free(sipnat_transport_cfg *cfg)
     if (cfg) {
         sipnat_policy_unref(cfg->policy);
         free(cfg->tls_dir);
+        explicit_bzero(cfg->turn_pwd, sizeof cfg->turn_pwd);
     }
     free(cfg);
     return NULL;
@@ -168,6 +174,33 @@ SIPNAT_API int sipnat_transport_cfg_set_stun_server(sipnat_transport_cfg *cfg,
     SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
     sn_addr_format(&a, cfg->stun_addr, sizeof cfg->stun_addr);
     cfg->stun_port = port ? port : SN_STUN_PORT;
+    return 0;
+}
+
+SIPNAT_API int sipnat_transport_cfg_set_turn_server(sipnat_transport_cfg *cfg,
+                                                    const char *address, int port,
+                                                    const char *username,
+                                                    const char *password)
+{
+    sn_addr a;
+
+    SN_RETURN_IF(!cfg || port < 0 || port > 65535, -EINVAL);
+    if (!address) {
+        cfg->turn_addr[0] = '\0';
+        cfg->turn_port = 0;
+        cfg->turn_user[0] = '\0';
+        explicit_bzero(cfg->turn_pwd, sizeof cfg->turn_pwd);
+        return 0;
+    }
+    SN_RETURN_IF(sn_addr_parse(address, &a) < 0, -EINVAL);
+    SN_RETURN_IF(!username || !username[0] || !password, -EINVAL);
+    SN_RETURN_IF(strlen(username) >= sizeof cfg->turn_user ||
+                     strlen(password) >= sizeof cfg->turn_pwd,
+                 -ENAMETOOLONG);
+    sn_addr_format(&a, cfg->turn_addr, sizeof cfg->turn_addr);
+    cfg->turn_port = port ? port : SN_STUN_PORT;
+    snprintf(cfg->turn_user, sizeof cfg->turn_user, "%s", username);
+    snprintf(cfg->turn_pwd, sizeof cfg->turn_pwd, "%s", password);
     return 0;
 }
 
@@ -609,6 +642,7 @@ static void transport_free(sipnat_transport *t)
     sn_connlimit_fini(t);
     sipnat_policy_unref(t->policy);
     sn_stun_unref(t->stun);
+    sn_turn_unref(t->turn);
     free(t);
 }
 
@@ -779,12 +813,23 @@ SIPNAT_API int sipnat_transport_new(sipnat_transport **ret, sipnat_ctx *ctx,
                    : sipnat_strerror(r));
         return r;
     }
+    sn_turn *turn = NULL;
+    if (cfg->turn_addr[0] &&
+        (r = sn_turn_new(&turn, ctx, cfg->turn_addr, cfg->turn_port, cfg->turn_user,
+                         cfg->turn_pwd)) < 0) {
+        sn_log(ctx, SIPNAT_LOG_ERR, "transport", "TURN server %s: %s", cfg->turn_addr,
+               sipnat_strerror(r));
+        sn_stun_unref(stun);
+        return r;
+    }
     t = transport_alloc(ctx, cfg);
     if (!t) {
         sn_stun_unref(stun);
+        sn_turn_unref(turn);
         return -ENOMEM;
     }
     t->stun = stun;
+    t->turn = turn;
     bind_url(cfg, family, url, sizeof url);
     sipnat_ctx *prev = sn_log_enter(ctx);
     r = transport_bind(t, cfg, url);

@@ -269,6 +269,24 @@ void sn_ice_stun_forget(sn_ice_stun *a, const uint8_t key[SN_STUN_KEY_LEN])
     forget(&a->checks, key);
 }
 
+/* How libnice judged an answer to one of our signed requests. */
+static int answer_errno(StunValidationStatus v)
+{
+    switch (v) {
+    case STUN_VALIDATION_SUCCESS:
+        return 0;
+    case STUN_VALIDATION_UNMATCHED_RESPONSE:
+        return -ESRCH;
+    case STUN_VALIDATION_UNAUTHORIZED:
+    case STUN_VALIDATION_UNAUTHORIZED_BAD_REQUEST:
+        return -EACCES;
+    case STUN_VALIDATION_UNKNOWN_ATTRIBUTE:
+        return -EPROTO;
+    default:
+        return -EBADMSG;
+    }
+}
+
 /* Whether the message (already length-checked by the caller's
  * validation, or not yet) holds an attribute of `type`: a bounded walk. */
 static bool has_attribute(const uint8_t *buf, size_t len, uint16_t type)
@@ -303,19 +321,9 @@ int sn_ice_stun_response(sn_ice_stun *a, const uint8_t *buf, size_t len,
     if (!has_attribute(buf, len, STUN_ATTRIBUTE_MESSAGE_INTEGRITY))
         return stun_message_validate_buffer_length(buf, len, true) == (int)len ? -EACCES
                                                                                : -EBADMSG;
-    switch (stun_agent_validate(&a->checks, &msg, buf, len, NULL, NULL)) {
-    case STUN_VALIDATION_SUCCESS:
-        break;
-    case STUN_VALIDATION_UNMATCHED_RESPONSE:
-        return -ESRCH;
-    case STUN_VALIDATION_UNAUTHORIZED:
-    case STUN_VALIDATION_UNAUTHORIZED_BAD_REQUEST:
-        return -EACCES;
-    case STUN_VALIDATION_UNKNOWN_ATTRIBUTE:
-        return -EPROTO;
-    default:
-        return -EBADMSG;
-    }
+    int r = answer_errno(stun_agent_validate(&a->checks, &msg, buf, len, NULL, NULL));
+    if (r < 0)
+        return r;
     if (stun_message_get_class(&msg) == STUN_REQUEST ||
         stun_message_get_class(&msg) == STUN_INDICATION)
         return -EBADMSG;
@@ -406,4 +414,231 @@ int sn_ice_stun_answer(sn_ice_stun *a, const uint8_t *buf, size_t len,
     req->priority = stun_usage_ice_conncheck_priority(&msg);
     req->use_candidate = stun_usage_ice_conncheck_use_candidate(&msg);
     return 0;
+}
+
+/* -- TURN --------------------------------------------------------------- */
+
+/* What a TURN response or indication may carry (RFC 8656 18, RFC 8489
+ * 14): PASSWORD-ALGORITHMS and SOFTWARE are comprehension-optional. */
+static const uint16_t turn_attributes[] = {
+    STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
+    STUN_ATTRIBUTE_MAPPED_ADDRESS,      STUN_ATTRIBUTE_LIFETIME,
+    STUN_ATTRIBUTE_REALM,               STUN_ATTRIBUTE_NONCE,
+    STUN_ATTRIBUTE_USERNAME,            STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+    STUN_ATTRIBUTE_ERROR_CODE,          STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES,
+    STUN_ATTRIBUTE_XOR_PEER_ADDRESS,    STUN_ATTRIBUTE_DATA,
+    STUN_ATTRIBUTE_CHANNEL_NUMBER,      STUN_ATTRIBUTE_RESERVATION_TOKEN,
+    0,
+};
+
+struct sn_turn_stun {
+    StunAgent agent;
+};
+
+int sn_turn_stun_new(sn_turn_stun **ret)
+{
+    sn_turn_stun *a = calloc(1, sizeof *a);
+
+    *ret = NULL;
+    if (!a)
+        return -ENOMEM;
+    stun_debug_disable();
+    /* Long-term credentials: libnice derives the key from USERNAME and
+     * REALM in the message, files it with the transaction and checks
+     * the response's MESSAGE-INTEGRITY with it; 401 and 438 come
+     * unsigned. No FINGERPRINT: RFC 8656 does not ask for it, and the
+     * server's Data indications need not carry one. */
+    stun_agent_init(&a->agent, turn_attributes, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_LONG_TERM_CREDENTIALS);
+    *ret = a;
+    return 0;
+}
+
+void sn_turn_stun_free(sn_turn_stun *a)
+{
+    free(a);
+}
+
+static socklen_t sa_len(const struct sockaddr *sa)
+{
+    return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                     : sizeof(struct sockaddr_in);
+}
+
+static int append_peer(StunMessage *msg, const struct sockaddr *peer)
+{
+    struct sockaddr_storage ss;
+
+    if (!peer || (peer->sa_family != AF_INET && peer->sa_family != AF_INET6))
+        return -EINVAL;
+    memset(&ss, 0, sizeof ss);
+    memcpy(&ss, peer, sa_len(peer));
+    return stun_message_append_xor_addr(msg, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, &ss,
+                                        sa_len(peer)) == STUN_MESSAGE_RETURN_SUCCESS
+               ? 0
+               : -ENOSPC;
+}
+
+static int append_str(StunMessage *msg, StunAttribute type, const char *v)
+{
+    return stun_message_append_bytes(msg, type, v, strlen(v)) == STUN_MESSAGE_RETURN_SUCCESS
+               ? 0
+               : -ENOSPC;
+}
+
+int sn_turn_stun_request(sn_turn_stun *a, const sn_turn_req *req, uint8_t *buf,
+                         size_t size, uint8_t key[SN_STUN_KEY_LEN])
+{
+    StunMessage msg;
+    bool auth;
+    size_t n;
+    int r = 0;
+
+    if (!a || !req || !buf || !key || req->n_peers > SN_TURN_MAX_PEERS ||
+        (req->channel && (req->channel < 0x4000 || req->channel > 0x4FFF)))
+        return -EINVAL;
+    if (size < 64)
+        return -ENOSPC;
+    auth = req->user && req->pwd && req->realm && req->nonce;
+    if (auth && (strlen(req->user) > 508 || strlen(req->realm) >= SN_TURN_REALM_MAX ||
+                 strlen(req->nonce) >= SN_TURN_NONCE_MAX))
+        return -EINVAL;
+    if (!stun_agent_init_request(&a->agent, &msg, buf, size, (StunMethod)req->method))
+        return -ENOSPC;
+    if (req->method == SN_TURN_ALLOCATE &&
+        stun_message_append32(&msg, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, 17u << 24) !=
+            STUN_MESSAGE_RETURN_SUCCESS)
+        return -ENOSPC;
+    if (req->lifetime >= 0 &&
+        stun_message_append32(&msg, STUN_ATTRIBUTE_LIFETIME, (uint32_t)req->lifetime) !=
+            STUN_MESSAGE_RETURN_SUCCESS)
+        return -ENOSPC;
+    if (req->channel &&
+        stun_message_append32(&msg, STUN_ATTRIBUTE_CHANNEL_NUMBER,
+                              (uint32_t)req->channel << 16) != STUN_MESSAGE_RETURN_SUCCESS)
+        return -ENOSPC;
+    for (unsigned i = 0; i < req->n_peers && r == 0; i++)
+        r = append_peer(&msg, req->peers[i]);
+    if (r == 0 && auth)
+        r = append_str(&msg, STUN_ATTRIBUTE_USERNAME, req->user);
+    if (r == 0 && auth)
+        r = append_str(&msg, STUN_ATTRIBUTE_REALM, req->realm);
+    if (r == 0 && auth)
+        r = append_str(&msg, STUN_ATTRIBUTE_NONCE, req->nonce);
+    if (r < 0)
+        return r;
+    n = stun_agent_finish_message(&a->agent, &msg,
+                                  auth ? (const uint8_t *)req->pwd : NULL,
+                                  auth ? strlen(req->pwd) : 0);
+    if (!n)
+        return -ENOBUFS;
+    memcpy(key, buf + 4, SN_STUN_KEY_LEN);
+    return (int)n;
+}
+
+void sn_turn_stun_forget(sn_turn_stun *a, const uint8_t key[SN_STUN_KEY_LEN])
+{
+    forget(&a->agent, key);
+}
+
+static void copy_str(const StunMessage *msg, StunAttribute type, char *out, size_t size)
+{
+    uint16_t n = 0;
+    const void *v = stun_message_find(msg, type, &n);
+
+    out[0] = '\0';
+    if (v && n < size) {
+        memcpy(out, v, n);
+        out[n] = '\0';
+    }
+}
+
+int sn_turn_stun_response(sn_turn_stun *a, const uint8_t *buf, size_t len,
+                          sn_turn_answer *ans)
+{
+    StunMessage msg;
+    socklen_t slen;
+
+    if (!a || !buf || !ans)
+        return -EINVAL;
+    memset(ans, 0, sizeof *ans);
+    if (len < SN_STUN_HDR || (buf[0] & 0x01) == 0)
+        return -EBADMSG; /* a request or an indication: not an answer */
+    int r = answer_errno(stun_agent_validate(&a->agent, &msg, buf, len, NULL, NULL));
+    if (r < 0)
+        return r;
+    ans->method = (sn_turn_method)stun_message_get_method(&msg);
+    if (stun_message_get_class(&msg) == STUN_ERROR) {
+        if (stun_message_find_error(&msg, &ans->error) != STUN_MESSAGE_RETURN_SUCCESS ||
+            ans->error < 300 || ans->error > 699)
+            ans->error = 500;
+        copy_str(&msg, STUN_ATTRIBUTE_REALM, ans->realm, sizeof ans->realm);
+        copy_str(&msg, STUN_ATTRIBUTE_NONCE, ans->nonce, sizeof ans->nonce);
+        return 0;
+    }
+    /* A success that is signed wrongly was refused above; one that is not
+     * signed at all answers an authenticated request only if the key
+     * was not ours to check: refuse it (RFC 8489 9.2.5). */
+    if (!stun_message_has_attribute(&msg, STUN_ATTRIBUTE_MESSAGE_INTEGRITY))
+        return -EACCES;
+    slen = sizeof ans->relayed;
+    ans->have_relayed = stun_message_find_xor_addr(&msg, STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS,
+                                                   &ans->relayed, &slen) ==
+                        STUN_MESSAGE_RETURN_SUCCESS;
+    slen = sizeof ans->mapped;
+    ans->have_mapped = stun_message_find_xor_addr(&msg, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
+                                                  &ans->mapped, &slen) ==
+                       STUN_MESSAGE_RETURN_SUCCESS;
+    if (stun_message_find32(&msg, STUN_ATTRIBUTE_LIFETIME, &ans->lifetime) !=
+        STUN_MESSAGE_RETURN_SUCCESS)
+        ans->lifetime = 0;
+    return 0;
+}
+
+int sn_turn_stun_data(sn_turn_stun *a, const uint8_t *buf, size_t len,
+                      struct sockaddr_storage *peer, const uint8_t **data, size_t *dlen)
+{
+    StunMessage msg;
+    socklen_t slen = sizeof *peer;
+    uint16_t n = 0;
+
+    if (!a || !buf || !peer || !data || !dlen)
+        return -EINVAL;
+    /* Class indication (0b10) and method Data (0x007): 0x0017. */
+    if (len < SN_STUN_HDR || buf[0] != 0x00 || buf[1] != 0x17)
+        return -EBADMSG;
+    if (stun_agent_validate(&a->agent, &msg, buf, len, NULL, NULL) !=
+        STUN_VALIDATION_SUCCESS)
+        return -EBADMSG;
+    memset(peer, 0, sizeof *peer);
+    if (stun_message_find_xor_addr(&msg, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, peer, &slen) !=
+            STUN_MESSAGE_RETURN_SUCCESS ||
+        (peer->ss_family != AF_INET && peer->ss_family != AF_INET6))
+        return -EBADMSG;
+    *data = stun_message_find(&msg, STUN_ATTRIBUTE_DATA, &n);
+    if (!*data)
+        return -EBADMSG;
+    *dlen = n;
+    return 0;
+}
+
+int sn_turn_stun_send(sn_turn_stun *a, uint8_t *buf, size_t size, const struct sockaddr *peer,
+                      const uint8_t *data, size_t dlen)
+{
+    StunMessage msg;
+    int r;
+
+    if (!a || !buf || !peer || !data || dlen > 0xFFFF)
+        return -EINVAL;
+    if (size < dlen + 48)
+        return -ENOSPC;
+    if (!stun_agent_init_indication(&a->agent, &msg, buf, size, STUN_IND_SEND))
+        return -ENOSPC;
+    if ((r = append_peer(&msg, peer)) < 0)
+        return r;
+    if (stun_message_append_bytes(&msg, STUN_ATTRIBUTE_DATA, data, dlen) !=
+        STUN_MESSAGE_RETURN_SUCCESS)
+        return -ENOSPC;
+    size_t n = stun_agent_finish_message(&a->agent, &msg, NULL, 0);
+    return n ? (int)n : -ENOSPC;
 }

@@ -119,4 +119,73 @@ int sn_ice_stun_answer(sn_ice_stun *a, const uint8_t *buf, size_t len,
                        bool *controlling, uint64_t tie, uint8_t *out, size_t *out_len,
                        sn_ice_request *req);
 
+/* -- TURN (RFC 8656) over UDP, long-term credentials (RFC 8489 9.2) --- */
+
+typedef struct sn_turn_stun sn_turn_stun;
+
+typedef enum sn_turn_method {
+    SN_TURN_ALLOCATE = 0x003,
+    SN_TURN_REFRESH = 0x004,
+    SN_TURN_PERMISSION = 0x008,   /* CreatePermission */
+    SN_TURN_CHANNEL_BIND = 0x009,
+} sn_turn_method;
+
+#define SN_TURN_MAX_PEERS 8        /* XOR-PEER-ADDRESSes per request */
+#define SN_TURN_REALM_MAX 128      /* RFC 8489 14.9: < 128 characters */
+#define SN_TURN_NONCE_MAX 256      /* RFC 8489 14.10: < 128 characters;
+                                      the room is for the UTF-8 bytes */
+#define SN_TURN_REQ_MAX 600        /* room for any request built here */
+
+typedef struct sn_turn_req {
+    sn_turn_method method;
+    const char *user;     /* NULL: unauthenticated (the first Allocate) */
+    const char *pwd;      /* must outlive the transaction (libnice keeps it) */
+    const char *realm;    /* the server's, from its 401 or 438 */
+    const char *nonce;
+    int32_t lifetime;     /* LIFETIME in seconds; -1: none */
+    const struct sockaddr *peers[SN_TURN_MAX_PEERS]; /* XOR-PEER-ADDRESS */
+    unsigned n_peers;
+    uint16_t channel;     /* CHANNEL-NUMBER (0x4000-0x4FFF); 0: none */
+} sn_turn_req;
+
+typedef struct sn_turn_answer {
+    sn_turn_method method;
+    int error;            /* 0: a success response; else its ERROR-CODE */
+    char realm[SN_TURN_REALM_MAX];
+    char nonce[SN_TURN_NONCE_MAX];
+    bool have_relayed;    /* XOR-RELAYED-ADDRESS */
+    bool have_mapped;     /* XOR-MAPPED-ADDRESS: the NAT's mapping */
+    struct sockaddr_storage relayed;
+    struct sockaddr_storage mapped;
+    uint32_t lifetime;    /* LIFETIME, 0 when absent */
+} sn_turn_answer;
+
+int sn_turn_stun_new(sn_turn_stun **ret);
+void sn_turn_stun_free(sn_turn_stun *a);
+
+/* Build a request into buf (SN_TURN_REQ_MAX bytes always do) and file
+ * it; REQUESTED-TRANSPORT UDP on an Allocate; MESSAGE-INTEGRITY with the
+ * key MD5(user:realm:pwd) once user, realm and nonce are known. Its key
+ * (bytes 4-19) to key. The length, or -EINVAL, -ENOSPC, -ENOBUFS. */
+int sn_turn_stun_request(sn_turn_stun *a, const sn_turn_req *req, uint8_t *buf,
+                         size_t size, uint8_t key[SN_STUN_KEY_LEN]);
+void sn_turn_stun_forget(sn_turn_stun *a, const uint8_t key[SN_STUN_KEY_LEN]);
+
+/* A response to one of our requests: 0 and *ans (a success, or an error
+ * response: ans->error); -ESRCH it answers no request of ours; -EACCES
+ * MESSAGE-INTEGRITY wrong or missing where it must be; -EPROTO an
+ * unknown comprehension-required attribute; -EBADMSG not STUN, malformed,
+ * not a response. Taken (not -ESRCH): the request is off the list. */
+int sn_turn_stun_response(sn_turn_stun *a, const uint8_t *buf, size_t len,
+                          sn_turn_answer *ans);
+
+/* A Data indication (RFC 8656 11.6): 0, the peer it came from and its
+ * DATA (pointing into buf); -EBADMSG anything else or malformed. */
+int sn_turn_stun_data(sn_turn_stun *a, const uint8_t *buf, size_t len,
+                      struct sockaddr_storage *peer, const uint8_t **data, size_t *dlen);
+/* A Send indication to `peer` carrying `data`: its length, or -ENOSPC
+ * (it needs dlen + 48 bytes), -EINVAL. */
+int sn_turn_stun_send(sn_turn_stun *a, uint8_t *buf, size_t size, const struct sockaddr *peer,
+                      const uint8_t *data, size_t dlen);
+
 #endif

@@ -15,6 +15,9 @@
  *   0x10  with 0x01: the key is an ICE check's (lib/ice's agent), not a
  *         Binding request's
  *   0x20  ICE: we are the controlling agent
+ *   0x40  with 0x01: the key is a signed TURN Allocate's (long-term
+ *         credentials; 0x02 then signs with MD5("user:realm:password")),
+ *         and the input is also read as a Data indication
  * Checked beyond "no crash": a response taken names an IPv4 or IPv6
  * address; a request taken leaves a terminated USERNAME; nothing that
  * RFC 7983 does not call STUN is taken. */
@@ -39,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_LENGTH 0x08
 #define F_ICE_KEY 0x10
 #define F_CONTROLLING 0x20
+#define F_TURN 0x40
 
 #define ATTR_MESSAGE_INTEGRITY 0x0008
 #define ATTR_FINGERPRINT 0x8028
@@ -48,6 +52,7 @@ static const char password[] = "VOkJxbRl1RmTxUk/WvJxBt";
 static const char ufrag[] = "evtj"; /* RFC 5769's request names "evtj:h6vY" */
 static sn_stun_agent *agent;
 static sn_ice_stun *ice;
+static sn_turn_stun *turn;
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -92,8 +97,16 @@ static void fix_up(uint8_t *m, size_t len, unsigned flags)
             uint8_t saved[2] = {m[2], m[3]};
             unsigned int mlen = 20;
             wr16(m + 2, off + 24 - SN_STUN_HDR);
-            if (!HMAC(EVP_sha1(), password, (int)strlen(password), m, off,
-                      m + off + 4, &mlen))
+            uint8_t ltk[16];
+            unsigned int klen = sizeof ltk;
+            static const char creds[] = "fuzz:lab.test:relay-secret";
+            if (flags & F_TURN) {
+                if (!EVP_Digest(creds, strlen(creds), ltk, &klen, EVP_md5(), NULL))
+                    abort();
+            }
+            if (!HMAC(EVP_sha1(), (flags & F_TURN) ? (const void *)ltk : password,
+                      (flags & F_TURN) ? 16 : (int)strlen(password), m, off, m + off + 4,
+                      &mlen))
                 abort();
             m[2] = saved[0];
             m[3] = saved[1];
@@ -133,9 +146,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!ice && sn_ice_stun_new(&ice) < 0)
         abort();
-    bool ice_filed = false;
+    if (!turn && sn_turn_stun_new(&turn) < 0)
+        abort();
+    bool ice_filed = false, turn_filed = false;
     if ((flags & F_ANSWER) && len >= SN_STUN_HDR) {
-        if (flags & F_ICE_KEY) {
+        if (flags & F_TURN) {
+            sn_turn_req treq = {.method = SN_TURN_ALLOCATE, .lifetime = 600, .user = "fuzz",
+                                .pwd = "relay-secret", .realm = "lab.test",
+                                .nonce = "n0nce"};
+            uint8_t tbuf[SN_TURN_REQ_MAX];
+            if (sn_turn_stun_request(turn, &treq, tbuf, sizeof tbuf, key) < 0)
+                abort();
+            turn_filed = true;
+        } else if (flags & F_ICE_KEY) {
             if (sn_ice_stun_check(ice, req, sizeof req, "h6vY:evtj", password, false,
                                   flags & F_CONTROLLING, 1, 7, key) < 0)
                 abort();
@@ -187,6 +210,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r == 0 && !sn_rtp_is_stun(m, len))
                 abort();
         } else if (r != -EBADMSG && r != -EACCES && r != -ENOSPC) {
+            abort();
+        }
+    }
+
+    {
+        sn_turn_answer ans;
+        struct sockaddr_storage peer;
+        const uint8_t *d;
+        size_t dlen;
+        r = sn_turn_stun_response(turn, m, len, &ans);
+        if (r == 0) {
+            if (!sn_rtp_is_stun(m, len) || (ans.error && (ans.error < 300 || ans.error > 699)))
+                abort();
+            if (!memchr(ans.realm, '\0', sizeof ans.realm) ||
+                !memchr(ans.nonce, '\0', sizeof ans.nonce))
+                abort();
+            if (ans.have_relayed && ans.relayed.ss_family != AF_INET &&
+                ans.relayed.ss_family != AF_INET6)
+                abort();
+        } else if (r != -EBADMSG && r != -ESRCH && r != -EPROTO && r != -EACCES) {
+            abort();
+        }
+        if (turn_filed && r != 0)
+            sn_turn_stun_forget(turn, key);
+        r = sn_turn_stun_data(turn, m, len, &peer, &d, &dlen);
+        if (r == 0) {
+            /* The payload lies inside the message. */
+            if (d < m || d + dlen > m + len ||
+                (peer.ss_family != AF_INET && peer.ss_family != AF_INET6))
+                abort();
+        } else if (r != -EBADMSG) {
             abort();
         }
     }

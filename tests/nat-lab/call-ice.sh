@@ -25,73 +25,17 @@ LAB_PREFIX=snI$$
 STUN_IP=203.0.113.3
 phone=$(cd "${top_builddir:-.}" && pwd)/examples/sipnat-phone
 
-for p in turnserver baresip; do
-    command -v $p >/dev/null 2>&1 || { echo "no $p (scripts/deps.sh test)"; bad "no $p"; finish; exit 1; }
-done
-for m in ice g711 aufile aubridge sndfile; do
-    [ -f "/usr/lib/baresip/modules/$m.so" ] || { bad "baresip has no $m.so"; finish; exit 1; }
-done
+need_ice_peers
 lab_up --nat cone --forwards sip >/dev/null || { echo "lab setup failed"; exit 1; }
 stun_server "$STUN_IP" || bad "coturn did not start: $(tail -3 "$work/turn.log")"
-
-tone_wav() {   # FILE: 12 s of 1000 Hz, 8 kHz mono
-    python3 - "$1" <<'PY'
-import math, struct, sys, wave
-w = wave.open(sys.argv[1], "wb")
-w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
-w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 1000 * i / 8000)))
-                       for i in range(8000 * 12)))
-w.close()
-PY
-}
 
 # baresip at 203.0.113.1:5060: ICE, G.711, plays 1000 Hz, records what
 # it hears; answers at once.
 bs=$work/baresip
-mkdir -p "$bs/snd"
-tone_wav "$bs/t1000.wav"
-cat >"$bs/config" <<CONF
-poll_method epoll
-sip_listen 203.0.113.1:5060
-net_interface eth0
-audio_player aubridge,sink
-audio_alert aubridge,sink
-audio_source aufile,$bs/t1000.wav
-rtp_ports 30000-30100
-module_path /usr/lib/baresip/modules
-module g711.so
-module aufile.so
-module aubridge.so
-module sndfile.so
-module ice.so
-module_app account.so
-module_app menu.so
-snd_path $bs/snd
-CONF
+baresip_ice_conf "$bs" 203.0.113.1 12
 echo "<sip:bob@203.0.113.1>;regint=0;answermode=auto;audio_codecs=PCMU;medianat=ice" >"$bs/accounts"
 
-cat >"$work/phone.conf" <<CONF
-[wan]
-type=transport
-protocol=udp
-bind=192.0.2.10:5060
-local_net=192.0.2.0/24
-stunaddr=$STUN_IP:3478
-
-[bob]
-type=endpoint
-transport=wan
-disallow=all
-allow=ulaw
-direct_media=no
-rtp_symmetric=yes
-ice_support=yes
-
-[bob-identify]
-type=identify
-endpoint=bob
-match=203.0.113.1
-CONF
+ice_phone_conf "$work/phone.conf" 203.0.113.1 "stunaddr=$STUN_IP:3478"
 
 # judge TAG: what one call left on the wire and in the recordings.
 judge() {
@@ -128,19 +72,7 @@ judge() {
     [ "$to_bs" -ge 100 ] && [ "$from_bs" -ge 100 ] &&
         ok "$tag: RTP across the router: $to_bs packets to baresip, $from_bs back" ||
         bad "$tag: RTP across the router: $to_bs to baresip, $from_bs back ($(pc "d['rtp']"))"
-    local r bs_wav
-    if r=$(python3 "$top/tests/phone/audio-check.py" tone 1000 "$work/rec-$tag.wav"); then
-        ok "$tag: baresip -> sipnat-phone: ${r#ok - }"
-    else
-        bad "$tag: baresip -> sipnat-phone: $r"
-    fi
-    bs_wav=$(ls -t "$bs"/snd/*-dec.wav 2>/dev/null | head -n 1)
-    if [ -n "$bs_wav" ] && r=$(python3 "$top/tests/phone/audio-check.py" tone 440 "$bs_wav"); then
-        ok "$tag: sipnat-phone -> baresip: ${r#ok - }"
-    else
-        bad "$tag: sipnat-phone -> baresip: ${r:-no recording at baresip}"
-    fi
-    rm -f "$bs"/snd/*.wav
+    baresip_tones "$tag" "$work/rec-$tag.wav" "$bs"
 }
 
 # call TAG out|in: sipnat-phone calls baresip, or baresip calls

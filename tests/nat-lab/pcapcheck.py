@@ -10,8 +10,13 @@ one JSON object:
   "stun": [{"from": "IP:PORT", "to": "IP:PORT", "class": "request" |
           "success" | "error" | "indication", "mapped": "IP:PORT" or null}]
           (XOR-MAPPED-ADDRESS of success responses decoded)
+          "method" (1 Binding, 3 Allocate, 4 Refresh, 6 Send, 7 Data, 8
+          CreatePermission, 9 ChannelBind) and "lifetime" (LIFETIME, or null) and "peer"
+          (XOR-PEER-ADDRESS, or null)
   "checks": the same for STUN on other ports than 3478 and 5060 (ICE
           connectivity checks on the media ports)
+  "channel": {"SRC:PORT>DST:PORT": packets} for TURN ChannelData (RFC 8656
+          12.4: first byte 0x40-0x4F) to or from port 3478
   "sip":  number of SIP messages (UDP 5060)
   "lan":  SIP messages naming a LAN address (192.0.2.x, 10.x, 172.16-31.x):
           the packet's addresses, the first line and the lines naming it
@@ -69,6 +74,8 @@ def stun_info(p):
     mtype = struct.unpack("!H", p[:2])[0]
     cls = ((mtype >> 7) & 2) | ((mtype >> 4) & 1)
     mapped = None
+    lifetime = None
+    peer = None
     off = 20
     while off + 4 <= len(p):
         atype, alen = struct.unpack("!HH", p[off:off + 4])
@@ -77,13 +84,22 @@ def stun_info(p):
             port = struct.unpack("!H", val[2:4])[0] ^ 0x2112
             addr = bytes(a ^ b for a, b in zip(val[4:8], p[4:8]))
             mapped = "%d.%d.%d.%d:%d" % (tuple(addr) + (port,))
+        if atype == 0x0012 and alen >= 8 and val[1] == 1:
+            port = struct.unpack("!H", val[2:4])[0] ^ 0x2112
+            addr = bytes(a ^ b for a, b in zip(val[4:8], p[4:8]))
+            peer = "%d.%d.%d.%d:%d" % (tuple(addr) + (port,))
+        if atype == 0x000D and alen == 4:
+            lifetime = struct.unpack("!I", val)[0]
         off += 4 + ((alen + 3) & ~3)
+    method = (mtype & 0x000F) | ((mtype & 0x00E0) >> 1) | ((mtype & 0x3E00) >> 2)
     return {"class": ["request", "indication", "success", "error"][cls],
-            "mapped": mapped}
+            "mapped": mapped, "method": method, "lifetime": lifetime,
+            "peer": peer}
 
 
 def main():
-    out = {"rtp": {}, "stun": [], "checks": [], "sip": 0, "lan": [], "sdp": []}
+    out = {"rtp": {}, "stun": [], "checks": [], "channel": {}, "sip": 0, "lan": [],
+           "sdp": []}
     for path in sys.argv[1:]:
         for src, sport, dst, dport, p in packets(path):
             a, b = "%s:%d" % (src, sport), "%s:%d" % (dst, dport)
@@ -102,6 +118,10 @@ def main():
                     out["sdp"].append({"from": a, "to": b, "first": first,
                                        "c": c.group(1).decode() if c else None,
                                        "m": int(m.group(1)) if m else None})
+                continue
+            if 3478 in (sport, dport) and len(p) >= 4 and 0x40 <= p[0] <= 0x4F:
+                key = a + ">" + b
+                out["channel"][key] = out["channel"].get(key, 0) + 1
                 continue
             s = stun_info(p)
             if s is not None and 3478 in (sport, dport):

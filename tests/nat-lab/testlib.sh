@@ -57,6 +57,85 @@ stun_server() {
     track $!
     wait_listen itsp udp 3478
 }
+# tone_wav FILE SECONDS: 1000 Hz, 8 kHz mono, for baresip's aufile.
+tone_wav() {
+    python3 - "$1" "$2" <<'PY'
+import math, struct, sys, wave
+w = wave.open(sys.argv[1], "wb")
+w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 1000 * i / 8000)))
+                       for i in range(8000 * int(sys.argv[2]))))
+w.close()
+PY
+}
+# need_ice_peers: coturn and baresip with the modules the ICE tests use,
+# or the test fails here.
+need_ice_peers() {
+    local p m
+    for p in turnserver baresip; do
+        command -v $p >/dev/null 2>&1 || { echo "no $p (scripts/deps.sh test)"; bad "no $p"; finish; exit 1; }
+    done
+    for m in ice g711 aufile aubridge sndfile; do
+        [ -f "/usr/lib/baresip/modules/$m.so" ] || { bad "baresip has no $m.so"; finish; exit 1; }
+    done
+}
+# ice_phone_conf FILE MATCH [TRANSPORT_LINE...]: sipnat-phone's
+# configuration for the ICE tests: a UDP transport on the library host
+# (its extra lines, e.g. stunaddr), endpoint bob with ICE and G.711,
+# identified by the peer's address MATCH.
+ice_phone_conf() {
+    local file=$1 match=$2
+    shift 2
+    {
+        printf '[wan]\ntype=transport\nprotocol=udp\nbind=192.0.2.10:5060\nlocal_net=192.0.2.0/24\n'
+        printf '%s\n' "$@"
+        printf '\n[bob]\ntype=endpoint\ntransport=wan\ndisallow=all\nallow=ulaw\n'
+        printf 'direct_media=no\nrtp_symmetric=yes\nice_support=yes\n'
+        printf '\n[bob-identify]\ntype=identify\nendpoint=bob\nmatch=%s\n' "$match"
+    } >"$file"
+}
+# baresip_ice_conf DIR LISTEN_IP SECONDS: a baresip with its ice module
+# and G.711 at LISTEN_IP:5060 that plays SECONDS of 1000 Hz and records
+# what it hears in DIR/snd; DIR/accounts is the caller's.
+baresip_ice_conf() {
+    mkdir -p "$1/snd"
+    tone_wav "$1/t1000.wav" "$3"
+    cat >"$1/config" <<CONF
+poll_method epoll
+sip_listen $2:5060
+net_interface eth0
+audio_player aubridge,sink
+audio_alert aubridge,sink
+audio_source aufile,$1/t1000.wav
+rtp_ports 30000-30100
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module aubridge.so
+module sndfile.so
+module ice.so
+module_app account.so
+module_app menu.so
+snd_path $1/snd
+CONF
+}
+# baresip_tones TAG REC BSDIR [HOW]: the 1000 Hz baresip played is in our
+# recording REC, our 440 Hz in baresip's newest one (then removed).
+baresip_tones() {
+    local r bs_wav
+    if r=$(python3 "$top/tests/phone/audio-check.py" tone 1000 "$2"); then
+        ok "$1: baresip -> sipnat-phone${4:+ $4}: ${r#ok - }"
+    else
+        bad "$1: baresip -> sipnat-phone: $r"
+    fi
+    bs_wav=$(ls -t "$3"/snd/*-dec.wav 2>/dev/null | head -n 1)
+    if [ -n "$bs_wav" ] && r=$(python3 "$top/tests/phone/audio-check.py" tone 440 "$bs_wav"); then
+        ok "$1: sipnat-phone -> baresip${4:+ $4}: ${r#ok - }"
+    else
+        bad "$1: sipnat-phone -> baresip: ${r:-no recording at baresip}"
+    fi
+    rm -f "$3"/snd/*.wav
+}
 wait_listen() {
     local end=$((SECONDS + 15)) flag=-Hltn
     [ "$2" = udp ] && flag=-Hlun
