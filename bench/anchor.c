@@ -33,6 +33,11 @@
 #include <signal.h>
 
 #include <sipnat/sipnat.h>
+#ifdef BENCH_TURN
+/* bench/anchor-turn: linked with the library's objects (-static), for the
+ * anchor's TURN channel, which only lib/sip's ICE sets up. */
+#include "media/anchor.h"
+#endif
 
 #define PKT 172          /* 12 RTP + 160 G.711 */
 #define STREAM_PPS 50
@@ -42,7 +47,20 @@
 #define PORT_MAX 59999
 #define MAX_SAMPLES 2000000
 
-typedef enum relay_kind { RELAY_ANCHOR, RELAY_BARE, RELAY_RTPENGINE } relay_kind;
+typedef enum relay_kind { RELAY_ANCHOR, RELAY_BARE, RELAY_RTPENGINE, RELAY_ANCHOR_TURN } relay_kind;
+
+/* A TURN channel's header on every packet into the relay and out of it
+ * (RELAY_ANCHOR_TURN: the generator and the receiver play the TURN
+ * servers of the two legs). */
+static unsigned chan_hdr;
+
+static void chan_frame(uint8_t *p, size_t len)
+{
+    p[0] = 0x40;
+    p[1] = 0x00;
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+}
 
 /* --push: the anchors' ctx in push mode, its fds in this thread's epoll. */
 static bool push_mode;
@@ -124,7 +142,7 @@ static void *generator(void *arg)
     uint64_t total = (uint64_t)(rate * t->seconds);
     uint64_t start = now_ns(), sent = 0;
     uint16_t *seq = calloc(t->streams, sizeof *seq);
-    static uint8_t bufs[BATCH][PKT];
+    static uint8_t bufs[BATCH][PKT + 4];
     struct sockaddr_in to[BATCH];
     struct iovec iov[BATCH];
     struct mmsghdr msg[BATCH];
@@ -147,7 +165,9 @@ static void *generator(void *arg)
             uint64_t stamp = now_ns();
             while (n < BATCH && sent + n < due) {
                 unsigned s = (unsigned)((sent + n) % t->streams);
-                uint8_t *p = bufs[n];
+                uint8_t *p = bufs[n] + chan_hdr;
+                if (chan_hdr)
+                    chan_frame(bufs[n], PKT);
                 memset(p, 0xFF, PKT);
                 p[0] = 0x80;
                 p[1] = 0;
@@ -162,7 +182,7 @@ static void *generator(void *arg)
                 to[n] = (struct sockaddr_in){.sin_family = AF_INET,
                                              .sin_port = htons((uint16_t)l->ports[s]),
                                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-                iov[n] = (struct iovec){.iov_base = p, .iov_len = PKT};
+                iov[n] = (struct iovec){.iov_base = bufs[n], .iov_len = PKT + chan_hdr};
                 msg[n].msg_hdr = (struct msghdr){.msg_name = &to[n], .msg_namelen = sizeof to[n],
                                                  .msg_iov = &iov[n], .msg_iovlen = 1};
                 n++;
@@ -214,10 +234,10 @@ static void *receiver(void *arg)
         uint64_t now = now_ns();
         for (int i = 0; i < n; i++) {
             uint64_t stamp;
-            if (msg[i].msg_len != PKT)
+            if (msg[i].msg_len != PKT + chan_hdr)
                 continue;
             l->received++;
-            memcpy(&stamp, bufs[i] + 12, 8);
+            memcpy(&stamp, bufs[i] + chan_hdr + 12, 8);
             if (l->lat_us && l->n_lat < MAX_SAMPLES)
                 l->lat_us[l->n_lat++] = (uint32_t)((now - stamp) / 1000u);
         }
@@ -286,7 +306,7 @@ static void relay_open(relay *r, relay_kind kind, unsigned n, int gen_port, int 
     r->n = n;
     if (kind == RELAY_RTPENGINE) {
         rtpengine_open(r, n, gen_port, recv_port, ports);
-    } else if (kind == RELAY_ANCHOR) {
+    } else if (kind == RELAY_ANCHOR || kind == RELAY_ANCHOR_TURN) {
         sipnat_anchor_cfg *cfg = NULL;
         int e = sipnat_ctx_new(&r->ctx);
         if (e == 0 && push_mode) {
@@ -314,6 +334,23 @@ static void relay_open(relay *r, relay_kind kind, unsigned n, int gen_port, int 
             sipnat_anchor_set_remote(*out, "127.0.0.1", recv_port, 0);
             sipnat_anchor_bridge(*in, *out);
             sipnat_anchor_get_local(*in, addr, &ports[i]);
+#ifdef BENCH_TURN
+            if (kind == RELAY_ANCHOR_TURN) {
+                /* The generator is the in leg's TURN server, the receiver
+                 * the out leg's; the peers behind them are the same
+                 * addresses (what the latch then sees). */
+                struct sockaddr_in g = {.sin_family = AF_INET,
+                                        .sin_port = htons((uint16_t)gen_port),
+                                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                struct sockaddr_in v = g;
+                v.sin_port = htons((uint16_t)recv_port);
+                if ((e = sn_anchor_set_channel(*in, false, (struct sockaddr *)&g, 0x4000,
+                                               (struct sockaddr *)&g)) < 0 ||
+                    (e = sn_anchor_set_channel(*out, false, (struct sockaddr *)&v, 0x4000,
+                                               (struct sockaddr *)&v)) < 0)
+                    die("sn_anchor_set_channel", e);
+            }
+#endif
         }
         sipnat_anchor_cfg_free(cfg);
     } else {
@@ -338,7 +375,7 @@ static void relay_close(relay *r)
 {
     if (r->kind == RELAY_RTPENGINE) {
         rtpengine_close(r);
-    } else if (r->kind == RELAY_ANCHOR) {
+    } else if (r->kind == RELAY_ANCHOR || r->kind == RELAY_ANCHOR_TURN) {
         for (unsigned i = 0; i < 2 * r->n; i++)
             sipnat_anchor_unref(r->a[i]);
         free(r->a);
@@ -445,10 +482,16 @@ static void run_trial(trial *t)
     if (t->latency)
         l.lat_us = malloc(MAX_SAMPLES * sizeof *l.lat_us);
     relay_open(&r, t->kind, t->streams, local_port(l.gen_fd), local_port(l.recv_fd), l.ports);
+    bool anchored = t->kind == RELAY_ANCHOR || t->kind == RELAY_ANCHOR_TURN;
+    chan_hdr = t->kind == RELAY_ANCHOR_TURN ? 4 : 0;
 
     /* Latch first: probation packets of every stream, not measured. */
-    if (t->kind == RELAY_ANCHOR) {
-        uint8_t p[PKT] = {0x80};
+    if (anchored) {
+        uint8_t frame[PKT + 4], *p = frame + chan_hdr;
+        memset(frame, 0, sizeof frame);
+        p[0] = 0x80;
+        if (chan_hdr)
+            chan_frame(frame, 20);
         for (uint16_t s = 0; s < 4; s++)
             for (unsigned i = 0; i < t->streams; i++) {
                 struct sockaddr_in to = {.sin_family = AF_INET,
@@ -456,7 +499,8 @@ static void run_trial(trial *t)
                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
                 p[2] = 0xF0;
                 p[3] = (uint8_t)s;
-                while (sendto(l.gen_fd, p, 20, 0, (struct sockaddr *)&to, sizeof to) < 0)
+                while (sendto(l.gen_fd, frame, 20 + chan_hdr, 0, (struct sockaddr *)&to,
+                              sizeof to) < 0)
                     poll(NULL, 0, 1);
                 if (i % 256 == 255)
                     for (int k = 0; k < 8; k++)
@@ -471,7 +515,7 @@ static void run_trial(trial *t)
     pthread_create(&gen, NULL, generator, &l);
     uint64_t drain_end = 0;
     for (;;) {
-        if (t->kind == RELAY_ANCHOR)
+        if (anchored)
             anchor_round(&r, 10);
         else if (t->kind == RELAY_BARE)
             bare_round(&r, 10);
@@ -607,7 +651,8 @@ static double loss(const trial *t)
 
 static const char *name(relay_kind k)
 {
-    return k == RELAY_ANCHOR ? "anchor" : k == RELAY_BARE ? "bare" : "rtpe";
+    return k == RELAY_ANCHOR ? "anchor" : k == RELAY_BARE ? "bare"
+         : k == RELAY_ANCHOR_TURN ? "turn" : "rtpe";
 }
 
 /* Streams and per-stream rate for a total packet rate. */
@@ -889,6 +934,44 @@ static int peer_run(double seconds, unsigned cap)
     return 0;
 }
 
+#ifdef BENCH_TURN
+/* --turn: what a relayed ICE pair costs a packet. The anchor with a TURN
+ * channel on both legs (ChannelData unwrapped on the way in, framed on the
+ * way out), the plain anchor and the bare forwarder, at the same load: half
+ * of the plain anchor's maximum, paced, 5 runs each, medians. */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int turn_run(double seconds, unsigned cap)
+{
+    static const relay_kind kinds[3] = {RELAY_ANCHOR, RELAY_ANCHOR_TURN, RELAY_BARE};
+    double cpu[3][5];
+    unsigned max = search_max(RELAY_ANCHOR, seconds, 25000, cap);
+
+    for (int run = 0; run < 5; run++)
+        for (int k = 0; k < 3; k++) {
+            trial t = {.kind = kinds[k], .seconds = seconds, .latency = true};
+            shape(&t, max / 2);
+            run_trial(&t);
+            report(&t, "half, paced");
+            cpu[k][run] = t.cpu_us_per_pkt;
+        }
+    for (int k = 0; k < 3; k++)
+        qsort(cpu[k], 5, sizeof cpu[k][0], cmp_dbl);
+    printf("\nat %u pps (half of the plain anchor's %u), median of 5: cpu/pkt plain anchor "
+           "%.3f us, anchor with TURN channels %.3f us, bare %.3f us\n",
+           max / 2, max, cpu[0][2], cpu[1][2], cpu[2][2]);
+    printf("a relayed ICE pair costs %.3f us per packet more (turn/plain %.2f, turn/bare %.2f, "
+           "plain/bare %.2f)\n",
+           cpu[1][2] - cpu[0][2], cpu[1][2] / cpu[0][2], cpu[1][2] / cpu[2][2],
+           cpu[0][2] / cpu[2][2]);
+    return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     bool smoke = false;
@@ -907,6 +990,10 @@ int main(int argc, char **argv)
             cap = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--push") == 0)
             push_mode = true;
+#ifdef BENCH_TURN
+        else if (strcmp(argv[i], "--turn") == 0)
+            return turn_run(seconds, cap);
+#endif
         else if (strcmp(argv[i], "--pingpong") == 0 && i + 1 < argc)
             pingpong_n = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc &&

@@ -152,6 +152,21 @@ static void in_dialog(mock_peer *peer, int port, const char *method, const char 
 
 /* The peer ACKs the 200 that answered its INVITE (cseq 1), then ends the
  * call with a BYE: 200 for the BYE, the session TERMINATED. */
+/* The peer hangs up (BYE with CSeq cseq) and the call ends. */
+static void bye_at(sipnat_ctx *ctx, mock_peer *peer, int port, const char *call_id,
+                   unsigned cseq, const char *tag, call_log *log)
+{
+    int done = 0;
+
+    in_dialog(peer, port, "BYE", call_id, cseq, tag);
+    for (int k = 0; k < 100 && peer->awaited_status == 0; k++)
+        run_pull(ctx, peer, NULL, 20);
+    ck_assert_int_eq(peer->awaited_status, 200);
+    for (int k = 0; k < 50 && log->last_state != SIPNAT_SESSION_TERMINATED; k++)
+        run_pull(ctx, peer, &done, 20);
+    ck_assert_int_eq(log->last_state, SIPNAT_SESSION_TERMINATED);
+}
+
 static void ack_and_bye(sipnat_ctx *ctx, mock_peer *peer, int port, const char *call_id,
                         call_log *log)
 {
@@ -161,13 +176,7 @@ static void ack_and_bye(sipnat_ctx *ctx, mock_peer *peer, int port, const char *
     to_tag(peer->last_response, tag, sizeof tag);
     in_dialog(peer, port, "ACK", call_id, 1, tag);
     run_pull(ctx, peer, &done, 50);
-    in_dialog(peer, port, "BYE", call_id, 2, tag);
-    for (int k = 0; k < 100 && peer->awaited_status == 0; k++)
-        run_pull(ctx, peer, NULL, 20);
-    ck_assert_int_eq(peer->awaited_status, 200);
-    for (int k = 0; k < 50 && log->last_state != SIPNAT_SESSION_TERMINATED; k++)
-        run_pull(ctx, peer, &done, 20);
-    ck_assert_int_eq(log->last_state, SIPNAT_SESSION_TERMINATED);
+    bye_at(ctx, peer, port, call_id, 2, tag, log);
 }
 
 START_TEST(test_incoming_call)
@@ -1297,6 +1306,70 @@ static sipnat_endpoint *ice_endpoint(sipnat_transport *t, call_log *l)
     return ep;
 }
 
+/* The peer restarts ICE (RFC 8445 9): a re-INVITE with new credentials
+ * gets an answer with new credentials of ours too, once; a re-INVITE
+ * with the same ones (a hold) keeps them. */
+static void ufrag_of(const char *resp, char *out, size_t size)
+{
+    const char *u = strstr(resp, "a=ice-ufrag:");
+    size_t n;
+
+    ck_assert_ptr_nonnull(u);
+    u += strlen("a=ice-ufrag:");
+    n = strcspn(u, "\r\n");
+    ck_assert_uint_lt(n, size);
+    memcpy(out, u, n);
+    out[n] = '\0';
+}
+
+START_TEST(test_ice_restart)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+    log_grep il = {.domain = "ice", .needle = "ICE restart"};
+    char offer[1024], tag[64], u1[64], u2[64], u3[64];
+    int p1;
+    int fd1 = rtp_socket(&p1);
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    ck_assert_ok(sipnat_ctx_set_log_func(ctx, on_log, &il));
+    ck_assert_ok(sipnat_ctx_set_log_level(ctx, SIPNAT_LOG_NOTICE));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = ice_endpoint(t, &log);
+    static const char *const creds[3][2] = {{"F7gI", "x9cml/YzichV2+XlhiMu8g"},
+                                            {"Qw3r", "tYuI0pAsDfGhJkL1zXcVbN"},
+                                            {"Qw3r", "tYuI0pAsDfGhJkL1zXcVbN"}};
+    char *ufrags[3] = {u1, u2, u3};
+    for (unsigned k = 0; k < 3; k++) {
+        snprintf(offer, sizeof offer,
+                 "v=0\r\no=mock 1 %u IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                 "t=0 0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\nm=audio %d RTP/AVP 0\r\n"
+                 "a=candidate:1 1 UDP 2130706431 127.0.0.1 %d typ host\r\n%s",
+                 k + 1, creds[k][0], creds[k][1], p1, p1,
+                 k == 2 ? "a=sendonly\r\n" : "a=sendrecv\r\n");
+        ck_assert_int_eq(invite(ctx, &peer, port, "icer-1", k + 1, k ? tag : NULL, offer, 1),
+                         200);
+        if (k == 0)
+            to_tag(peer.last_response, tag, sizeof tag);
+        ufrag_of(peer.last_response, ufrags[k], 64);
+        in_dialog(&peer, port, "ACK", "icer-1", k + 1, tag);
+    }
+    ck_assert_str_ne(u1, u2);  /* restarted: new credentials of ours */
+    ck_assert_str_eq(u2, u3);  /* the same credentials: no restart */
+    ck_assert_uint_eq(il.n, 1);
+    bye_at(ctx, &peer, port, "icer-1", 4, tag, &log);
+    close(fd1);
+    sipnat_session_unref(log.incoming);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(&peer);
+}
+END_TEST
+
 /* ICE between two libsipnat endpoints on loopback (ice_support on both):
  * each SDP carries credentials and host candidates, the checks select
  * the host pair on both sides (the caller controlling), and audio flows
@@ -1569,6 +1642,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_bad_offers);
     tcase_add_test(tc, test_ice_offer_without_ice);
     tcase_add_test(tc, test_ice_call);
+    tcase_add_test(tc, test_ice_restart);
     tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_srtp_stranger);

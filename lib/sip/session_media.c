@@ -51,6 +51,7 @@ struct sn_session_media {
     sn_ice_agent *ice;
     bool ice_started;            /* checks run */
     bool ice_described;          /* our SDP carried ICE */
+    char ice_rufrag[257];        /* the peer's ufrag the checks run with */
     sn_ice_state ice_state;
     sn_timer ice_timer;
     sn_timer moved_timer;       /* a refresh answered: the SDP still true? */
@@ -306,6 +307,7 @@ static void ice_take(sn_session_media *m, const sn_sdesc *d)
         return; /* a later offer or answer: no ICE restart here */
     if (sn_ice_set_remote_credentials(m->ice, ufrag, pwd) < 0)
         return;
+    snprintf(m->ice_rufrag, sizeof m->ice_rufrag, "%s", ufrag);
     for (size_t k = 0; k < ml->n_cand; k++) {
         sn_ice_cand c;
         if (sn_ice_cand_parse(sn_sdesc_str(d, ml->cand[k]), &c, NULL, 0) < 0)
@@ -386,6 +388,10 @@ static void ice_run(sn_session_media *m)
                     lc.type == SN_ICE_RELAY)
                     sn_turn_alloc_bind(&m->turn_rtcp, (const struct sockaddr *)&rtcp);
             } else {
+                /* Straight again (after a restart that left the relay). */
+                sn_anchor_set_channel(m->anchor, false, NULL, 0, NULL);
+                sn_anchor_set_channel(m->anchor, true, NULL, 0, NULL);
+                m->relay_selected = false;
                 ice_apply(m);
             }
         } else if (st == SN_ICE_FAILED) {
@@ -404,6 +410,25 @@ static void ice_timer(sn_timer *t, void *arg)
 {
     (void)t;
     ice_run(arg);
+}
+
+/* Forget the agent and our credentials: the next description gets new
+ * ones and new checks run (the answerer is controlled again, RFC 8445
+ * 9). Media stays on the pair selected before until a new one is. */
+static void ice_restart(sn_session_media *m)
+{
+    sn_log(m->anchor->ctx, SIPNAT_LOG_NOTICE, "ice", "%s: ICE restart (new credentials)",
+           sipnat_session_get_remote_uri(m->s));
+    sn_ctx_timer_stop(m->anchor->ctx, &m->ice_timer);
+    sn_ice_agent_free(m->ice);
+    m->ice = NULL;
+    m->ice_started = false;
+    m->ice_described = false;
+    m->relay_selected = false;
+    m->ice_state = SN_ICE_CHECKING;
+    m->ice_rufrag[0] = '\0';
+    random_ice_chars(m->ice_ufrag, sizeof m->ice_ufrag - 1);
+    random_ice_chars(m->ice_pwd, sizeof m->ice_pwd - 1);
 }
 
 bool sn_media_ice_selected(const sn_session_media *m)
@@ -970,6 +995,9 @@ int sn_media_take_offer(sn_session_media *m, const char *offer, size_t len,
      * runs again then), so that the server-reflexive candidates are there. */
     const char *ufrag, *pwd;
     if (r == 0 && !m->stun_wait && ice_of(&in, &ufrag, &pwd)) {
+        /* New credentials in an offer: an ICE restart (RFC 8445 9). */
+        if (m->ice_started && strcmp(ufrag, m->ice_rufrag) != 0)
+            ice_restart(m);
         r = ice_create(m, false);
         if (r == 0)
             r = ice_describe(m, &out);
