@@ -179,6 +179,17 @@ static void ack_and_bye(sipnat_ctx *ctx, mock_peer *peer, int port, const char *
     bye_at(ctx, peer, port, call_id, 2, tag, log);
 }
 
+/* The end of a test with one incoming call from the mock peer. */
+static void teardown(sipnat_session *s, sipnat_endpoint *ep, sipnat_transport *t,
+                     sipnat_ctx *ctx, mock_peer *peer)
+{
+    sipnat_session_unref(s);
+    sipnat_endpoint_unref(ep);
+    sipnat_transport_unref(t);
+    sipnat_ctx_unref(ctx);
+    mock_peer_close(peer);
+}
+
 START_TEST(test_incoming_call)
 {
     sipnat_ctx *ctx;
@@ -224,11 +235,7 @@ START_TEST(test_incoming_call)
     ack_and_bye(ctx, &peer, port, "in-1", &log);
     ck_assert_int_eq(sipnat_session_get_state(log.incoming), SIPNAT_SESSION_TERMINATED);
 
-    sipnat_session_unref(log.incoming);
-    sipnat_endpoint_unref(ep);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    mock_peer_close(&peer);
+    teardown(log.incoming, ep, t, ctx, &peer);
 }
 END_TEST
 
@@ -333,11 +340,7 @@ START_TEST(test_peer_reinvite)
     sipnat_session_hangup(log.incoming);
     for (int k = 0; k < 20; k++)
         run_pull(ctx, &peer, &done, 20);
-    sipnat_session_unref(log.incoming);
-    sipnat_endpoint_unref(ep);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    mock_peer_close(&peer);
+    teardown(log.incoming, ep, t, ctx, &peer);
 }
 END_TEST
 
@@ -530,11 +533,7 @@ START_TEST(test_srtp_wrong_key)
     ck_assert_int_eq(st.latched, 0);
 
     close(fd);
-    sipnat_session_unref(log.incoming);
-    sipnat_endpoint_unref(ep);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    mock_peer_close(&peer);
+    teardown(log.incoming, ep, t, ctx, &peer);
 }
 END_TEST
 
@@ -698,11 +697,7 @@ START_TEST(test_srtp_stranger)
     sn_srtp_free(sp.rx);
     close(sp.fd);
     close(sfd);
-    sipnat_session_unref(log.incoming);
-    sipnat_endpoint_unref(ep);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    mock_peer_close(&peer);
+    teardown(log.incoming, ep, t, ctx, &peer);
 }
 END_TEST
 
@@ -1281,11 +1276,7 @@ START_TEST(test_ice_offer_without_ice)
     ck_assert_ptr_null(strstr(body, "a=ice-"));
 
     ack_and_bye(ctx, &peer, port, "ice-1", &log);
-    sipnat_session_unref(log.incoming);
-    sipnat_endpoint_unref(ep);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    mock_peer_close(&peer);
+    teardown(log.incoming, ep, t, ctx, &peer);
 }
 END_TEST
 
@@ -1362,11 +1353,7 @@ START_TEST(test_ice_restart)
     ck_assert_uint_eq(il.n, 1);
     bye_at(ctx, &peer, port, "icer-1", 4, tag, &log);
     close(fd1);
-    sipnat_session_unref(log.incoming);
-    sipnat_endpoint_unref(ep);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    mock_peer_close(&peer);
+    teardown(log.incoming, ep, t, ctx, &peer);
 }
 END_TEST
 
@@ -1470,11 +1457,7 @@ START_TEST(test_cancelled)
     ck_assert_int_eq(log.last_status, 487);
     ck_assert_int_eq(sipnat_session_answer(log.incoming), -EALREADY);
 
-    sipnat_session_unref(log.incoming);
-    sipnat_endpoint_unref(ep);
-    sipnat_transport_unref(t);
-    sipnat_ctx_unref(ctx);
-    mock_peer_close(&peer);
+    teardown(log.incoming, ep, t, ctx, &peer);
 }
 END_TEST
 
