@@ -1357,6 +1357,69 @@ START_TEST(test_ice_restart)
 }
 END_TEST
 
+/* RTCP on the RTP port (RFC 5761) with an ICE endpoint: an offer with
+ * a=rtcp-mux is answered with it, and the peer's RTCP on our RTP port is
+ * taken as RTCP (counted, its report read), not as malformed RTP; a
+ * peer without it keeps RTCP on its own port. */
+START_TEST(test_rtcp_mux)
+{
+    sipnat_ctx *ctx;
+    mock_peer peer;
+    call_log log = {.answer = 1};
+    char offer[1024], tag[64];
+    int done = 0, p1;
+    int fd1 = rtp_socket(&p1);
+    sipnat_anchor_stats st = {.size = sizeof st};
+    /* A receiver report (RFC 3550 6.4.2): 30 % lost. */
+    unsigned char rr[32] = {0x81, 201, 0x00, 0x07, 0, 0, 0, 0x42, 0, 0, 0, 1, 77};
+    struct sockaddr_in to = {.sin_family = AF_INET};
+
+    mock_peer_open(&peer, 0);
+    ck_assert_ok(sipnat_ctx_new(&ctx));
+    sipnat_transport *t = transport(ctx);
+    int port = sipnat_transport_get_port(t);
+    sipnat_endpoint *ep = ice_endpoint(t, &log);
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0\r\na=rtcp-mux\r\na=sendrecv\r\n", p1);
+    ck_assert_int_eq(invite(ctx, &peer, port, "mux-1", 1, NULL, offer, 1), 200);
+    const char *body = strstr(peer.last_response, "\r\n\r\nv=0");
+    ck_assert_ptr_nonnull(body);
+    ck_assert_ptr_nonnull(strstr(body, "a=rtcp-mux"));
+    int aport = atoi(strstr(body, "m=audio ") + 8);
+    to_tag(peer.last_response, tag, sizeof tag);
+    in_dialog(&peer, port, "ACK", "mux-1", 1, tag);
+    sipnat_anchor *a = sipnat_session_get_anchor(log.incoming);
+    rtp_send(fd1, aport, 100, 10);
+    for (int k = 0; k < 5; k++)
+        run_pull(ctx, &peer, &done, 20);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons((uint16_t)aport);
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(sendto(fd1, rr, sizeof rr, 0, (struct sockaddr *)&to, sizeof to),
+                         (ssize_t)sizeof rr);
+    for (int k = 0; k < 5; k++)
+        run_pull(ctx, &peer, &done, 20);
+    ck_assert_ok(sipnat_anchor_get_stats(a, &st));
+    ck_assert_uint_eq(st.rx_rtcp_packets, 3);
+    ck_assert_uint_eq(st.dropped_malformed, 0);
+    ck_assert_int_eq(st.rr_present, 1);
+    ck_assert_int_eq(st.rr_fraction_lost, 77);
+    ck_assert_uint_ge(st.rx_packets, 6);
+
+    /* Without a=rtcp-mux in the offer: none in the answer. */
+    snprintf(offer, sizeof offer,
+             "v=0\r\no=mock 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %d RTP/AVP 0\r\na=sendrecv\r\n", p1);
+    ck_assert_int_eq(invite(ctx, &peer, port, "mux-1", 2, tag, offer, 1), 200);
+    ck_assert_ptr_null(strstr(strstr(peer.last_response, "\r\n\r\nv=0"), "a=rtcp-mux"));
+    in_dialog(&peer, port, "ACK", "mux-1", 2, tag);
+    bye_at(ctx, &peer, port, "mux-1", 3, tag, &log);
+    close(fd1);
+    teardown(log.incoming, ep, t, ctx, &peer);
+}
+END_TEST
+
 /* ICE between two libsipnat endpoints on loopback (ice_support on both):
  * each SDP carries credentials and host candidates, the checks select
  * the host pair on both sides (the caller controlling), and audio flows
@@ -1626,6 +1689,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_ice_offer_without_ice);
     tcase_add_test(tc, test_ice_call);
     tcase_add_test(tc, test_ice_restart);
+    tcase_add_test(tc, test_rtcp_mux);
     tcase_add_test(tc, test_peer_reinvite);
     tcase_add_test(tc, test_srtp_wrong_key);
     tcase_add_test(tc, test_srtp_stranger);

@@ -135,6 +135,8 @@ const sn_sockaddr *sn_anchor_rtp_dest(const sipnat_anchor *a)
 
 const sn_sockaddr *sn_anchor_rtcp_dest(const sipnat_anchor *a, sn_sockaddr *tmp)
 {
+    if (a->rtcp_mux)
+        return sn_anchor_rtp_dest(a);
     if (a->cfg.symmetric && a->latch.rtcp_latched)
         return &a->latch.rtcp_src;
     if (a->cfg.symmetric && a->latch.latched) {
@@ -306,9 +308,12 @@ int sn_anchor_open_path(sipnat_anchor *a)
 ssize_t sn_anchor_sendto(sipnat_anchor *a, bool rtcp, const void *p, size_t len,
                          const sn_sockaddr *dst)
 {
+    ssize_t r;
+
+    if (a->rtcp_mux)
+        rtcp = false; /* RTCP leaves from the RTP socket too */
     const sn_anchor_channel *c = &a->chan[rtcp];
     int fd = rtcp ? a->io.rtcp.fd : a->io.rtp.fd;
-    ssize_t r;
 
     if (!c->on) {
         do
@@ -327,6 +332,11 @@ ssize_t sn_anchor_sendto(sipnat_anchor *a, bool rtcp, const void *p, size_t len,
         r = sendmsg(fd, &m, 0);
     while (r < 0 && errno == EINTR);
     return r;
+}
+
+void sn_anchor_set_rtcp_mux(sipnat_anchor *a, bool on)
+{
+    a->rtcp_mux = on;
 }
 
 static void set_sockaddr(sn_sockaddr *out, const struct sockaddr *sa)

@@ -124,6 +124,7 @@ struct sipnat_anchor {
     sn_anchor_stun_func stun_func;
     void *stun_user_data;
     sn_anchor_channel chan[2];     /* RTP's, RTCP's */
+    bool rtcp_mux;                 /* RFC 5761: RTCP on the RTP socket */
 
     sn_timer timeout_timer;
     sn_timer keepalive_timer;
@@ -156,6 +157,8 @@ void sn_anchor_set_stun_func(sipnat_anchor *a, sn_anchor_stun_func func,
  * 0 or -EINVAL. */
 int sn_anchor_set_channel(sipnat_anchor *a, bool rtcp, const struct sockaddr *server,
                           uint16_t number, const struct sockaddr *peer);
+/* RTCP on the RTP socket, both ways (RFC 5761), or on its own again. */
+void sn_anchor_set_rtcp_mux(sipnat_anchor *a, bool on);
 /* Send from the RTP or RTCP socket to dst, through the socket's channel
  * when one is on. */
 ssize_t sn_anchor_sendto(sipnat_anchor *a, bool rtcp, const void *p, size_t len,

@@ -63,8 +63,9 @@ static void flush_tx(sn_relay_batch *b, sipnat_anchor *peer, bool rtcp, unsigned
                      uint64_t now)
 {
     uint64_t bytes;
-    unsigned sent = sn_relay_flush(b, rtcp ? peer->io.rtcp.fd : peer->io.rtp.fd, ntx,
-                                   &bytes);
+    unsigned sent = sn_relay_flush(b, rtcp && !peer->rtcp_mux ? peer->io.rtcp.fd
+                                                              : peer->io.rtp.fd,
+                                   ntx, &bytes);
 
     if (rtcp) {
         peer->st.tx_rtcp_packets += sent;
@@ -149,7 +150,7 @@ static int srtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp, p
 static unsigned queue_fwd(sn_relay_batch *b, sipnat_anchor *peer, uint32_t fwd, bool rtcp,
                           const sn_sockaddr *dst)
 {
-    const sn_anchor_channel *c = &peer->chan[rtcp];
+    const sn_anchor_channel *c = &peer->chan[rtcp && !peer->rtcp_mux];
     unsigned ntx = 0;
 
     for (unsigned i = 0; fwd && i < SN_MEDIA_BATCH; i++) {
@@ -280,12 +281,21 @@ static bool stun_in(sn_relay_batch *b, sipnat_anchor *a, unsigned i, bool rtcp, 
     return true;
 }
 
+static void rtcp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint32_t muxed);
+
+/* RFC 5761 4: on a muxed socket, payload types 64-95 (with the marker:
+ * 192-223, RTCP's packet types) are RTCP. */
+static bool is_muxed_rtcp(const uint8_t *p, size_t n)
+{
+    return n >= 8 && (p[0] >> 6) == 2 && p[1] >= 192 && p[1] <= 223;
+}
+
 static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now)
 {
     sipnat_anchor *peer = a->peer;
     const sn_sockaddr *dst = peer && peer->send ? sn_anchor_rtp_dest(peer) : NULL;
     uint32_t arrival = (uint32_t)(now * (a->clock / 1000) / 1000);
-    uint32_t audio = 0, fwd = 0;
+    uint32_t audio = 0, fwd = 0, muxed = 0;
     unsigned ntx, nofwd = 0;
     pending p = {0};
 
@@ -295,7 +305,13 @@ static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now
 
         if (a->chan[0].on && !unchannel(b, a, i, false, &relayed))
             continue;
-        if (stun_in(b, a, i, false, relayed) || !rtp_accept(b, a, i, now, arrival, &rtp, &p))
+        if (stun_in(b, a, i, false, relayed))
+            continue;
+        if (a->rtcp_mux && is_muxed_rtcp(b->buf[i], b->rx[i].msg_len)) {
+            muxed |= 1u << i;
+            continue;
+        }
+        if (!rtp_accept(b, a, i, now, arrival, &rtp, &p))
             continue;
         if (!a->recv) {
             a->st.dropped_direction++;
@@ -326,9 +342,14 @@ static void rtp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint64_t now
         peer->st.tx_dropped += nofwd;
     if (audio || p.n)
         deliver(a, b, audio, &p);
+    /* The batch's RTCP, once its RTP is sent (the queue is free again). */
+    if (muxed && !a->io.dead)
+        rtcp_in(b, a, n, muxed);
 }
 
-static void rtcp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n)
+/* RTCP datagrams of the batch: all n from the RTCP socket (muxed 0), or
+ * those of `muxed` found on the RTP socket (already demultiplexed). */
+static void rtcp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n, uint32_t muxed)
 {
     sipnat_anchor *peer = a->peer;
     sn_sockaddr tmp;
@@ -344,11 +365,16 @@ static void rtcp_in(sn_relay_batch *b, sipnat_anchor *a, unsigned n)
         uint32_t ssrc;
         bool relayed = false;
 
-        if (a->chan[1].on && !unchannel(b, a, i, true, &relayed))
-            continue;
-        len = b->rx[i].msg_len;
-        if (stun_in(b, a, i, true, relayed))
-            continue;
+        if (muxed) {
+            if (!(muxed & (1u << i)))
+                continue;
+        } else {
+            if (a->chan[1].on && !unchannel(b, a, i, true, &relayed))
+                continue;
+            len = b->rx[i].msg_len;
+            if (stun_in(b, a, i, true, relayed))
+                continue;
+        }
         if (b->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
             a->st.dropped_malformed++;
             continue;
@@ -398,7 +424,7 @@ void sn_anchor_rx(sn_relay_pair *p, bool rtcp, sn_relay_batch *b, unsigned n,
                   uint64_t now)
 {
     if (rtcp)
-        rtcp_in(b, sn_anchor_of(p), n);
+        rtcp_in(b, sn_anchor_of(p), n, 0);
     else
         rtp_in(b, sn_anchor_of(p), n, now);
 }

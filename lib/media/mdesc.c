@@ -325,6 +325,7 @@ int sn_mdesc_offer(const sn_media_prefs *prefs, const sn_local_addr *ours,
     if (prefs->dtmf &&
         (r = add_fmt(offer, m, prefs->dtmf_pt, TELEPHONE_EVENT, 8000, 1, "0-16")) < 0)
         return r;
+    m->rtcp_mux = prefs->rtcp_mux;
     if (!prefs->sdes)
         return 0;
     if (prefs->n_keys == 0 || prefs->n_keys > SN_SDP_MAX_CRYPTO)
@@ -474,6 +475,7 @@ static int accept_line(const sn_sdesc *offer, size_t i, const sn_rtpfmt *codec,
             return r;
     }
     am->proto = om->proto;
+    am->rtcp_mux = prefs->rtcp_mux && om->rtcp_mux;
     if (om->proto == SN_PROTO_RTP_SAVP &&
         (r = intern_str(answer, &am->proto_name, "RTP/SAVP")) < 0)
         return r;

@@ -164,6 +164,9 @@ typedef struct sn_media_prefs {
     bool optimistic;
     sn_crypto_key keys[SN_SRTP_SUITES];
     size_t n_keys;
+    /* RTCP on the RTP port (RFC 5761): offered (the RTCP port still
+     * named for a peer without it) and accepted when offered. */
+    bool rtcp_mux;
 } sn_media_prefs;
 
 /* Where we receive, as the NAT policy decided to advertise it. */

@@ -717,6 +717,9 @@ int sn_media_new(sn_session_media **ret, sipnat_session *s, const char *local)
         m->sess_id = sn_now_usec();
     m->sess_id &= 0x3fffffffffffffffULL; /* fits o= as a decimal */
     r = prefs_from(&m->prefs, ep->cfg.codecs);
+    /* RTCP on the RTP port for the endpoints that do ICE: one port to
+     * get through the NAT, not two (RFC 5761, as ICE peers do). */
+    m->prefs.rtcp_mux = ep->cfg.ice;
     if (r == 0)
         r = prefs_keys(&m->prefs, ep);
     if (r == 0)
@@ -870,6 +873,7 @@ static int apply(sn_session_media *m, const sn_negotiated *n, sn_media_change *c
         if (r < 0)
             return r;
     }
+    sn_anchor_set_rtcp_mux(m->anchor, n->rtcp_mux);
     r = sipnat_anchor_set_codec(m->anchor, n->pt, n->codec, n->dtmf_pt, n->ptime);
     if (r == 0)
         r = sn_anchor_set_srtp_keys(m->anchor, n->srtp ? &n->tx_key : NULL,
