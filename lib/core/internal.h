@@ -137,6 +137,17 @@ int sn_io_set(sipnat_ctx *ctx, int fd, unsigned want, sn_io_owner owner,
               sn_io_cb cb, void *cb_arg);
 void sn_io_del(sipnat_ctx *ctx, int fd);
 struct sn_io *sn_io_find(sipnat_ctx *ctx, int fd);
+/* dup2(newfd, fd), newfd closed in any case; the backend hears of the new socket
+ * at the next commit. 0 or a negative errno (fd not in the set). */
+int sn_io_replace(sipnat_ctx *ctx, int fd, int newfd);
+/* rebind.c: every socket of the set bound to an address the host no
+ * longer has moves to the host's new address, same port, same fd
+ * (connected TCP is shut down instead), except those bound to one of
+ * keep[] (address and port). The number moved or shut. */
+struct sockaddr_storage;
+unsigned sn_ctx_rebind_vanished(sipnat_ctx *ctx,
+                                const struct sockaddr_storage *keep,
+                                size_t n_keep);
 /* After anything changed the fd set or the deadline: tell the backend. */
 void sn_loop_commit(sipnat_ctx *ctx);
 /* Withdraw every fd and the timer from the host (last unref). */

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Ready fds taken per pull-mode process call. */
 #define SN_LOOP_EVENTS 64
@@ -165,6 +166,27 @@ void sn_io_del(sipnat_ctx *ctx, int fd)
         *io = ctx->io[ctx->n_io];
         ctx->slot[io->fd] = k + 1;
     }
+}
+
+/* The socket behind fd is replaced by newfd under the same number. The
+ * backend's registration belonged to the old socket: withdrawn first,
+ * made again at the next commit. */
+int sn_io_replace(sipnat_ctx *ctx, int fd, int newfd)
+{
+    struct sn_io *io = sn_io_find(ctx, fd);
+    int r = 0;
+
+    if (!io) {
+        close(newfd);
+        return -ENOENT;
+    }
+    unpublish(ctx, io);
+    if (dup2(newfd, fd) < 0)
+        r = -errno;
+    close(newfd);
+    if (mark_dirty(ctx, io) < 0 && r == 0)
+        r = -ENOMEM;
+    return r;
 }
 
 static void publish(sipnat_ctx *ctx, struct sn_io *io)

@@ -434,17 +434,30 @@ void sn_transport_learn(sipnat_transport *t, const char *server,
 /* Per ctx, not per transport: a host hears that its interfaces or
  * addresses changed, not which transport they concern, and every
  * transport's learned addresses and STUN mappings are equally in doubt.
- * What is bound to the wildcard keeps working; sofia binds a wildcard
- * transport once per interface address and media anchors bind the
- * address toward their peer, so a host whose own address goes away needs
- * new transports (sipnat_ctx_network_changed(3)). */
+ * sofia binds a wildcard transport once per interface address and media
+ * anchors bind the address toward their peer: the sockets left on an
+ * address the host lost move to its new one first, under the same fds
+ * (lib/core/rebind.c), so sofia's transports and each call's anchor
+ * (its ports, its SRTP contexts) stay what they were. */
 SIPNAT_API int sipnat_ctx_network_changed(sipnat_ctx *ctx)
 {
-    unsigned n = 0;
+    unsigned n = 0, moved;
 
     SN_RETURN_IF(!ctx, -EINVAL);
     SN_RETURN_IF(ctx->dying, -ESHUTDOWN);
     SN_RETURN_IF(ctx->in_callback, -EBUSY);
+    /* A transport bound to one address stays there, gone or not. */
+    size_t n_keep = 0, n_t = 0;
+    for (sipnat_transport *t = *transports(ctx); t; t = t->next)
+        n_t++;
+    struct sockaddr_storage *keep = calloc(n_t ? n_t : 1, sizeof *keep);
+    if (!keep)
+        return -ENOMEM;
+    for (sipnat_transport *t = *transports(ctx); t; t = t->next)
+        if (strcmp(t->address, "0.0.0.0") != 0 && strcmp(t->address, "::") != 0)
+            keep[n_keep++] = t->bound;
+    moved = sn_ctx_rebind_vanished(ctx, keep, n_keep);
+    free(keep);
     for (sipnat_transport *t = *transports(ctx); t; t = t->next) {
         if (t->state != SN_T_OPEN)
             continue;
@@ -453,8 +466,9 @@ SIPNAT_API int sipnat_ctx_network_changed(sipnat_ctx *ctx)
         n++;
     }
     sn_log(ctx, SIPNAT_LOG_NOTICE, "transport",
-           "the network changed: %u transport(s) forget what they learned, "
-           "registrations refresh, calls follow the new address", n);
+           "the network changed: %u socket(s) moved off a lost address, "
+           "%u transport(s) forget what they learned, registrations "
+           "refresh, calls follow the new address", moved, n);
     for (sipnat_transport *t = *transports(ctx); t; t = t->next) {
         if (t->state != SN_T_OPEN)
             continue;

@@ -14,7 +14,7 @@
  *                    [--dns SERVERS] [--dns-timeout MS] [--call URI]
  *                    [--bridge-to URI [--bridge-match CIDR]
  *                     [--no-rtp-symmetric] [--rtp-timeout S] [--srtp]]
- *                    [--answer] [--tls CERT_DIR]
+ *                    [--answer [--tone]] [--tls CERT_DIR]
  *
  * Registers (if asked), sends each OPTIONS, keeps running --hold seconds,
  * unregisters, and prints one line per event:
@@ -36,7 +36,9 @@
  * sipnat_ctx_process() call of the run.
  * SIGUSR1: the host's network changed (sipnat_ctx_network_changed); prints
  * "network changed <result>".
- * --answer: the endpoint answers its calls itself (no bridge). --tls: the transport is
+ * --answer: the endpoint answers its calls itself (no bridge); with --tone
+ * it sends a 400 Hz tone into an established call, one 20 ms frame every
+ * 20 ms (sipnat_anchor_send_audio). --tls: the transport is
  * TLS with the certificates of CERT_DIR (agent.pem, cafile.pem), servers
  * verified.
  * Exit status 0 when every OPTIONS got a 2xx and the registration (if
@@ -217,6 +219,43 @@ static double now(void)
 
 static double longest_process;
 
+/* --tone: 20 ms frames into the established incoming call. */
+static int tone;
+static double tone_next;
+static unsigned tone_phase;
+
+static void tone_tick(void)
+{
+    int16_t frame[160];
+
+    if (!tone || !call_in ||
+        sipnat_session_get_state(call_in) != SIPNAT_SESSION_ESTABLISHED) {
+        tone_next = 0;
+        return;
+    }
+    if (tone_next == 0)
+        tone_next = now();
+    for (int k = 0; k < 5 && now() >= tone_next; k++) {
+        /* 400 Hz at 8 kHz: a 20-sample period, a triangle is enough. */
+        for (int i = 0; i < 160; i++, tone_phase++) {
+            int p = (int)(tone_phase % 20);
+            frame[i] = (int16_t)((p < 10 ? p - 5 : 15 - p) * 1600);
+        }
+        sipnat_anchor_send_audio(sipnat_session_get_anchor(call_in), frame, 160);
+        tone_next += 0.020;
+    }
+}
+
+static int tone_timeout(int t)
+{
+    if (!tone || tone_next == 0)
+        return t;
+    int ms = (int)((tone_next - now()) * 1000) + 1;
+    if (ms < 0)
+        ms = 0;
+    return t < 0 || t > ms ? ms : t;
+}
+
 /* SIGUSR1: the lab moved us (or our router) to another address. */
 static volatile sig_atomic_t network_changed;
 
@@ -255,7 +294,7 @@ static void run(sipnat_ctx *ctx, double seconds, int (*done)(void))
         int left = (int)((end - now()) * 1000) + 1;
         if (t < 0 || t > left)
             t = left;
-        poll(&p, 1, t);
+        poll(&p, 1, tone_timeout(t));
         if (network_changed) {
             network_changed = 0;
             printf("network changed %d\n", sipnat_ctx_network_changed(ctx));
@@ -265,6 +304,7 @@ static void run(sipnat_ctx *ctx, double seconds, int (*done)(void))
         sipnat_ctx_process(ctx);
         if (now() - a > longest_process)
             longest_process = now() - a;
+        tone_tick();
     }
 }
 
@@ -304,6 +344,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--no-rtp-symmetric")) { rtp_symmetric = 0; continue; }
         if (!strcmp(a, "--srtp")) { srtp = 1; continue; }
         if (!strcmp(a, "--answer")) { answer = 1; continue; }
+        if (!strcmp(a, "--tone")) { tone = 1; continue; }
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--bind")) bind = v;

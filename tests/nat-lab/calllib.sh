@@ -91,3 +91,32 @@ call_end() {
     wait "$agent_pid" 2>/dev/null
     grep '^media' "$work/agent-$1.out" | sed 's/^/   /'
 }
+
+# now: wall-clock seconds (the clock of the captures); elapsed T0 T1.
+now() { python3 -c 'import time; print("%.3f" % time.time())'; }
+elapsed() { python3 -c 'import sys; print("%.1f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
+
+# agent_network_changed: SIGUSR1 to the agent in our own host namespace
+# (it calls sipnat_ctx_network_changed), then wait for its "network
+# changed 0" in $out (3 s).
+agent_network_changed() {
+    local pid
+    for pid in $(ip netns pids "$(lab_ns host)"); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sipnat-lab-agen ] && kill -USR1 "$pid"
+    done
+    wait_for '^network changed 0' "$out" 1 3 && ok "network changed: the agent told the library" ||
+        bad "network changed: $(grep '^network' "$out")"
+}
+
+# wait_learned_registration KAM_LOG: the agent (output in $out) registered
+# twice, the second time with the address the registrar's answer taught
+# it; 1 (and the agent's log on stderr) otherwise.
+wait_learned_registration() {
+    if wait_for 'SIPNAT-LAB REGISTER' "$1" 2 10 && wait_for 'registered 200' "$out" 2 10; then
+        ok "registered, then re-registered with the learned address"
+        return 0
+    fi
+    bad "no learned registration"
+    sed -n 1,40p "$work/agent.err" >&2
+    return 1
+}

@@ -43,11 +43,7 @@ lab_exec host timeout 75 "$agent" --bind 0.0.0.0 --port 5060 \
     --hold 55 >"$out" 2>"$work/agent.err" &
 agent_pid=$!
 track "$agent_pid"
-if wait_for 'SIPNAT-LAB REGISTER' "$kam_log" 2 10 && wait_for 'registered 200' "$out" 2 10; then
-    ok "registered, then re-registered with the learned address"
-else
-    bad "no learned registration"; sed -n 1,40p "$work/agent.err" >&2; finish; exit 1
-fi
+wait_learned_registration "$kam_log" || { finish; exit 1; }
 
 CALL_SIPP_TIMEOUT=70
 call_sipp phone phone-answer.xml 192.0.2.20 phone.log
@@ -74,8 +70,6 @@ lab_exec phone python3 "$LAB_DIR/rtpcheck.py" --bind 192.0.2.20:7002 --start-at 
 rtp2=$!
 sleep 7   # audio flows both ways first
 
-now() { python3 -c 'import time; print("%.3f" % time.time())'; }
-elapsed() { python3 -c 'import sys; print("%.1f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
 
 # 1. Binding loss: the NAT forgets every mapping; the next flows get new ports.
 regs=$(grep -c 'SIPNAT-LAB REGISTER' "$kam_log")
@@ -112,11 +106,7 @@ lab_exec router nft insert rule ip "$LAB_NFT_TABLE" postrouting oifname wan0 \
     ip saddr 192.0.2.0/24 snat to 198.51.100.6
 lab_flush_nat router >/dev/null
 moved_at=$(now)
-for pid in $(ip netns pids "$(lab_ns host)"); do   # the agent, in our own namespace
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sipnat-lab-agen ] && kill -USR1 "$pid"
-done
-wait_for '^network changed 0' "$out" 1 3 && ok "network changed: the agent told the library" ||
-    bad "network changed: $(grep '^network' "$out")"
+agent_network_changed
 if wait_for 'SIPNAT-LAB REGISTER.*contact=<sip:6001@198\.51\.100\.6:' "$kam_log" 1 $((2 * KA + 1)); then
     ok "network changed: registered at 198.51.100.6 $(elapsed "$moved_at" "$(now)") s later"
 else

@@ -4,16 +4,21 @@ to the address the call's SDP named, and counts what comes back.
 
     rtpcheck.py --bind IP:PORT --to IP:PORT --tag X [--count N] [--pps 50]
                 [--expect-tag Y] [--linger S] [--ssrc HEX] [--start-after S]
+                [--latch]
 
 Every packet sent is RTP v2, PT 0, 172 bytes; its payload is the tag byte,
 the sequence number (2 bytes) and then bytes derived from the sequence
 number, so a receiver can tell a packet of the other end (tag Y) intact
 from anything else. Prints one JSON line:
-  {"sent":N,"received":N,"intact":N,"foreign":N,"bad":N,"sources":[...]}
+  {"sent":N,"received":N,"intact":N,"foreign":N,"bad":N,"moves":N,
+   "sources":[...]}
 where "intact" counts packets with the expected tag and payload, "bad"
 those with the tag but a damaged payload, "foreign" anything else.
 Bounded: it sends --count packets and stops --linger seconds later.
 --start-after: listen at once, send only that many seconds later.
+--latch: symmetric RTP, as an ITSP does for customers behind NAT: once
+RTP arrives, send to where the latest RTP came from; "moves" counts the
+changes of address.
 """
 import argparse
 import json
@@ -48,6 +53,7 @@ def main():
     # or more to start python in a namespace) while the other sends.
     ap.add_argument("--start-at", type=float, default=0.0)
     ap.add_argument("--start-after", type=float, default=0.0)
+    ap.add_argument("--latch", action="store_true")
     a = ap.parse_args()
     if not 1 <= a.count <= 100000 or not 1 <= a.pps <= 10000 or \
             not 0 <= a.start_after <= 30:
@@ -57,7 +63,7 @@ def main():
     s.bind(hostport(a.bind))
     to = hostport(a.to)
     ssrc = int(a.ssrc, 16) if a.ssrc else (hash(a.tag + a.bind) & 0xFFFFFFFF)
-    sent = received = intact = foreign = bad = 0
+    sent = received = intact = foreign = bad = moves = 0
     sources = {}
     interval = 1.0 / a.pps
     delay = a.start_at - time.time()
@@ -86,6 +92,10 @@ def main():
             continue
         data, src = s.recvfrom(2048)
         received += 1
+        if a.latch and len(data) >= 12 and data[0] & 0xC0 == 0x80 and \
+                src[:2] != to:
+            to = src[:2]
+            moves += 1
         key = "%s:%d" % src
         sources[key] = sources.get(key, 0) + 1
         if a.expect_tag and len(data) == 172 and data[0] == 0x80 and \
@@ -98,7 +108,7 @@ def main():
         else:
             foreign += 1
     print(json.dumps({"sent": sent, "received": received, "intact": intact,
-                      "foreign": foreign, "bad": bad,
+                      "foreign": foreign, "bad": bad, "moves": moves,
                       "sources": sorted(sources)}))
 
 
