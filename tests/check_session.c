@@ -1280,7 +1280,7 @@ START_TEST(test_ice_offer_without_ice)
 }
 END_TEST
 
-static sipnat_endpoint *ice_endpoint(sipnat_transport *t, call_log *l)
+static sipnat_endpoint *ice_endpoint_srtp(sipnat_transport *t, call_log *l, bool srtp)
 {
     sipnat_endpoint_cfg *cfg;
     sipnat_endpoint *ep;
@@ -1290,11 +1290,19 @@ static sipnat_endpoint *ice_endpoint(sipnat_transport *t, call_log *l)
     ck_assert_ok(sipnat_endpoint_cfg_add_match(cfg, "127.0.0.1"));
     ck_assert_ok(sipnat_endpoint_cfg_set_codecs(cfg, "ulaw"));
     ck_assert_ok(sipnat_endpoint_cfg_set_ice(cfg, 1));
+    if (srtp)
+        ck_assert_ok(
+            sipnat_endpoint_cfg_set_media_encryption(cfg, SIPNAT_MEDIA_ENCRYPTION_SDES));
     if (l)
         ck_assert_ok(sipnat_endpoint_cfg_set_incoming_func(cfg, on_incoming, l));
     ck_assert_ok(sipnat_endpoint_new(&ep, t, cfg));
     sipnat_endpoint_cfg_free(cfg);
     return ep;
+}
+
+static sipnat_endpoint *ice_endpoint(sipnat_transport *t, call_log *l)
+{
+    return ice_endpoint_srtp(t, l, false);
 }
 
 /* The peer restarts ICE (RFC 8445 9): a re-INVITE with new credentials
@@ -1423,9 +1431,10 @@ END_TEST
 /* ICE between two libsipnat endpoints on loopback (ice_support on both):
  * each SDP carries credentials and host candidates, the checks select
  * the host pair on both sides (the caller controlling), and audio flows
- * both ways on it. */
+ * both ways on it; the second run with SDES-SRTP on both, RTCP muxed. */
 START_TEST(test_ice_call)
 {
+    bool srtp = _i == 1;
     sipnat_ctx *ctx;
     call_log la = {0}, lb = {.answer = 1};
     log_grep ic = {.domain = "ice", .needle = "selected pair"};
@@ -1437,7 +1446,8 @@ START_TEST(test_ice_call)
     ck_assert_ok(sipnat_ctx_set_log_func(ctx, on_log, &ic));
     ck_assert_ok(sipnat_ctx_set_log_level(ctx, SIPNAT_LOG_NOTICE));
     sipnat_transport *ta = transport(ctx), *tb = transport(ctx);
-    sipnat_endpoint *ea = ice_endpoint(ta, NULL), *eb = ice_endpoint(tb, &lb);
+    sipnat_endpoint *ea = ice_endpoint_srtp(ta, NULL, srtp),
+                    *eb = ice_endpoint_srtp(tb, &lb, srtp);
     snprintf(uri, sizeof uri, "sip:b@127.0.0.1:%d", sipnat_transport_get_port(tb));
     ck_assert_ok(sipnat_session_call(&sa, ea, uri, on_event, &la));
     for (int k = 0; k < 250 && !(saw(&la, SIPNAT_SESSION_ESTABLISHED) && ic.n >= 2);
@@ -1469,8 +1479,14 @@ START_TEST(test_ice_call)
     sipnat_anchor_stats st = {.size = sizeof st};
     ck_assert_ok(sipnat_anchor_get_stats(aa, &st));
     ck_assert_uint_ge(st.rx_packets, 45);
+    ck_assert_uint_eq(st.dropped_srtp_auth, 0);
+    ck_assert_uint_eq(st.dropped_malformed, 0);
     ck_assert_ok(sipnat_anchor_get_stats(ab, &st));
     ck_assert_uint_ge(st.rx_packets, 45);
+    ck_assert_uint_eq(st.dropped_srtp_auth, 0);
+    ck_assert_uint_eq(st.dropped_malformed, 0);
+    /* What arrived was SRTP (a 10-byte tag on 172 bytes) or plain RTP. */
+    ck_assert_uint_eq(st.rx_bytes, st.rx_packets * (srtp ? 182u : 172u));
 
     ck_assert_ok(sipnat_session_hangup(sa));
     for (int k = 0; k < 100 && la.last_state != SIPNAT_SESSION_TERMINATED; k++)
@@ -1687,7 +1703,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, test_incoming_call);
     tcase_add_test(tc, test_bad_offers);
     tcase_add_test(tc, test_ice_offer_without_ice);
-    tcase_add_test(tc, test_ice_call);
+    tcase_add_loop_test(tc, test_ice_call, 0, 2);
     tcase_add_test(tc, test_ice_restart);
     tcase_add_test(tc, test_rtcp_mux);
     tcase_add_test(tc, test_peer_reinvite);
