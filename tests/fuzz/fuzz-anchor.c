@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* libsipnat fuzzing - what reaches an RTP anchor from the network: RTP,
  * RTCP, SRTP and SRTCP datagrams sent over loopback to real anchors,
  * read by the ctx's media engine as in a call.
@@ -7,6 +8,10 @@
  *   to 0 (the SRTP-to-RTP relay); 2 SRTP (AES_CM_128_HMAC_SHA1_32) with
  *   host audio, PCMU and telephone-event 101; 3 plain RTP with host audio,
  *   PCMA and telephone-event 96.
+ * Anchors 1 and 3 take RTCP on their RTP socket too (rtcp-mux, RFC 5761),
+ * and anchor 0's RTP socket relays through a TURN channel (0x4000) whose
+ * server is the peer's RTP socket: its datagrams are ChannelData to be
+ * unwrapped (or the server's own STUN), and what anchor 0 sends is framed.
  * Every anchor's peer sends from 127.0.0.1 (one socket for RTP, one for
  * RTCP, as its SDP says); a stranger sends from 127.0.0.2.
  *
@@ -17,6 +22,7 @@
  *   so that mutated headers and payloads get past authentication. */
 #include "media/crypto_attr.h"
 #include "media/srtp.h"
+#include "media/anchor.h"
 
 #include <sipnat/sipnat.h>
 
@@ -146,6 +152,13 @@ static void open_all(void)
             abort();
     }
     if (sipnat_anchor_bridge(g.a[0], g.a[1]) < 0)
+        abort();
+    sn_anchor_set_rtcp_mux(g.a[1], true);
+    sn_anchor_set_rtcp_mux(g.a[3], true);
+    struct sockaddr_in srv = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g.port_rtp[0]),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (sn_anchor_set_channel(g.a[0], false, (struct sockaddr *)&srv, 0x4000,
+                              (struct sockaddr *)&srv) < 0)
         abort();
 }
 
